@@ -1,0 +1,16 @@
+// Opens an event log from a one-line spec, as the services take it from a flag:
+//   "embedded:DIR"                  the embedded RocksDB log in DIR
+//   "kafka:BOOTSTRAP[/TOPIC]"       Kafka (e.g. "kafka:127.0.0.1:9092/klantstroom.events")
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "ks/eventlog/event_log.h"
+
+namespace ks::eventlog {
+
+// INVALID_ARGUMENT naming the spec when it has neither form; otherwise what the backend returns.
+Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new = 12);
+
+}  // namespace ks::eventlog

@@ -1,0 +1,281 @@
+#include "ks/eventlog/embedded_log.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "ks/core/log.h"
+#include "ks/core/key_codec.h"
+
+namespace ks::eventlog {
+namespace {
+
+// Keys: 'r' + partition (4 bytes, big-endian) + offset (8 bytes, big-endian), so records sort by
+// partition, then offset. Value: timestamp (8 bytes) + key length (4 bytes) + key + payload.
+// One meta key holds the partition count.
+constexpr char kRecordTag = 'r';
+constexpr std::string_view kPartitionsKey = "m:partitions";
+
+std::string RecordKey(int32_t partition, int64_t offset) {
+  std::string key(1, kRecordTag);
+  codec::PutBigEndian32(key, static_cast<uint32_t>(partition));
+  codec::PutBigEndian64(key, static_cast<uint64_t>(offset));
+  return key;
+}
+
+std::string EncodeValue(const Record& record) {
+  std::string out;
+  out.reserve(12 + record.key.size() + record.value.size());
+  codec::PutBigEndian64(out, static_cast<uint64_t>(record.timestamp_ms));
+  codec::PutBigEndian32(out, static_cast<uint32_t>(record.key.size()));
+  out.append(record.key);
+  out.append(record.value);
+  return out;
+}
+
+bool DecodeValue(std::string_view in, StoredRecord& out) {
+  if (in.size() < 12) return false;
+  out.timestamp_ms = static_cast<int64_t>(codec::GetBigEndian64(in.data()));
+  const uint32_t key_size = codec::GetBigEndian32(in.data() + 8);
+  if (in.size() < 12 + key_size) return false;
+  out.key.assign(in.data() + 12, key_size);
+  out.value.assign(in.data() + 12 + key_size, in.size() - 12 - key_size);
+  return true;
+}
+
+class EmbeddedLog;
+
+class EmbeddedReader final : public LogReader {
+ public:
+  EmbeddedReader(EmbeddedLog* log, std::vector<int64_t> next) : log_(log), next_(std::move(next)) {}
+  Result<std::vector<StoredRecord>> Poll(size_t max_records, std::chrono::milliseconds wait) override;
+
+ private:
+  EmbeddedLog* log_;
+  std::vector<int64_t> next_;
+  size_t round_robin_start_ = 0;
+};
+
+class EmbeddedLog final : public EventLog {
+ public:
+  EmbeddedLog(std::unique_ptr<rocksdb::DB> db, EmbeddedLogOptions options, int32_t partitions,
+              std::vector<int64_t> end_offsets)
+      : db_(std::move(db)),
+        options_(std::move(options)),
+        partitions_(partitions),
+        end_offsets_(std::move(end_offsets)),
+        writer_([this] { WriterLoop(); }) {}
+
+  ~EmbeddedLog() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    writer_.join();
+    Status s = IoStatus(db_->Close(), "close");
+    s.PermitUnchecked();
+  }
+
+  int32_t partition_count() const override { return partitions_; }
+  std::string description() const override { return "embedded:" + options_.path; }
+
+  void AppendAsync(std::vector<Record> records, AppendCallback done) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        pending_.push_back({std::move(records), std::move(done)});
+        work_cv_.notify_one();
+        return;
+      }
+    }
+    done(std::unexpected(Unavailable("event log {} is shutting down", description())));
+  }
+
+  Result<std::vector<int64_t>> EndOffsets() override {
+    std::lock_guard lock(mutex_);
+    return end_offsets_;
+  }
+
+  Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int64_t>& start_offsets) override {
+    if (start_offsets.size() != static_cast<size_t>(partitions_))
+      return std::unexpected(InvalidArgument("start_offsets: has {} entries, the log has {} partitions",
+                                             start_offsets.size(), partitions_));
+    return std::make_unique<EmbeddedReader>(this, start_offsets);
+  }
+
+  // Waits until some partition p has end_offsets_[p] > next[p], or `wait` passes. Returns a copy of
+  // the end offsets.
+  std::vector<int64_t> WaitForData(const std::vector<int64_t>& next, std::chrono::milliseconds wait) {
+    std::unique_lock lock(mutex_);
+    data_cv_.wait_for(lock, wait, [&] {
+      if (stopping_) return true;
+      for (size_t p = 0; p < next.size(); ++p)
+        if (end_offsets_[p] > next[p]) return true;
+      return false;
+    });
+    return end_offsets_;
+  }
+
+  rocksdb::DB* db() { return db_.get(); }
+
+  static Status IoStatus(const rocksdb::Status& s, std::string_view what) {
+    if (s.ok()) return Status::Ok();
+    return IoError("embedded log {}: {}", what, s.ToString());
+  }
+
+ private:
+  struct PendingAppend {
+    std::vector<Record> records;
+    AppendCallback done;
+  };
+
+  void WriterLoop() {
+    std::vector<PendingAppend> batch;
+    while (true) {
+      std::vector<int64_t> offsets;
+      {
+        std::unique_lock lock(mutex_);
+        work_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+        if (pending_.empty()) return;  // stopping, nothing left to write
+        size_t records = 0;
+        while (!pending_.empty() && (batch.empty() || records < options_.max_batch_records)) {
+          records += pending_.front().records.size();
+          batch.push_back(std::move(pending_.front()));
+          pending_.pop_front();
+        }
+        offsets = end_offsets_;
+      }
+      // Offsets are given here, by the only writer, and published only after the write, so a
+      // reader never sees a gap.
+      rocksdb::WriteBatch write_batch;
+      std::vector<std::vector<Position>> positions(batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        for (const Record& record : batch[i].records) {
+          const int32_t p = PartitionFor(record.key);
+          const int64_t offset = offsets[static_cast<size_t>(p)]++;
+          write_batch.Put(RecordKey(p, offset), EncodeValue(record));
+          positions[i].push_back({p, offset});
+        }
+      }
+      rocksdb::WriteOptions write_options;
+      write_options.sync = options_.sync;
+      const Status status = IoStatus(db_->Write(write_options, &write_batch), "append");
+      if (status.ok()) {
+        {
+          std::lock_guard lock(mutex_);
+          end_offsets_ = offsets;
+        }
+        data_cv_.notify_all();
+      } else {
+        log::Error("eventlog", "{}", status.ToString());
+      }
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (status.ok())
+          batch[i].done(std::move(positions[i]));
+        else
+          batch[i].done(std::unexpected(status));
+      }
+      batch.clear();
+    }
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  const EmbeddedLogOptions options_;
+  const int32_t partitions_;
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::condition_variable data_cv_;
+  std::deque<PendingAppend> pending_;
+  std::vector<int64_t> end_offsets_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+Result<std::vector<StoredRecord>> EmbeddedReader::Poll(size_t max_records, std::chrono::milliseconds wait) {
+  const std::vector<int64_t> end = log_->WaitForData(next_, wait);
+  std::vector<StoredRecord> out;
+  const size_t partitions = next_.size();
+  // Round-robin over partitions so that one busy partition cannot starve the others.
+  for (size_t i = 0; i < partitions && out.size() < max_records; ++i) {
+    const size_t p = (round_robin_start_ + i) % partitions;
+    if (next_[p] >= end[p]) continue;
+    rocksdb::ReadOptions read_options;
+    const std::string upper = RecordKey(static_cast<int32_t>(p), end[p]);
+    rocksdb::Slice upper_slice(upper);
+    read_options.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(log_->db()->NewIterator(read_options));
+    for (it->Seek(RecordKey(static_cast<int32_t>(p), next_[p])); it->Valid() && out.size() < max_records;
+         it->Next()) {
+      StoredRecord record;
+      record.partition = static_cast<int32_t>(p);
+      record.offset = static_cast<int64_t>(codec::GetBigEndian64(it->key().data() + 5));
+      if (!DecodeValue(std::string_view(it->value().data(), it->value().size()), record))
+        return std::unexpected(Status(StatusCode::kDataLoss,
+                                      fmt::format("embedded log: record {}/{} is corrupt", p, record.offset)));
+      next_[p] = record.offset + 1;
+      out.push_back(std::move(record));
+    }
+    if (!it->status().ok()) return std::unexpected(EmbeddedLog::IoStatus(it->status(), "read"));
+  }
+  round_robin_start_ = (round_robin_start_ + 1) % partitions;
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& options) {
+  if (options.path.empty()) return std::unexpected(InvalidArgument("embedded log: path must not be empty"));
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.IncreaseParallelism(2);
+  // Records are written once and read in key order: a bigger write buffer means fewer flushes.
+  db_options.write_buffer_size = 64 << 20;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  if (!s.ok()) return std::unexpected(EmbeddedLog::IoStatus(s, "open " + options.path));
+  std::unique_ptr<rocksdb::DB> db(raw);
+
+  int32_t partitions = options.partitions;
+  std::string stored;
+  s = db->Get(rocksdb::ReadOptions(), std::string(kPartitionsKey), &stored);
+  if (s.ok()) {
+    const int32_t existing = std::stoi(stored);
+    if (partitions != 0 && partitions != existing)
+      return std::unexpected(FailedPrecondition(
+          "embedded log {}: has {} partitions, asked for {}; a log's partition count never changes",
+          options.path, existing, partitions));
+    partitions = existing;
+  } else if (s.IsNotFound()) {
+    if (partitions <= 0) return std::unexpected(InvalidArgument("partitions: must be at least 1"));
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    s = db->Put(w, std::string(kPartitionsKey), std::to_string(partitions));
+    if (!s.ok()) return std::unexpected(EmbeddedLog::IoStatus(s, "write partition count"));
+  } else {
+    return std::unexpected(EmbeddedLog::IoStatus(s, "read partition count"));
+  }
+
+  // The next offset of each partition is one past its last record.
+  std::vector<int64_t> end_offsets(static_cast<size_t>(partitions), 0);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (int32_t p = 0; p < partitions; ++p) {
+    it->SeekForPrev(RecordKey(p, INT64_MAX));
+    if (it->Valid() && it->key().size() == 13 && it->key()[0] == kRecordTag &&
+        codec::GetBigEndian32(it->key().data() + 1) == static_cast<uint32_t>(p)) {
+      end_offsets[static_cast<size_t>(p)] = static_cast<int64_t>(codec::GetBigEndian64(it->key().data() + 5)) + 1;
+    }
+  }
+  it.reset();
+  EmbeddedLogOptions effective = options;
+  effective.partitions = partitions;
+  return std::make_unique<EmbeddedLog>(std::move(db), std::move(effective), partitions, std::move(end_offsets));
+}
+
+}  // namespace ks::eventlog
