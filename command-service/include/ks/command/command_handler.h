@@ -1,0 +1,95 @@
+// CommandHandler: the command side. Validates a command, loads the aggregate's state, decides,
+// appends the events to the log and answers with their positions once they are durable.
+//
+// - One writer: this handler must be the only one appending to its log (a second instance would
+//   decide on stale state). Its state is rebuilt from the whole log when it starts.
+// - Per aggregate, commands run one at a time in arrival order (a slot with a waiting queue);
+//   commands for different aggregates run concurrently and their appends are batched by the log.
+// - Idempotency: a command repeated with the same (tenant, idempotency key) gets the first answer
+//   with `deduplicated` set and appends nothing, also after a restart (keys are in the events).
+//
+// Thread-safety: Execute may be called from any number of threads.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "klantstroom/v1/command_service.pb.h"
+#include "ks/domain/aggregate.h"
+#include "ks/eventlog/event_log.h"
+
+namespace ks::command {
+
+namespace pb = ::klantstroom::v1;
+
+struct CommandHandlerOptions {
+  // Commands that may wait behind a busy aggregate before new ones are refused with
+  // RESOURCE_EXHAUSTED. Default: 1000.
+  size_t max_waiting_per_aggregate = 1000;
+};
+
+class CommandHandler final : public domain::References {
+ public:
+  using Done = std::function<void(Result<pb::ExecuteReply>)>;
+
+  // Rebuilds the state of every aggregate and the idempotency keys from `log` (read to its end).
+  // `log` must outlive the handler. UNAVAILABLE when the log cannot be read.
+  static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log, CommandHandlerOptions options = {});
+
+  // Runs `request` and calls `done` exactly once, possibly before returning, possibly later on a
+  // log thread. Error codes: see CommandService.Execute in proto/klantstroom/v1/command_service.proto.
+  void Execute(pb::ExecuteRequest request, Done done);
+
+  // Blocking form of Execute.
+  Result<pb::ExecuteReply> ExecuteSync(pb::ExecuteRequest request);
+
+  bool PartyExists(std::string_view tenant, std::string_view party_id) const override;
+
+  // Events read back when starting (for logs and tests).
+  int64_t events_replayed() const { return events_replayed_; }
+
+ private:
+  struct Pending {
+    pb::ExecuteRequest request;
+    Done done;
+  };
+  struct Slot {
+    domain::AggregateState state;
+    bool busy = false;
+    std::deque<Pending> waiting;
+  };
+  struct FirstReply {
+    std::string command_hash;
+    pb::ExecuteReply reply;
+  };
+
+  CommandHandler(eventlog::EventLog& log, CommandHandlerOptions options) : log_(log), options_(options) {}
+
+  // Applies one stored event to the in-memory state (start-up rebuild and after each append).
+  // REQUIRES: mutex_ held.
+  void ApplyLocked(const pb::EventEnvelope& event, const eventlog::Position& position);
+  // Runs commands for the slot of `aggregate_id`, which the caller has marked busy, until one
+  // goes asynchronous (its append is under way) or the waiting queue is empty.
+  void Run(const std::string& aggregate_id, Pending pending);
+  // Returns true when `pending` completed synchronously (the slot may take the next one).
+  bool Process(const std::string& aggregate_id, Pending& pending);
+  // Releases the slot and runs the next waiting command, if any.
+  void ReleaseSlot(const std::string& aggregate_id);
+
+  eventlog::EventLog& log_;
+  const CommandHandlerOptions options_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Slot> slots_;
+  std::unordered_map<std::string, FirstReply> first_replies_;  // by tenant '\0' idempotency key
+  int64_t events_replayed_ = 0;
+};
+
+// The id a command acts on: the request's, or for a creating command without one, a stable id
+// derived from the idempotency key (so a retry lands on the same aggregate), or a new one.
+std::string ResolveAggregateId(const pb::ExecuteRequest& request);
+
+}  // namespace ks::command

@@ -1,0 +1,52 @@
+#include "ks/command/command_service_main.h"
+
+#include "ks/command/command_grpc_service.h"
+#include "ks/core/flags.h"
+#include "ks/core/log.h"
+#include "ks/eventlog/open.h"
+#include "ks/rpc/server.h"
+
+namespace ks::command {
+
+int CommandServiceMain(int argc, char** argv) {
+  rpc::BlockShutdownSignals();
+  Flags flags("command-service", "validates commands from channel adapters and appends their events to the log");
+  flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
+      .Define("listen", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
+      .Define("partitions", "12", "partitions when the log or topic has to be created");
+  int exit_code = 0;
+  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+
+  auto partitions = flags.GetInt("partitions");
+  if (!partitions) {
+    log::Error("command-service", "{}", partitions.error().ToString());
+    return 2;
+  }
+  auto event_log = eventlog::OpenLog(flags.Get("log"), static_cast<int32_t>(*partitions));
+  if (!event_log) {
+    log::Error("command-service", "cannot open the event log: {}", event_log.error().ToString());
+    return 1;
+  }
+  auto handler = CommandHandler::Start(**event_log);
+  if (!handler) {
+    log::Error("command-service", "cannot rebuild state: {}", handler.error().ToString());
+    return 1;
+  }
+  CommandGrpcService service(**handler);
+  int port = 0;
+  auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
+  if (!server) {
+    log::Error("command-service", "{}", server.error().ToString());
+    return 1;
+  }
+  log::Info("command-service", "serving CommandService on port {} with log {}", port, (*event_log)->description());
+  // Tests and scripts read this line to learn the port.
+  std::printf("LISTENING port=%d\n", port);
+  std::fflush(stdout);
+  const std::string signal = rpc::WaitForShutdownSignal();
+  log::Info("command-service", "{}: finishing calls in flight, then stopping", signal);
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return 0;
+}
+
+}  // namespace ks::command

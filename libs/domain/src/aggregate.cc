@@ -1,0 +1,329 @@
+#include "ks/domain/aggregate.h"
+
+#include <algorithm>
+
+#include "ks/domain/party_rules.h"
+#include "ks/domain/validation.h"
+
+namespace ks::domain {
+namespace {
+
+using Events = std::vector<pb::EventEnvelope>;
+
+std::string_view CallbackStatusName(pb::CallbackStatus status) {
+  switch (status) {
+    case pb::CALLBACK_STATUS_OPEN: return "open";
+    case pb::CALLBACK_STATUS_COMPLETED: return "completed";
+    case pb::CALLBACK_STATUS_CANCELLED: return "cancelled";
+    default: return "unknown";
+  }
+}
+
+// The normalized form of an address; ValidateRequest has already refused invalid ones.
+pb::DigitalAddress Normalized(const pb::DigitalAddress& address) {
+  pb::DigitalAddress out = address;
+  auto value = NormalizeDigitalAddress(address.kind(), address.value(), "address");
+  KS_CHECK(value.has_value());
+  out.set_value(*value);
+  return out;
+}
+
+Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r) {
+  Events events(1);
+  pb::EventEnvelope& e = events.front();
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kRegisterParty: {
+      const auto& c = r.register_party();
+      auto* ev = e.mutable_party_registered();
+      ev->set_kind(c.kind());
+      ev->set_display_name(c.display_name());
+      *ev->mutable_identifiers() = c.identifiers();
+      for (const auto& a : c.digital_addresses()) {
+        pb::DigitalAddress normalized = Normalized(a);
+        // The same address given twice is kept once.
+        const bool duplicate = std::any_of(ev->digital_addresses().begin(), ev->digital_addresses().end(),
+                                           [&](const auto& x) { return SameAddress(x, normalized); });
+        if (!duplicate) *ev->add_digital_addresses() = std::move(normalized);
+      }
+      return events;
+    }
+    case pb::ExecuteRequest::kChangePartyName: {
+      const auto& party = std::get<PartyState>(state.data);
+      if (party.display_name == r.change_party_name().display_name()) return Events{};
+      e.mutable_party_name_changed()->set_display_name(r.change_party_name().display_name());
+      return events;
+    }
+    case pb::ExecuteRequest::kAddDigitalAddress: {
+      const auto& party = std::get<PartyState>(state.data);
+      pb::DigitalAddress address = Normalized(r.add_digital_address().address());
+      auto existing = std::find_if(party.digital_addresses.begin(), party.digital_addresses.end(),
+                                   [&](const auto& x) { return SameAddress(x, address); });
+      // Already known with the same flags: nothing changes.
+      if (existing != party.digital_addresses.end() && existing->preferred() == address.preferred() &&
+          existing->verified() == address.verified())
+        return Events{};
+      *e.mutable_digital_address_added()->mutable_address() = std::move(address);
+      return events;
+    }
+    case pb::ExecuteRequest::kAddPartyIdentifier: {
+      const auto& party = std::get<PartyState>(state.data);
+      const auto& id = r.add_party_identifier().identifier();
+      for (const auto& existing : party.identifiers) {
+        if (existing.kind() != id.kind()) continue;
+        if (existing.value() == id.value()) return Events{};
+        if (id.kind() == pb::IDENTIFIER_KIND_BSN || id.kind() == pb::IDENTIFIER_KIND_KVK)
+          return std::unexpected(FailedPrecondition(
+              "add_party_identifier.identifier: the party already has a different {} ({}); a person has one",
+              pb::IdentifierKind_Name(id.kind()), existing.value()));
+      }
+      *e.mutable_party_identifier_added()->mutable_identifier() = id;
+      return events;
+    }
+    default:
+      break;
+  }
+  return std::unexpected(Internal("not a party command"));
+}
+
+Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
+  Events events(1);
+  pb::EventEnvelope& e = events.front();
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kRegisterInteraction: {
+      const auto& c = r.register_interaction();
+      if (!c.party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.party_id()))
+        return std::unexpected(NotFound("register_interaction.party_id: no party '{}' in tenant {}", c.party_id(),
+                                        r.meta().tenant()));
+      auto* ev = e.mutable_interaction_registered();
+      ev->set_party_id(c.party_id());
+      ev->set_channel(c.channel());
+      ev->set_direction(c.direction());
+      ev->set_visibility(c.visibility() == pb::VISIBILITY_UNSPECIFIED ? pb::VISIBILITY_PRIVATE : c.visibility());
+      ev->set_conversation_id(c.conversation_id());
+      ev->set_reply_to_interaction_id(c.reply_to_interaction_id());
+      *ev->mutable_topics() = c.topics();
+      ev->set_text(c.text());
+      if (c.has_counterpart()) *ev->mutable_counterpart() = Normalized(c.counterpart());
+      ev->set_external_id(c.external_id());
+      if (c.has_handled_by()) *ev->mutable_handled_by() = c.handled_by();
+      return events;
+    }
+    case pb::ExecuteRequest::kLinkInteractionToParty: {
+      const auto& interaction = std::get<InteractionState>(state.data);
+      const std::string& party_id = r.link_interaction_to_party().party_id();
+      if (interaction.party_id == party_id) return Events{};
+      if (!interaction.party_id.empty())
+        return std::unexpected(FailedPrecondition(
+            "link_interaction_to_party.party_id: the interaction is already linked to party '{}'", interaction.party_id));
+      if (!refs.PartyExists(r.meta().tenant(), party_id))
+        return std::unexpected(NotFound("link_interaction_to_party.party_id: no party '{}' in tenant {}", party_id,
+                                        r.meta().tenant()));
+      e.mutable_interaction_linked_to_party()->set_party_id(party_id);
+      return events;
+    }
+    case pb::ExecuteRequest::kRecordInteractionReport: {
+      auto* ev = e.mutable_interaction_report_recorded();
+      ev->set_report(r.record_interaction_report().report());
+      ev->set_outcome(r.record_interaction_report().outcome());
+      return events;
+    }
+    default:
+      break;
+  }
+  return std::unexpected(Internal("not an interaction command"));
+}
+
+Result<Events> DecideCallback(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
+  Events events(1);
+  pb::EventEnvelope& e = events.front();
+  if (r.command_case() == pb::ExecuteRequest::kRequestCallback) {
+    const auto& c = r.request_callback();
+    if (!refs.PartyExists(r.meta().tenant(), c.party_id()))
+      return std::unexpected(NotFound("request_callback.party_id: no party '{}' in tenant {}", c.party_id(),
+                                      r.meta().tenant()));
+    auto* ev = e.mutable_callback_requested();
+    ev->set_party_id(c.party_id());
+    ev->set_origin_interaction_id(c.origin_interaction_id());
+    ev->set_subject(c.subject());
+    ev->set_context(c.context());
+    ev->set_urgency(c.urgency());
+    if (!c.phone_number().empty()) {
+      auto phone = NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_PHONE, c.phone_number(), "phone_number");
+      KS_CHECK(phone.has_value());
+      ev->set_phone_number(*phone);
+    }
+    *ev->mutable_target() = c.target();
+    if (c.has_due_at()) *ev->mutable_due_at() = c.due_at();
+    return events;
+  }
+
+  const auto& callback = std::get<CallbackState>(state.data);
+  if (callback.status != pb::CALLBACK_STATUS_OPEN)
+    return std::unexpected(FailedPrecondition("callback request '{}' is {}; only an open one can be changed",
+                                              r.aggregate_id(), CallbackStatusName(callback.status)));
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kRecordCallbackAttempt:
+      e.mutable_callback_attempt_recorded()->set_outcome(r.record_callback_attempt().outcome());
+      e.mutable_callback_attempt_recorded()->set_note(r.record_callback_attempt().note());
+      return events;
+    case pb::ExecuteRequest::kCompleteCallback:
+      e.mutable_callback_completed()->set_report(r.complete_callback().report());
+      e.mutable_callback_completed()->set_interaction_id(r.complete_callback().interaction_id());
+      return events;
+    case pb::ExecuteRequest::kCancelCallback:
+      e.mutable_callback_cancelled()->set_reason(r.cancel_callback().reason());
+      return events;
+    case pb::ExecuteRequest::kReassignCallback: {
+      const auto& target = r.reassign_callback().target();
+      if (target.department() == callback.target.department() && target.employee_id() == callback.target.employee_id())
+        return Events{};
+      *e.mutable_callback_reassigned()->mutable_target() = target;
+      e.mutable_callback_reassigned()->set_reason(r.reassign_callback().reason());
+      return events;
+    }
+    default:
+      break;
+  }
+  return std::unexpected(Internal("not a callback command"));
+}
+
+}  // namespace
+
+pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
+  switch (request.command_case()) {
+    case pb::ExecuteRequest::kRegisterParty:
+    case pb::ExecuteRequest::kChangePartyName:
+    case pb::ExecuteRequest::kAddDigitalAddress:
+    case pb::ExecuteRequest::kAddPartyIdentifier:
+      return pb::AGGREGATE_TYPE_PARTY;
+    case pb::ExecuteRequest::kRegisterInteraction:
+    case pb::ExecuteRequest::kLinkInteractionToParty:
+    case pb::ExecuteRequest::kRecordInteractionReport:
+      return pb::AGGREGATE_TYPE_INTERACTION;
+    case pb::ExecuteRequest::kRequestCallback:
+    case pb::ExecuteRequest::kRecordCallbackAttempt:
+    case pb::ExecuteRequest::kCompleteCallback:
+    case pb::ExecuteRequest::kCancelCallback:
+    case pb::ExecuteRequest::kReassignCallback:
+      return pb::AGGREGATE_TYPE_CALLBACK_REQUEST;
+    case pb::ExecuteRequest::COMMAND_NOT_SET:
+      break;
+  }
+  return pb::AGGREGATE_TYPE_UNSPECIFIED;
+}
+
+bool CreatesAggregate(const pb::ExecuteRequest& request) {
+  return request.command_case() == pb::ExecuteRequest::kRegisterParty ||
+         request.command_case() == pb::ExecuteRequest::kRegisterInteraction ||
+         request.command_case() == pb::ExecuteRequest::kRequestCallback;
+}
+
+std::string_view AggregateTypeName(pb::AggregateType type) {
+  switch (type) {
+    case pb::AGGREGATE_TYPE_PARTY: return "party";
+    case pb::AGGREGATE_TYPE_INTERACTION: return "interaction";
+    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST: return "callback request";
+    default: return "aggregate";
+  }
+}
+
+pb::AggregateType AggregateTypeOfEvent(const pb::EventEnvelope& event) {
+  const int field = static_cast<int>(event.payload_case());
+  if (field >= 100 && field < 200) return pb::AGGREGATE_TYPE_PARTY;
+  if (field >= 200 && field < 300) return pb::AGGREGATE_TYPE_INTERACTION;
+  if (field >= 300 && field < 400) return pb::AGGREGATE_TYPE_CALLBACK_REQUEST;
+  return pb::AGGREGATE_TYPE_UNSPECIFIED;
+}
+
+Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const pb::ExecuteRequest& request,
+                                              std::string_view aggregate_id, const References& references) {
+  const pb::AggregateType type = TargetAggregateType(request);
+  const std::string_view tenant = request.meta().tenant();
+  // Another tenant's aggregate is reported exactly like a missing one: nothing leaks across.
+  const bool visible = state.exists() && state.tenant == tenant;
+  if (CreatesAggregate(request)) {
+    if (state.exists())
+      return std::unexpected(AlreadyExists("aggregate_id: '{}' is already taken", aggregate_id));
+  } else {
+    if (!visible)
+      return std::unexpected(NotFound("aggregate_id: no {} '{}' in tenant {}", AggregateTypeName(type), aggregate_id, tenant));
+    if (state.type != type)
+      return std::unexpected(FailedPrecondition("aggregate_id: '{}' is a {}, not a {}", aggregate_id,
+                                                AggregateTypeName(state.type), AggregateTypeName(type)));
+  }
+  switch (type) {
+    case pb::AGGREGATE_TYPE_PARTY: return DecideParty(state, request);
+    case pb::AGGREGATE_TYPE_INTERACTION: return DecideInteraction(state, request, references);
+    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST: return DecideCallback(state, request, references);
+    default: break;
+  }
+  return std::unexpected(InvalidArgument("command: exactly one command must be set"));
+}
+
+AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
+  KS_CHECK(event.aggregate_version() == state.version + 1);
+  if (state.version == 0) {
+    state.type = AggregateTypeOfEvent(event);
+    state.tenant = event.tenant();
+  }
+  state.version = event.aggregate_version();
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kPartyRegistered: {
+      const auto& ev = event.party_registered();
+      PartyState party;
+      party.kind = ev.kind();
+      party.display_name = ev.display_name();
+      party.identifiers.assign(ev.identifiers().begin(), ev.identifiers().end());
+      party.digital_addresses.assign(ev.digital_addresses().begin(), ev.digital_addresses().end());
+      state.data = std::move(party);
+      break;
+    }
+    case pb::EventEnvelope::kPartyNameChanged:
+      std::get<PartyState>(state.data).display_name = event.party_name_changed().display_name();
+      break;
+    case pb::EventEnvelope::kDigitalAddressAdded: {
+      AddDigitalAddress(std::get<PartyState>(state.data).digital_addresses, event.digital_address_added().address());
+      break;
+    }
+    case pb::EventEnvelope::kPartyIdentifierAdded:
+      std::get<PartyState>(state.data).identifiers.push_back(event.party_identifier_added().identifier());
+      break;
+    case pb::EventEnvelope::kInteractionRegistered: {
+      InteractionState interaction;
+      interaction.party_id = event.interaction_registered().party_id();
+      interaction.channel = event.interaction_registered().channel();
+      state.data = std::move(interaction);
+      break;
+    }
+    case pb::EventEnvelope::kInteractionLinkedToParty:
+      std::get<InteractionState>(state.data).party_id = event.interaction_linked_to_party().party_id();
+      break;
+    case pb::EventEnvelope::kInteractionReportRecorded:
+      break;
+    case pb::EventEnvelope::kCallbackRequested: {
+      CallbackState callback;
+      callback.party_id = event.callback_requested().party_id();
+      callback.status = pb::CALLBACK_STATUS_OPEN;
+      callback.target = event.callback_requested().target();
+      state.data = std::move(callback);
+      break;
+    }
+    case pb::EventEnvelope::kCallbackAttemptRecorded:
+      ++std::get<CallbackState>(state.data).attempts;
+      break;
+    case pb::EventEnvelope::kCallbackCompleted:
+      std::get<CallbackState>(state.data).status = pb::CALLBACK_STATUS_COMPLETED;
+      break;
+    case pb::EventEnvelope::kCallbackCancelled:
+      std::get<CallbackState>(state.data).status = pb::CALLBACK_STATUS_CANCELLED;
+      break;
+    case pb::EventEnvelope::kCallbackReassigned:
+      std::get<CallbackState>(state.data).target = event.callback_reassigned().target();
+      break;
+    case pb::EventEnvelope::PAYLOAD_NOT_SET:
+      break;
+  }
+  return state;
+}
+
+}  // namespace ks::domain

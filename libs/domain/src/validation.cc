@@ -1,0 +1,281 @@
+#include "ks/domain/validation.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace ks::domain {
+namespace {
+
+bool IsDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+Status CheckMaxBytes(std::string_view value, size_t max, std::string_view field) {
+  if (value.size() > max) return InvalidArgument("{}: must be at most {} bytes (got {})", field, max, value.size());
+  return Status::Ok();
+}
+
+Status CheckRequired(std::string_view value, size_t max, std::string_view field) {
+  if (value.empty()) return InvalidArgument("{}: is required", field);
+  return CheckMaxBytes(value, max, field);
+}
+
+// Ids chosen by callers: printable, no spaces, so they are safe in keys and logs.
+Status CheckId(std::string_view value, std::string_view field, bool required) {
+  if (value.empty()) return required ? InvalidArgument("{}: is required", field) : Status::Ok();
+  if (value.size() > kMaxIdBytes) return InvalidArgument("{}: must be at most {} bytes", field, kMaxIdBytes);
+  for (unsigned char c : value) {
+    if (!(std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == ':'))
+      return InvalidArgument("{}: may contain only letters, digits, '-', '_', '.' and ':'", field);
+  }
+  return Status::Ok();
+}
+
+template <typename EnumValid>
+Status CheckEnum(int value, EnumValid is_valid, std::string_view field, bool required) {
+  if (!is_valid(value)) return InvalidArgument("{}: unknown value {}", field, value);
+  if (required && value == 0) return InvalidArgument("{}: is required", field);
+  return Status::Ok();
+}
+
+Status CheckActor(const pb::Actor& actor, std::string_view field, bool required) {
+  if (!required && actor.kind() == pb::ACTOR_KIND_UNSPECIFIED && actor.id().empty()) return Status::Ok();
+  if (Status s = CheckEnum(actor.kind(), pb::ActorKind_IsValid, fmt::format("{}.kind", field), true); !s.ok()) return s;
+  if (Status s = CheckId(actor.id(), fmt::format("{}.id", field), true); !s.ok()) return s;
+  return CheckMaxBytes(actor.display_name(), kMaxNameBytes, fmt::format("{}.display_name", field));
+}
+
+Status CheckIdentifier(const pb::PartyIdentifier& id, std::string_view field) {
+  if (Status s = CheckEnum(id.kind(), pb::IdentifierKind_IsValid, fmt::format("{}.kind", field), true); !s.ok())
+    return s;
+  if (Status s = CheckRequired(id.value(), kMaxIdBytes, fmt::format("{}.value", field)); !s.ok()) return s;
+  if (id.kind() == pb::IDENTIFIER_KIND_BSN && !IsValidBsn(id.value()))
+    return InvalidArgument("{}.value: a BSN must be 9 digits that pass the 11-test", field);
+  if (id.kind() == pb::IDENTIFIER_KIND_KVK && !IsValidKvk(id.value()))
+    return InvalidArgument("{}.value: a KvK number must be 8 digits", field);
+  return Status::Ok();
+}
+
+Status CheckAddress(const pb::DigitalAddress& address, std::string_view field) {
+  if (Status s = CheckEnum(address.kind(), pb::DigitalAddressKind_IsValid, fmt::format("{}.kind", field), true);
+      !s.ok())
+    return s;
+  auto normalized = NormalizeDigitalAddress(address.kind(), address.value(), fmt::format("{}.value", field));
+  return normalized ? Status::Ok() : normalized.error();
+}
+
+Status CheckTarget(const pb::CallbackTarget& target, std::string_view field) {
+  if (target.department().empty() && target.employee_id().empty())
+    return InvalidArgument("{}: needs a department or an employee_id", field);
+  if (Status s = CheckId(target.department(), fmt::format("{}.department", field), false); !s.ok()) return s;
+  if (Status s = CheckId(target.employee_id(), fmt::format("{}.employee_id", field), false); !s.ok()) return s;
+  return CheckMaxBytes(target.employee_name(), kMaxNameBytes, fmt::format("{}.employee_name", field));
+}
+
+Status CheckCount(int count, size_t max, std::string_view field) {
+  if (static_cast<size_t>(count) > max) return InvalidArgument("{}: at most {} entries (got {})", field, max, count);
+  return Status::Ok();
+}
+
+Status ValidateCommand(const pb::ExecuteRequest& r) {
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kRegisterParty: {
+      const auto& c = r.register_party();
+      if (Status s = CheckEnum(c.kind(), pb::PartyKind_IsValid, "register_party.kind", true); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.display_name(), kMaxNameBytes, "register_party.display_name"); !s.ok()) return s;
+      if (c.kind() != pb::PARTY_KIND_UNKNOWN && c.display_name().empty())
+        return InvalidArgument("register_party.display_name: is required unless kind is PARTY_KIND_UNKNOWN");
+      if (Status s = CheckCount(c.identifiers_size(), kMaxRepeated, "register_party.identifiers"); !s.ok()) return s;
+      if (Status s = CheckCount(c.digital_addresses_size(), kMaxRepeated, "register_party.digital_addresses"); !s.ok())
+        return s;
+      for (int i = 0; i < c.identifiers_size(); ++i)
+        if (Status s = CheckIdentifier(c.identifiers(i), fmt::format("register_party.identifiers[{}]", i)); !s.ok())
+          return s;
+      for (int i = 0; i < c.digital_addresses_size(); ++i)
+        if (Status s = CheckAddress(c.digital_addresses(i), fmt::format("register_party.digital_addresses[{}]", i));
+            !s.ok())
+          return s;
+      if (c.identifiers_size() == 0 && c.digital_addresses_size() == 0 && c.display_name().empty())
+        return InvalidArgument("register_party: needs a display_name, an identifier or a digital address");
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kChangePartyName:
+      return CheckRequired(r.change_party_name().display_name(), kMaxNameBytes, "change_party_name.display_name");
+    case pb::ExecuteRequest::kAddDigitalAddress:
+      if (!r.add_digital_address().has_address()) return InvalidArgument("add_digital_address.address: is required");
+      return CheckAddress(r.add_digital_address().address(), "add_digital_address.address");
+    case pb::ExecuteRequest::kAddPartyIdentifier:
+      if (!r.add_party_identifier().has_identifier())
+        return InvalidArgument("add_party_identifier.identifier: is required");
+      return CheckIdentifier(r.add_party_identifier().identifier(), "add_party_identifier.identifier");
+    case pb::ExecuteRequest::kRegisterInteraction: {
+      const auto& c = r.register_interaction();
+      if (Status s = CheckId(c.party_id(), "register_interaction.party_id", false); !s.ok()) return s;
+      if (Status s = CheckEnum(c.channel(), pb::Channel_IsValid, "register_interaction.channel", true); !s.ok()) return s;
+      if (Status s = CheckEnum(c.direction(), pb::Direction_IsValid, "register_interaction.direction", true); !s.ok())
+        return s;
+      if (Status s = CheckEnum(c.visibility(), pb::Visibility_IsValid, "register_interaction.visibility", false); !s.ok())
+        return s;
+      if (Status s = CheckId(c.conversation_id(), "register_interaction.conversation_id", false); !s.ok()) return s;
+      if (Status s = CheckId(c.reply_to_interaction_id(), "register_interaction.reply_to_interaction_id", false);
+          !s.ok())
+        return s;
+      if (Status s = CheckCount(c.topics_size(), kMaxTopics, "register_interaction.topics"); !s.ok()) return s;
+      for (int i = 0; i < c.topics_size(); ++i)
+        if (Status s = CheckRequired(c.topics(i), 100, fmt::format("register_interaction.topics[{}]", i)); !s.ok())
+          return s;
+      if (Status s = CheckMaxBytes(c.text(), kMaxTextBytes, "register_interaction.text"); !s.ok()) return s;
+      if (c.has_counterpart())
+        if (Status s = CheckAddress(c.counterpart(), "register_interaction.counterpart"); !s.ok()) return s;
+      if (c.party_id().empty() && !c.has_counterpart())
+        return InvalidArgument("register_interaction: needs a party_id or a counterpart address");
+      if (Status s = CheckMaxBytes(c.external_id(), kMaxIdBytes, "register_interaction.external_id"); !s.ok()) return s;
+      return CheckActor(c.handled_by(), "register_interaction.handled_by", false);
+    }
+    case pb::ExecuteRequest::kLinkInteractionToParty:
+      return CheckId(r.link_interaction_to_party().party_id(), "link_interaction_to_party.party_id", true);
+    case pb::ExecuteRequest::kRecordInteractionReport: {
+      const auto& c = r.record_interaction_report();
+      if (Status s = CheckRequired(c.report(), kMaxTextBytes, "record_interaction_report.report"); !s.ok()) return s;
+      return CheckMaxBytes(c.outcome(), kMaxNameBytes, "record_interaction_report.outcome");
+    }
+    case pb::ExecuteRequest::kRequestCallback: {
+      const auto& c = r.request_callback();
+      if (Status s = CheckId(c.party_id(), "request_callback.party_id", true); !s.ok()) return s;
+      if (Status s = CheckId(c.origin_interaction_id(), "request_callback.origin_interaction_id", false); !s.ok())
+        return s;
+      if (Status s = CheckRequired(c.subject(), kMaxNameBytes, "request_callback.subject"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.context(), kMaxTextBytes, "request_callback.context"); !s.ok()) return s;
+      if (Status s = CheckEnum(c.urgency(), pb::Urgency_IsValid, "request_callback.urgency", true); !s.ok()) return s;
+      if (!c.phone_number().empty()) {
+        auto phone = NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_PHONE, c.phone_number(),
+                                             "request_callback.phone_number");
+        if (!phone) return phone.error();
+      }
+      if (!c.has_target()) return InvalidArgument("request_callback.target: is required");
+      if (Status s = CheckTarget(c.target(), "request_callback.target"); !s.ok()) return s;
+      if (c.has_due_at() && c.due_at().seconds() <= 0)
+        return InvalidArgument("request_callback.due_at: must be a time after 1970");
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kRecordCallbackAttempt: {
+      const auto& c = r.record_callback_attempt();
+      if (Status s = CheckEnum(c.outcome(), pb::AttemptOutcome_IsValid, "record_callback_attempt.outcome", true);
+          !s.ok())
+        return s;
+      return CheckMaxBytes(c.note(), kMaxTextBytes, "record_callback_attempt.note");
+    }
+    case pb::ExecuteRequest::kCompleteCallback: {
+      const auto& c = r.complete_callback();
+      if (Status s = CheckRequired(c.report(), kMaxTextBytes, "complete_callback.report"); !s.ok()) return s;
+      return CheckId(c.interaction_id(), "complete_callback.interaction_id", false);
+    }
+    case pb::ExecuteRequest::kCancelCallback:
+      return CheckRequired(r.cancel_callback().reason(), kMaxTextBytes, "cancel_callback.reason");
+    case pb::ExecuteRequest::kReassignCallback: {
+      const auto& c = r.reassign_callback();
+      if (!c.has_target()) return InvalidArgument("reassign_callback.target: is required");
+      if (Status s = CheckTarget(c.target(), "reassign_callback.target"); !s.ok()) return s;
+      return CheckMaxBytes(c.reason(), kMaxTextBytes, "reassign_callback.reason");
+    }
+    case pb::ExecuteRequest::COMMAND_NOT_SET:
+      break;
+  }
+  return InvalidArgument("command: exactly one command must be set");
+}
+
+}  // namespace
+
+bool IsValidTenant(std::string_view tenant) {
+  if (tenant.empty() || tenant.size() > 63 || tenant.front() == '-') return false;
+  return std::all_of(tenant.begin(), tenant.end(), [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+bool IsValidBsn(std::string_view bsn) {
+  if (bsn.size() != 9 || !IsDigits(bsn)) return false;
+  // Elfproef: 9*d1 + 8*d2 + ... + 2*d8 - 1*d9 must be a multiple of 11 (and not zero).
+  int sum = 0;
+  for (int i = 0; i < 8; ++i) sum += (9 - i) * (bsn[static_cast<size_t>(i)] - '0');
+  sum -= bsn[8] - '0';
+  return sum != 0 && sum % 11 == 0;
+}
+
+bool IsValidKvk(std::string_view kvk) { return kvk.size() == 8 && IsDigits(kvk); }
+
+Result<std::string> NormalizeDigitalAddress(pb::DigitalAddressKind kind, std::string_view value,
+                                            std::string_view field) {
+  std::string_view v = value;
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front())) != 0) v.remove_prefix(1);
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back())) != 0) v.remove_suffix(1);
+  if (v.empty()) return std::unexpected(InvalidArgument("{}: is required", field));
+  if (v.size() > kMaxNameBytes) return std::unexpected(InvalidArgument("{}: must be at most {} bytes", field, kMaxNameBytes));
+  switch (kind) {
+    case pb::DIGITAL_ADDRESS_KIND_PHONE:
+    case pb::DIGITAL_ADDRESS_KIND_WHATSAPP: {
+      std::string out;
+      for (size_t i = 0; i < v.size(); ++i) {
+        const char c = v[i];
+        if (c == '+' && out.empty()) out.push_back(c);
+        else if (std::isdigit(static_cast<unsigned char>(c)) != 0) out.push_back(c);
+        else if (c == ' ' || c == '-' || c == '(' || c == ')' || c == '.') continue;
+        else return std::unexpected(InvalidArgument("{}: a phone number may contain only digits, spaces, '-', '(', ')' and a leading '+'", field));
+      }
+      const size_t digits = out.size() - (out.starts_with('+') ? 1 : 0);
+      if (digits < 6 || digits > 15)
+        return std::unexpected(InvalidArgument("{}: a phone number has 6 to 15 digits (got {})", field, digits));
+      return out;
+    }
+    case pb::DIGITAL_ADDRESS_KIND_EMAIL: {
+      std::string out(v);
+      std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+      const size_t at = out.find('@');
+      if (at == std::string::npos || at == 0 || out.find('@', at + 1) != std::string::npos ||
+          out.find('.', at) == std::string::npos || out.back() == '.' ||
+          std::any_of(out.begin(), out.end(), [](unsigned char c) { return std::isspace(c) != 0; }))
+        return std::unexpected(InvalidArgument("{}: is not an e-mail address (name@domain.tld)", field));
+      return out;
+    }
+    case pb::DIGITAL_ADDRESS_KIND_TWITTER:
+    case pb::DIGITAL_ADDRESS_KIND_FACEBOOK: {
+      std::string_view handle = v.starts_with('@') ? v.substr(1) : v;
+      if (handle.empty() || handle.size() > 50 ||
+          !std::all_of(handle.begin(), handle.end(), [](unsigned char c) { return std::isalnum(c) != 0 || c == '_' || c == '.'; }))
+        return std::unexpected(InvalidArgument("{}: a handle is 1-50 letters, digits, '_' or '.', optionally after '@'", field));
+      std::string out = "@";
+      for (unsigned char c : handle) out.push_back(static_cast<char>(std::tolower(c)));
+      return out;
+    }
+    case pb::DIGITAL_ADDRESS_KIND_UNSPECIFIED:
+    default:
+      return std::unexpected(InvalidArgument("{}: the address kind is required", field));
+  }
+}
+
+Status ValidateRequest(const pb::ExecuteRequest& request) {
+  if (!request.has_meta()) return InvalidArgument("meta: is required (tenant and actor)");
+  const pb::CommandMeta& meta = request.meta();
+  if (!IsValidTenant(meta.tenant()))
+    return InvalidArgument("meta.tenant: must be 1-63 characters of a-z, 0-9 and '-' (got '{}')",
+                           meta.tenant().substr(0, 64));
+  if (!meta.has_actor()) return InvalidArgument("meta.actor: is required");
+  if (Status s = CheckActor(meta.actor(), "meta.actor", true); !s.ok()) return s;
+  if (Status s = CheckEnum(meta.channel(), pb::Channel_IsValid, "meta.channel", false); !s.ok()) return s;
+  if (Status s = CheckMaxBytes(meta.idempotency_key(), kMaxIdempotencyKeyBytes, "meta.idempotency_key"); !s.ok())
+    return s;
+  if (Status s = CheckMaxBytes(meta.correlation_id(), kMaxIdBytes, "meta.correlation_id"); !s.ok()) return s;
+  if (meta.has_expected_version() && meta.expected_version() < 0)
+    return InvalidArgument("meta.expected_version: must be 0 or more (got {})", meta.expected_version());
+  if (meta.has_occurred_at() && (meta.occurred_at().seconds() <= 0 || meta.occurred_at().nanos() < 0 ||
+                                 meta.occurred_at().nanos() > 999'999'999))
+    return InvalidArgument("meta.occurred_at: must be a valid time after 1970");
+  if (Status s = ValidateCommand(request); !s.ok()) return s;
+  // Commands that act on an existing aggregate must name it.
+  const bool creates = request.command_case() == pb::ExecuteRequest::kRegisterParty ||
+                       request.command_case() == pb::ExecuteRequest::kRegisterInteraction ||
+                       request.command_case() == pb::ExecuteRequest::kRequestCallback;
+  return CheckId(request.aggregate_id(), "aggregate_id", !creates);
+}
+
+}  // namespace ks::domain

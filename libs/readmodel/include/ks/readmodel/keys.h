@@ -1,0 +1,63 @@
+// The RocksDB key layout of the read models, in one place for the projector that writes them and
+// the query service that reads them. Parts are separated by '\0' (ids and tenants never contain
+// it), numbers are big-endian so that keys sort numerically.
+//
+//   P  tenant party                          -> PartyProfile
+//   I  tenant interaction                    -> InteractionRecord
+//   C  tenant callback                       -> CallbackRecord
+//   TP tenant party  ~time interaction       -> ""   timeline of a party, newest first
+//   TA tenant kind address ~time interaction -> ""   timeline of a digital address, newest first
+//   L  tenant kind value party               -> ""   party lookup by identifier/address
+//   OC tenant party callback                 -> ""   open callbacks of a party
+//   QD tenant department callback            -> ""   open callbacks per department
+//   QE tenant employee callback              -> ""   open callbacks per employee
+//   V  aggregate                             -> version applied (8 bytes)
+//   ~p partition                             -> next offset to apply (8 bytes)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ks::readmodel::keys {
+
+std::string Party(std::string_view tenant, std::string_view party_id);
+std::string Interaction(std::string_view tenant, std::string_view interaction_id);
+std::string Callback(std::string_view tenant, std::string_view callback_id);
+
+// Prefix of a party's timeline; entries follow with inverted time, so iteration is newest first.
+std::string PartyTimelinePrefix(std::string_view tenant, std::string_view party_id);
+std::string PartyTimeline(std::string_view tenant, std::string_view party_id, int64_t occurred_ms,
+                          std::string_view interaction_id);
+std::string AddressTimelinePrefix(std::string_view tenant, int address_kind, std::string_view address);
+std::string AddressTimeline(std::string_view tenant, int address_kind, std::string_view address, int64_t occurred_ms,
+                            std::string_view interaction_id);
+// The interaction id at the end of a timeline key.
+std::string_view TimelineInteractionId(std::string_view key);
+// The time bytes + interaction id of a timeline key: the part that orders entries.
+std::string_view TimelineSortKey(std::string_view key);
+
+// Lookup kinds: identifiers and digital addresses share the index with distinct tags.
+std::string LookupPrefix(std::string_view tenant, std::string_view kind_tag, std::string_view value);
+std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::string_view value, std::string_view party_id);
+std::string IdentifierTag(int identifier_kind);
+std::string AddressTag(int address_kind);
+
+std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id);
+std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id);
+std::string DepartmentQueuePrefix(std::string_view tenant, std::string_view department);
+std::string DepartmentQueue(std::string_view tenant, std::string_view department, std::string_view callback_id);
+std::string EmployeeQueuePrefix(std::string_view tenant, std::string_view employee_id);
+std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, std::string_view callback_id);
+
+// The last '\0'-separated part of an index key (the id it points to).
+std::string_view LastPart(std::string_view key);
+
+std::string AppliedVersion(std::string_view aggregate_id);
+std::string PartitionProgress(int32_t partition);
+inline constexpr std::string_view kPartitionProgressPrefix = "~p";
+
+std::string EncodeInt64(int64_t v);
+int64_t DecodeInt64(std::string_view bytes);
+
+}  // namespace ks::readmodel::keys

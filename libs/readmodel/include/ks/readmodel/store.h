@@ -1,0 +1,85 @@
+// ReadModelStore: the RocksDB database that holds the read models and the log positions they
+// reflect. The projector opens it as the primary (the one writer); a query service in another
+// process opens it as a RocksDB secondary instance and catches up with the primary's writes.
+//
+// Reads go through a ReadView: a consistent picture of the store (a snapshot on the primary; on a
+// secondary, the state between two catch-ups) whose positions say what it reflects.
+//
+// Thread-safety: all methods may be called from any thread; a ReadView is used by one thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "ks/core/status.h"
+
+namespace ks::readmodel {
+
+// Per partition, the next offset to apply (every offset below it is reflected).
+using Progress = std::vector<std::pair<int32_t, int64_t>>;
+
+class ReadView;
+
+class ReadModelStore {
+ public:
+  // The writer's store, created when missing. UNAVAILABLE when RocksDB cannot open it (for
+  // example another projector holds its lock).
+  static Result<std::unique_ptr<ReadModelStore>> OpenPrimary(const std::string& path);
+  // A reader of a primary in another process. `secondary_path` is a private directory for the
+  // secondary's own files. UNAVAILABLE while the primary has not created the store yet.
+  static Result<std::unique_ptr<ReadModelStore>> OpenSecondary(const std::string& path,
+                                                               const std::string& secondary_path);
+  ~ReadModelStore();
+
+  // Secondary: applies what the primary has written since the last call. Primary: nothing to do.
+  Status CatchUp();
+
+  ReadView View() const;
+
+  // For the writer. REQUIRES: a primary store.
+  rocksdb::DB* db() const { return db_.get(); }
+  bool is_primary() const { return primary_; }
+  const std::string& path() const { return path_; }
+
+  static Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+ private:
+  ReadModelStore(std::unique_ptr<rocksdb::DB> db, bool primary, std::string path)
+      : db_(std::move(db)), primary_(primary), path_(std::move(path)) {}
+  friend class ReadView;
+  std::unique_ptr<rocksdb::DB> db_;
+  const bool primary_;
+  const std::string path_;
+  // A secondary's catch-up changes what reads see: it waits for open views to finish.
+  mutable std::shared_mutex catch_up_mutex_;
+};
+
+class ReadView {
+ public:
+  ~ReadView();
+  ReadView(ReadView&&) = default;
+
+  // The value at `key`, std::nullopt when there is none. UNAVAILABLE on a storage error.
+  Result<std::optional<std::string>> Get(const std::string& key) const;
+  // Calls `visit(key, value)` for each key starting with `prefix`, in key order, from `start`
+  // (>= prefix; empty = from the prefix) until `visit` returns false.
+  Status Scan(const std::string& prefix, const std::string& start,
+              const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+  // What this view reflects.
+  Result<Progress> ReadProgress() const;
+
+ private:
+  friend class ReadModelStore;
+  ReadView(const ReadModelStore* store);
+  const ReadModelStore* store_;
+  std::shared_lock<std::shared_mutex> lock_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+};
+
+}  // namespace ks::readmodel

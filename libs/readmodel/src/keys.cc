@@ -1,0 +1,109 @@
+#include "ks/readmodel/keys.h"
+
+#include <climits>
+#include <initializer_list>
+
+#include "ks/core/key_codec.h"
+
+namespace ks::readmodel::keys {
+namespace {
+
+constexpr char kSep = '\0';
+
+std::string Join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  bool first = true;
+  for (std::string_view p : parts) {
+    if (!first) out.push_back(kSep);
+    out.append(p);
+    first = false;
+  }
+  return out;
+}
+
+// Newest first: larger times give smaller keys.
+std::string InvertedTime(int64_t ms) {
+  std::string out;
+  codec::PutBigEndian64(out, static_cast<uint64_t>(INT64_MAX - ms));
+  return out;
+}
+
+}  // namespace
+
+std::string Party(std::string_view tenant, std::string_view party_id) { return Join({"P", tenant, party_id}); }
+std::string Interaction(std::string_view tenant, std::string_view id) { return Join({"I", tenant, id}); }
+std::string Callback(std::string_view tenant, std::string_view id) { return Join({"C", tenant, id}); }
+
+std::string PartyTimelinePrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"TP", tenant, party_id, ""});
+}
+std::string PartyTimeline(std::string_view tenant, std::string_view party_id, int64_t occurred_ms,
+                          std::string_view interaction_id) {
+  return PartyTimelinePrefix(tenant, party_id) + InvertedTime(occurred_ms) + kSep + std::string(interaction_id);
+}
+std::string AddressTimelinePrefix(std::string_view tenant, int address_kind, std::string_view address) {
+  return Join({"TA", tenant, std::to_string(address_kind), address, ""});
+}
+std::string AddressTimeline(std::string_view tenant, int address_kind, std::string_view address, int64_t occurred_ms,
+                            std::string_view interaction_id) {
+  return AddressTimelinePrefix(tenant, address_kind, address) + InvertedTime(occurred_ms) + kSep +
+         std::string(interaction_id);
+}
+std::string_view TimelineInteractionId(std::string_view key) { return LastPart(key); }
+std::string_view TimelineSortKey(std::string_view key) {
+  const size_t last = key.rfind(kSep);
+  // 8 time bytes sit just before the separator in front of the id.
+  return last >= 8 ? key.substr(last - 8) : key;
+}
+
+std::string LookupPrefix(std::string_view tenant, std::string_view kind_tag, std::string_view value) {
+  return Join({"L", tenant, kind_tag, value, ""});
+}
+std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::string_view value,
+                   std::string_view party_id) {
+  return LookupPrefix(tenant, kind_tag, value) + std::string(party_id);
+}
+std::string IdentifierTag(int identifier_kind) { return "id" + std::to_string(identifier_kind); }
+std::string AddressTag(int address_kind) { return "addr" + std::to_string(address_kind); }
+
+std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"OC", tenant, party_id, ""});
+}
+std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id) {
+  return OpenCallbacksPrefix(tenant, party_id) + std::string(callback_id);
+}
+std::string DepartmentQueuePrefix(std::string_view tenant, std::string_view department) {
+  return Join({"QD", tenant, department, ""});
+}
+std::string DepartmentQueue(std::string_view tenant, std::string_view department, std::string_view callback_id) {
+  return DepartmentQueuePrefix(tenant, department) + std::string(callback_id);
+}
+std::string EmployeeQueuePrefix(std::string_view tenant, std::string_view employee_id) {
+  return Join({"QE", tenant, employee_id, ""});
+}
+std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, std::string_view callback_id) {
+  return EmployeeQueuePrefix(tenant, employee_id) + std::string(callback_id);
+}
+
+std::string_view LastPart(std::string_view key) {
+  const size_t last = key.rfind(kSep);
+  return last == std::string_view::npos ? key : key.substr(last + 1);
+}
+
+std::string AppliedVersion(std::string_view aggregate_id) { return Join({"V", aggregate_id}); }
+std::string PartitionProgress(int32_t partition) {
+  std::string out(kPartitionProgressPrefix);
+  codec::PutBigEndian32(out, static_cast<uint32_t>(partition));
+  return out;
+}
+
+std::string EncodeInt64(int64_t v) {
+  std::string out;
+  codec::PutBigEndian64(out, static_cast<uint64_t>(v));
+  return out;
+}
+int64_t DecodeInt64(std::string_view bytes) {
+  return bytes.size() == 8 ? static_cast<int64_t>(codec::GetBigEndian64(bytes.data())) : 0;
+}
+
+}  // namespace ks::readmodel::keys

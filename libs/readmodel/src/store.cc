@@ -1,0 +1,111 @@
+#include "ks/readmodel/store.h"
+
+#include <rocksdb/options.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "ks/readmodel/keys.h"
+
+namespace ks::readmodel {
+namespace {
+
+rocksdb::Options StoreOptions() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.IncreaseParallelism(2);
+  // Many point lookups: bloom filters, and a block cache that bounds memory.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+}  // namespace
+
+Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  return IoError("read models {}: {}", what, s.ToString());
+}
+
+Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(const std::string& path) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(StoreOptions(), path, &raw);
+  if (!s.ok()) return std::unexpected(FromRocks(s, "open " + path));
+  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path));
+}
+
+Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(const std::string& path,
+                                                                       const std::string& secondary_path) {
+  rocksdb::Options options = StoreOptions();
+  options.create_if_missing = false;
+  options.max_open_files = -1;  // required by secondary instances
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, path, secondary_path, &raw);
+  if (!s.ok()) return std::unexpected(FromRocks(s, "open as secondary " + path));
+  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path));
+}
+
+ReadModelStore::~ReadModelStore() {
+  if (db_) {
+    Status s = FromRocks(db_->Close(), "close");
+    s.PermitUnchecked();
+  }
+}
+
+Status ReadModelStore::CatchUp() {
+  if (primary_) return Status::Ok();
+  std::unique_lock lock(catch_up_mutex_);
+  return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with the projector");
+}
+
+ReadView ReadModelStore::View() const { return ReadView(this); }
+
+ReadView::ReadView(const ReadModelStore* store) : store_(store), lock_(store->catch_up_mutex_) {
+  if (store_->primary_) snapshot_ = store_->db_->GetSnapshot();
+}
+
+ReadView::~ReadView() {
+  if (snapshot_ != nullptr && store_ != nullptr) store_->db_->ReleaseSnapshot(snapshot_);
+}
+
+Result<std::optional<std::string>> ReadView::Get(const std::string& key) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s = store_->db_->Get(options, key, &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return std::unexpected(ReadModelStore::FromRocks(s, "read"));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status ReadView::Scan(const std::string& prefix, const std::string& start,
+                      const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options));
+  for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+  return ReadModelStore::FromRocks(it->status(), "scan");
+}
+
+Result<Progress> ReadView::ReadProgress() const {
+  Progress progress;
+  const std::string prefix(keys::kPartitionProgressPrefix);
+  Status s = Scan(prefix, "", [&](std::string_view key, std::string_view value) {
+    if (key.size() == prefix.size() + 4) {
+      const auto* p = reinterpret_cast<const unsigned char*>(key.data() + prefix.size());
+      const int32_t partition = static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                                                     (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+      progress.emplace_back(partition, keys::DecodeInt64(value));
+    }
+    return true;
+  });
+  if (!s.ok()) return std::unexpected(s);
+  return progress;
+}
+
+}  // namespace ks::readmodel

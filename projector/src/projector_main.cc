@@ -1,0 +1,80 @@
+#include "ks/projector/projector_main.h"
+
+#include <thread>
+
+#include "ks/core/flags.h"
+#include "ks/core/log.h"
+#include "ks/eventlog/open.h"
+#include "ks/projector/projector.h"
+#include "ks/rpc/server.h"
+
+namespace ks::projector {
+
+int ProjectorMain(int argc, char** argv) {
+  rpc::BlockShutdownSignals();
+  Flags flags("projector", "folds the event log into the RocksDB read models that the query service serves");
+  flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
+      .Define("read-models", "data/read-models", "directory of the read-model store")
+      .Define("rebuild-into", "", "build a fresh store in this directory from offset 0 up to the log's current end, then exit")
+      .Define("batch", "2000", "most events folded per batch");
+  int exit_code = 0;
+  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+  auto batch = flags.GetInt("batch");
+  if (!batch || *batch <= 0) {
+    log::Error("projector", "--batch: must be a whole number of at least 1");
+    return 2;
+  }
+  auto event_log = eventlog::OpenLog(flags.Get("log"), 0);
+  if (!event_log) {
+    log::Error("projector", "cannot open the event log: {}", event_log.error().ToString());
+    return 1;
+  }
+  const std::string rebuild_into = flags.Get("rebuild-into");
+  const std::string store_path = rebuild_into.empty() ? flags.Get("read-models") : rebuild_into;
+  auto store = readmodel::ReadModelStore::OpenPrimary(store_path);
+  if (!store) {
+    log::Error("projector", "cannot open the read models: {}", store.error().ToString());
+    return 1;
+  }
+  auto projector = Projector::Open(**event_log, **store, {.max_batch_events = static_cast<size_t>(*batch)});
+  if (!projector) {
+    log::Error("projector", "{}", projector.error().ToString());
+    return 1;
+  }
+
+  if (!rebuild_into.empty()) {
+    auto ends = (*event_log)->EndOffsets();
+    if (!ends) {
+      log::Error("projector", "{}", ends.error().ToString());
+      return 1;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    if (Status s = (*projector)->CatchUpTo(*ends); !s.ok()) {
+      log::Error("projector", "rebuild failed: {}", s.ToString());
+      return 1;
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    log::Info("projector", "rebuilt {} from offset 0: {} events in {:.1f} s", rebuild_into,
+              (*projector)->events_applied(), secs);
+    return 0;
+  }
+
+  Status result;
+  std::thread worker([&] { result = (*projector)->Run(); });
+  std::thread waiter([&] {
+    const std::string signal = rpc::WaitForShutdownSignal();
+    log::Info("projector", "{}: finishing the current batch, then stopping", signal);
+    (*projector)->stop();
+  });
+  worker.join();
+  if (!result.ok()) {
+    // The store holds every batch committed before the error; a restart resumes from there.
+    log::Error("projector", "stopped: {}", result.ToString());
+    std::_Exit(1);
+  }
+  waiter.join();
+  log::Info("projector", "stopped after applying {} events", (*projector)->events_applied());
+  return 0;
+}
+
+}  // namespace ks::projector

@@ -1,0 +1,79 @@
+// The gRPC face of the query side, on the callback API. A call whose consistency requirement is
+// already met is answered at once; otherwise it is parked (no gRPC thread is held) and a waiter
+// thread answers it as soon as the read models get there, or with UNAVAILABLE at its deadline.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "klantstroom/v1/query_service.grpc.pb.h"
+#include "ks/query/query_engine.h"
+
+namespace ks::query {
+
+struct QueryServiceOptions {
+  // Longest a call waits for the read models to reach its min_positions (the call's own deadline
+  // may be shorter). Default: 5 s.
+  std::chrono::milliseconds max_consistency_wait{5000};
+  // How often parked calls are retried. Default: 5 ms.
+  std::chrono::milliseconds retry_interval{5};
+};
+
+class QueryGrpcService final : public pb::QueryService::CallbackService {
+ public:
+  // `engine` must outlive the service.
+  QueryGrpcService(QueryEngine& engine, QueryServiceOptions options = {});
+  ~QueryGrpcService() override;
+
+  grpc::ServerUnaryReactor* GetCustomerView(grpc::CallbackServerContext* context, const pb::GetCustomerViewRequest* request,
+                                            pb::CustomerView* reply) override;
+  grpc::ServerUnaryReactor* LookupParties(grpc::CallbackServerContext* context, const pb::LookupPartiesRequest* request,
+                                          pb::LookupPartiesReply* reply) override;
+  grpc::ServerUnaryReactor* GetCallbackQueue(grpc::CallbackServerContext* context,
+                                             const pb::GetCallbackQueueRequest* request, pb::CallbackQueue* reply) override;
+  grpc::ServerUnaryReactor* GetProgress(grpc::CallbackServerContext* context, const pb::GetProgressRequest* request,
+                                        pb::Progress* reply) override;
+
+ private:
+  using Answer = std::function<Status(const readmodel::ReadView&)>;
+  struct Parked {
+    const pb::Consistency* consistency;
+    Answer answer;
+    grpc::ServerUnaryReactor* reactor;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const pb::Consistency& consistency, Answer answer);
+  // Answers `parked` if its view is available; returns false when it must keep waiting.
+  bool TryAnswer(Parked& parked);
+  void WaiterLoop();
+
+  QueryEngine& engine_;
+  const QueryServiceOptions options_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::list<Parked> parked_;
+  bool stopping_ = false;
+  std::thread waiter_;
+};
+
+// Keeps a secondary store caught up with the projector in another process: CatchUp() every
+// `interval` on its own thread, until destroyed.
+class CatchUpLoop {
+ public:
+  CatchUpLoop(readmodel::ReadModelStore& store, std::chrono::milliseconds interval);
+  ~CatchUpLoop();
+
+ private:
+  readmodel::ReadModelStore& store_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ks::query

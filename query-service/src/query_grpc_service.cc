@@ -1,0 +1,150 @@
+#include "ks/query/query_grpc_service.h"
+
+#include "ks/core/log.h"
+#include "ks/rpc/server.h"
+
+namespace ks::query {
+
+QueryGrpcService::QueryGrpcService(QueryEngine& engine, QueryServiceOptions options)
+    : engine_(engine), options_(options), waiter_([this] { WaiterLoop(); }) {}
+
+QueryGrpcService::~QueryGrpcService() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  waiter_.join();
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::Serve(grpc::CallbackServerContext* context, const pb::Consistency& consistency,
+                                                  Answer answer) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto now = std::chrono::steady_clock::now();
+  auto deadline = now + options_.max_consistency_wait;
+  // The caller's own deadline, when sooner, wins (a little earlier, so the answer still reaches it).
+  const auto client_deadline = context->deadline();
+  if (client_deadline != std::chrono::system_clock::time_point::max()) {
+    const auto left = client_deadline - std::chrono::system_clock::now() - std::chrono::milliseconds(20);
+    deadline = std::min(deadline, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
+  }
+  Parked parked{&consistency, std::move(answer), reactor, deadline};
+  if (!TryAnswer(parked)) {
+    std::lock_guard lock(mutex_);
+    parked_.push_back(std::move(parked));
+    cv_.notify_all();
+  }
+  return reactor;
+}
+
+bool QueryGrpcService::TryAnswer(Parked& parked) {
+  auto view = engine_.OpenView(*parked.consistency);
+  if (!view) {
+    parked.reactor->Finish(rpc::ToGrpc(view.error()));
+    return true;
+  }
+  if (view->has_value()) {
+    parked.reactor->Finish(rpc::ToGrpc(parked.answer(**view)));
+    return true;
+  }
+  if (std::chrono::steady_clock::now() >= parked.deadline) {
+    std::string reflects;
+    auto progress = engine_.store().View().ReadProgress();
+    if (progress)
+      for (const auto& [p, next] : *progress) reflects += fmt::format(" {}:{}", p, next);
+    parked.reactor->Finish(rpc::ToGrpc(Unavailable(
+        "consistency.min_positions: the read models have not reached the requested positions in time "
+        "(they reflect partition:next_offset{}); retry later",
+        reflects.empty() ? " nothing yet" : reflects)));
+    return true;
+  }
+  return false;
+}
+
+void QueryGrpcService::WaiterLoop() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    cv_.wait_for(lock, options_.retry_interval, [&] { return stopping_; });
+    if (stopping_) {
+      for (Parked& p : parked_) p.reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "query service is stopping"));
+      parked_.clear();
+      return;
+    }
+    // Answer outside the lock: new calls may park meanwhile.
+    std::list<Parked> batch;
+    batch.swap(parked_);
+    lock.unlock();
+    for (auto it = batch.begin(); it != batch.end();) {
+      if (TryAnswer(*it))
+        it = batch.erase(it);
+      else
+        ++it;
+    }
+    lock.lock();
+    parked_.splice(parked_.end(), batch);
+  }
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetCustomerView(grpc::CallbackServerContext* context,
+                                                            const pb::GetCustomerViewRequest* request,
+                                                            pb::CustomerView* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    auto result = engine_.GetCustomerView(view, *request);
+    if (!result) return result.error();
+    *reply = std::move(*result);
+    return Status::Ok();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::LookupParties(grpc::CallbackServerContext* context,
+                                                          const pb::LookupPartiesRequest* request,
+                                                          pb::LookupPartiesReply* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    auto result = engine_.LookupParties(view, *request);
+    if (!result) return result.error();
+    *reply = std::move(*result);
+    return Status::Ok();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetCallbackQueue(grpc::CallbackServerContext* context,
+                                                             const pb::GetCallbackQueueRequest* request,
+                                                             pb::CallbackQueue* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    auto result = engine_.GetCallbackQueue(view, *request, std::chrono::system_clock::now());
+    if (!result) return result.error();
+    *reply = std::move(*result);
+    return Status::Ok();
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetProgress(grpc::CallbackServerContext* context,
+                                                        const pb::GetProgressRequest* /*request*/, pb::Progress* reply) {
+  static const pb::Consistency kNone;
+  return Serve(context, kNone, [this, reply](const readmodel::ReadView& view) {
+    auto result = engine_.GetProgress(view);
+    if (!result) return result.error();
+    *reply = std::move(*result);
+    return Status::Ok();
+  });
+}
+
+CatchUpLoop::CatchUpLoop(readmodel::ReadModelStore& store, std::chrono::milliseconds interval) : store_(store) {
+  thread_ = std::thread([this, interval] {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, interval, [&] { return stopping_; })) {
+      if (Status s = store_.CatchUp(); !s.ok()) log::Warn("query-service", "{}", s.ToString());
+    }
+  });
+}
+
+CatchUpLoop::~CatchUpLoop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+}  // namespace ks::query

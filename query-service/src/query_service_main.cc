@@ -1,0 +1,64 @@
+#include "ks/query/query_service_main.h"
+
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+#include "ks/core/flags.h"
+#include "ks/core/log.h"
+#include "ks/query/query_grpc_service.h"
+#include "ks/rpc/server.h"
+
+namespace ks::query {
+
+int QueryServiceMain(int argc, char** argv) {
+  rpc::BlockShutdownSignals();
+  Flags flags("query-service", "serves the read models (customer view, party lookup, callback queues) to KCC dashboards");
+  flags.Define("read-models", "data/read-models", "directory of the projector's read-model store")
+      .Define("listen", "127.0.0.1:50052", "gRPC listen address (host:port; port 0 picks a free one)")
+      .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
+      .Define("max-consistency-wait-ms", "5000", "longest a query waits for its min_positions");
+  int exit_code = 0;
+  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+  auto catch_up_ms = flags.GetInt("catch-up-ms");
+  auto max_wait_ms = flags.GetInt("max-consistency-wait-ms");
+  if (!catch_up_ms || !max_wait_ms || *catch_up_ms <= 0 || *max_wait_ms < 0) {
+    log::Error("query-service", "--catch-up-ms and --max-consistency-wait-ms take whole numbers of milliseconds");
+    return 2;
+  }
+  const std::string path = flags.Get("read-models");
+  // A secondary instance keeps a few files of its own; one private directory per process.
+  const std::string secondary = (std::filesystem::temp_directory_path() /
+                                 ("klantstroom-query-" + std::to_string(::getpid())))
+                                    .string();
+  std::unique_ptr<readmodel::ReadModelStore> store;
+  for (int attempt = 0;; ++attempt) {
+    auto opened = readmodel::ReadModelStore::OpenSecondary(path, secondary);
+    if (opened) {
+      store = std::move(*opened);
+      break;
+    }
+    if (attempt == 0) log::Info("query-service", "waiting for the projector to create {} ({})", path, opened.error().message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CatchUpLoop catch_up(*store, std::chrono::milliseconds(*catch_up_ms));
+  QueryEngine engine(*store);
+  QueryGrpcService service(engine, {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms)});
+  int port = 0;
+  auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
+  if (!server) {
+    log::Error("query-service", "{}", server.error().ToString());
+    return 1;
+  }
+  log::Info("query-service", "serving QueryService on port {} from {}", port, path);
+  std::printf("LISTENING port=%d\n", port);
+  std::fflush(stdout);
+  const std::string signal = rpc::WaitForShutdownSignal();
+  log::Info("query-service", "{}: finishing calls in flight, then stopping", signal);
+  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::error_code ec;
+  std::filesystem::remove_all(secondary, ec);
+  return 0;
+}
+
+}  // namespace ks::query
