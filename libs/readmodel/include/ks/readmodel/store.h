@@ -13,6 +13,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -63,7 +64,9 @@ class ReadModelStore {
 class ReadView {
  public:
   ~ReadView();
-  ReadView(ReadView&&) = default;
+  ReadView(ReadView&& other) noexcept
+      : store_(other.store_), lock_(std::move(other.lock_)), snapshot_(std::exchange(other.snapshot_, nullptr)) {}
+  ReadView& operator=(ReadView&&) = delete;
 
   // The value at `key`, std::nullopt when there is none. UNAVAILABLE on a storage error.
   Result<std::optional<std::string>> Get(const std::string& key) const;

@@ -1,0 +1,51 @@
+#include "ks/allinone/all_in_one.h"
+
+#include <filesystem>
+
+#include "ks/core/log.h"
+#include "ks/eventlog/embedded_log.h"
+#include "ks/rpc/server.h"
+
+namespace ks::allinone {
+
+Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options) {
+  if (options.data_dir.empty()) return std::unexpected(InvalidArgument("data_dir: is required"));
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return std::unexpected(IoError("cannot create {}: {}", options.data_dir, ec.message()));
+
+  std::unique_ptr<AllInOne> app(new AllInOne());
+  auto log = eventlog::OpenEmbeddedLog(
+      {.path = options.data_dir + "/log", .partitions = options.partitions, .sync = options.sync});
+  if (!log) return std::unexpected(log.error());
+  app->log_ = std::move(*log);
+  auto store = readmodel::ReadModelStore::OpenPrimary(options.data_dir + "/read-models");
+  if (!store) return std::unexpected(store.error());
+  app->store_ = std::move(*store);
+  auto handler = command::CommandHandler::Start(*app->log_);
+  if (!handler) return std::unexpected(handler.error());
+  app->handler_ = std::move(*handler);
+  auto projector = projector::Projector::Open(*app->log_, *app->store_);
+  if (!projector) return std::unexpected(projector.error());
+  app->projector_ = std::move(*projector);
+  app->projector_thread_ = std::thread([p = app->projector_.get()] {
+    if (Status s = p->Run(); !s.ok()) log::Error("klantstroom", "projector stopped: {}", s.ToString());
+  });
+
+  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_);
+  app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_);
+  app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_);
+  auto server = rpc::StartServer(options.listen, {app->command_service_.get(), app->query_service_.get()}, &app->port_);
+  if (!server) return std::unexpected(server.error());
+  app->server_ = std::move(*server);
+  return app;
+}
+
+AllInOne::~AllInOne() {
+  if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  if (projector_) projector_->stop();
+  if (projector_thread_.joinable()) projector_thread_.join();
+  // Members go in reverse order: services, engine, handler, then the stores and the log.
+}
+
+}  // namespace ks::allinone

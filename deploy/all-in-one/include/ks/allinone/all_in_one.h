@@ -1,0 +1,59 @@
+// AllInOne: command service, projector and query service in one process, on the embedded event
+// log, sharing one data directory and one gRPC port. The `klantstroom` program is this plus
+// flags and signals; tests start it in-process the same way.
+//
+// Thread-safety: Start and Stop from one thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "ks/command/command_grpc_service.h"
+#include "ks/eventlog/event_log.h"
+#include "ks/projector/projector.h"
+#include "ks/query/query_grpc_service.h"
+
+namespace ks::allinone {
+
+struct AllInOneOptions {
+  // Holds log/ and read-models/. Required.
+  std::string data_dir;
+  // Default: "127.0.0.1:50051"; port 0 picks a free one.
+  std::string listen = "127.0.0.1:50051";
+  // Partitions of a new log. Default: 12.
+  int32_t partitions = 12;
+  // fsync the log before acknowledging. Default: true.
+  bool sync = true;
+};
+
+class AllInOne {
+ public:
+  // Opens (or creates) the data directory, rebuilds command state, starts the projector thread
+  // and the gRPC server. UNAVAILABLE when the directory is in use or the port is taken.
+  static Result<std::unique_ptr<AllInOne>> Start(const AllInOneOptions& options);
+  // Stops serving (finishing calls in flight), stops the projector and closes the stores.
+  ~AllInOne();
+
+  int port() const { return port_; }
+  command::CommandHandler& commands() { return *handler_; }
+  eventlog::EventLog& log() { return *log_; }
+  readmodel::ReadModelStore& store() { return *store_; }
+
+ private:
+  AllInOne() = default;
+  std::unique_ptr<eventlog::EventLog> log_;
+  std::unique_ptr<readmodel::ReadModelStore> store_;
+  std::unique_ptr<command::CommandHandler> handler_;
+  std::unique_ptr<projector::Projector> projector_;
+  std::thread projector_thread_;
+  std::unique_ptr<query::QueryEngine> engine_;
+  std::unique_ptr<command::CommandGrpcService> command_service_;
+  std::unique_ptr<query::QueryGrpcService> query_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace ks::allinone

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Klantstroom builds and runs with, from Debian's packages only (Debian 12,
+# bookworm). Safe to run again: it installs only what is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  librdkafka-dev        # Kafka client, and its mock cluster (rdkafka_mock.h)
+  librocksdb-dev        # embedded event log and read models
+  libprotobuf-dev protobuf-compiler
+  libgrpc++-dev protobuf-compiler-grpc   # gRPC C++ with health checking and reflection
+  catch2                # tests
+  libfmt-dev            # formatting
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages are installed"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,224 @@
+// The pure command-side logic: validation rules, decide and evolve, with no server or disk.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "ks/domain/aggregate.h"
+#include "ks/domain/validation.h"
+
+using namespace ks::domain;
+using ks::StatusCode;
+
+namespace {
+
+// A References that knows a fixed set of (tenant, party) pairs.
+class KnownParties : public References {
+ public:
+  std::set<std::pair<std::string, std::string>> parties;
+  bool PartyExists(std::string_view tenant, std::string_view id) const override {
+    return parties.count({std::string(tenant), std::string(id)}) > 0;
+  }
+};
+
+pb::ExecuteRequest Request(const std::string& tenant = "gemeente-a") {
+  pb::ExecuteRequest r;
+  r.mutable_meta()->set_tenant(tenant);
+  r.mutable_meta()->mutable_actor()->set_kind(pb::ACTOR_KIND_EMPLOYEE);
+  r.mutable_meta()->mutable_actor()->set_id("kcc-karin");
+  return r;
+}
+
+// Decides and evolves, as the command service does; returns the new state.
+AggregateState Execute(AggregateState state, const pb::ExecuteRequest& r, const std::string& id,
+                       const References& refs) {
+  REQUIRE(ValidateRequest(r).ok());
+  auto events = Decide(state, r, id, refs);
+  if (!events) FAIL(events.error().ToString());
+  for (auto& e : *events) {
+    e.set_aggregate_id(id);
+    e.set_tenant(r.meta().tenant());
+    e.set_aggregate_version(state.version + 1);
+    state = Evolve(std::move(state), e);
+  }
+  return state;
+}
+
+}  // namespace
+
+TEST_CASE("the BSN 11-test and KvK format", "[domain][unit]") {
+  CHECK(IsValidBsn("111222333"));
+  CHECK(IsValidBsn("123456782"));
+  CHECK_FALSE(IsValidBsn("123456789"));
+  CHECK_FALSE(IsValidBsn("000000000"));
+  CHECK_FALSE(IsValidBsn("12345678"));
+  CHECK_FALSE(IsValidBsn("12345678a"));
+  CHECK(IsValidKvk("69599084"));
+  CHECK_FALSE(IsValidKvk("6959908"));
+}
+
+TEST_CASE("digital addresses are normalised so equal addresses compare equal", "[domain][unit]") {
+  CHECK(*NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_EMAIL, " John.deVries@Example.NL ", "f") ==
+        "john.devries@example.nl");
+  CHECK(*NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_TWITTER, "John_de_Vries", "f") == "@john_de_vries");
+  CHECK(*NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_PHONE, "06-123 456 78", "f") == "0612345678");
+  CHECK(*NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_PHONE, "+31 6 12345678", "f") == "+31612345678");
+  auto bad = NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_EMAIL, "john at example", "x.value");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK_THAT(bad.error().message(), Catch::StartsWith("x.value:"));
+}
+
+TEST_CASE("validation names the field and the rule", "[domain][unit]") {
+  SECTION("tenant") {
+    auto r = Request("Gemeente A");
+    r.mutable_register_party()->set_kind(pb::PARTY_KIND_PERSON);
+    r.mutable_register_party()->set_display_name("John");
+    const auto s = ValidateRequest(r);
+    CHECK(s.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.message(), Catch::StartsWith("meta.tenant:"));
+  }
+  SECTION("actor") {
+    auto r = Request();
+    r.mutable_meta()->clear_actor();
+    r.mutable_register_party()->set_kind(pb::PARTY_KIND_PERSON);
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("meta.actor:"));
+  }
+  SECTION("no command") {
+    CHECK_THAT(ValidateRequest(Request()).message(), Catch::StartsWith("command:"));
+  }
+  SECTION("a BSN that fails the 11-test") {
+    auto r = Request();
+    auto* c = r.mutable_register_party();
+    c->set_kind(pb::PARTY_KIND_PERSON);
+    c->set_display_name("John");
+    auto* id = c->add_identifiers();
+    id->set_kind(pb::IDENTIFIER_KIND_BSN);
+    id->set_value("123456789");
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("register_party.identifiers[0].value: a BSN"));
+  }
+  SECTION("an unknown enum value") {
+    auto r = Request();
+    auto* c = r.mutable_register_interaction();
+    c->set_channel(static_cast<pb::Channel>(99));
+    c->set_direction(pb::DIRECTION_INBOUND);
+    c->set_party_id("p1");
+    CHECK(ValidateRequest(r).message() == "register_interaction.channel: unknown value 99");
+  }
+  SECTION("an oversized text") {
+    auto r = Request();
+    auto* c = r.mutable_register_interaction();
+    c->set_channel(pb::CHANNEL_WHATSAPP);
+    c->set_direction(pb::DIRECTION_INBOUND);
+    c->set_party_id("p1");
+    c->set_text(std::string(kMaxTextBytes + 1, 'x'));
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("register_interaction.text: must be at most 65536"));
+  }
+  SECTION("a command on an existing aggregate must name it") {
+    auto r = Request();
+    r.mutable_cancel_callback()->set_reason("dubbel");
+    CHECK(ValidateRequest(r).message() == "aggregate_id: is required");
+  }
+  SECTION("a callback request needs a target") {
+    auto r = Request();
+    auto* c = r.mutable_request_callback();
+    c->set_party_id("p1");
+    c->set_subject("windmolens");
+    c->set_urgency(pb::URGENCY_HIGH);
+    CHECK(ValidateRequest(r).message() == "request_callback.target: is required");
+  }
+}
+
+TEST_CASE("a party's addresses: duplicates change nothing, one preferred per kind", "[domain][unit]") {
+  KnownParties refs;
+  auto reg = Request();
+  auto* c = reg.mutable_register_party();
+  c->set_kind(pb::PARTY_KIND_PERSON);
+  c->set_display_name("John de Vries");
+  auto* phone = c->add_digital_addresses();
+  phone->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  phone->set_value("06-12345678");
+  phone->set_preferred(true);
+  AggregateState state = Execute({}, reg, "john", refs);
+  CHECK(state.version == 1);
+
+  auto same = Request();
+  same.set_aggregate_id("john");
+  auto* a = same.mutable_add_digital_address()->mutable_address();
+  a->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  a->set_value("0612345678");
+  a->set_preferred(true);
+  auto none = Decide(state, same, "john", refs);
+  REQUIRE(none.has_value());
+  CHECK(none->empty());
+
+  auto second = Request();
+  second.set_aggregate_id("john");
+  auto* b = second.mutable_add_digital_address()->mutable_address();
+  b->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  b->set_value("020-5551234");
+  b->set_preferred(true);
+  state = Execute(state, second, "john", refs);
+  const auto& addresses = std::get<PartyState>(state.data).digital_addresses;
+  REQUIRE(addresses.size() == 2);
+  int preferred = 0;
+  for (const auto& x : addresses)
+    if (x.preferred()) {
+      ++preferred;
+      CHECK(x.value() == "0205551234");
+    }
+  CHECK(preferred == 1);
+}
+
+TEST_CASE("a callback request's lifecycle refuses changes once closed", "[domain][unit]") {
+  KnownParties refs;
+  refs.parties.insert({"gemeente-a", "john"});
+  auto req = Request();
+  auto* c = req.mutable_request_callback();
+  c->set_party_id("john");
+  c->set_subject("windmolenpark");
+  c->set_urgency(pb::URGENCY_HIGH);
+  c->mutable_target()->set_department("ruimtelijke-ordening");
+  AggregateState state = Execute({}, req, "cb1", refs);
+  CHECK(std::get<CallbackState>(state.data).status == pb::CALLBACK_STATUS_OPEN);
+
+  auto done = Request();
+  done.set_aggregate_id("cb1");
+  done.mutable_complete_callback()->set_report("gebeld");
+  state = Execute(state, done, "cb1", refs);
+  CHECK(std::get<CallbackState>(state.data).status == pb::CALLBACK_STATUS_COMPLETED);
+
+  auto attempt = Request();
+  attempt.set_aggregate_id("cb1");
+  attempt.mutable_record_callback_attempt()->set_outcome(pb::ATTEMPT_OUTCOME_NO_ANSWER);
+  auto refused = Decide(state, attempt, "cb1", refs);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code() == StatusCode::kFailedPrecondition);
+  CHECK_THAT(refused.error().message(), Catch::Contains("is completed"));
+}
+
+TEST_CASE("references and tenants are checked", "[domain][unit]") {
+  KnownParties refs;
+  refs.parties.insert({"gemeente-a", "john"});
+  auto req = Request("gemeente-b");
+  auto* c = req.mutable_request_callback();
+  c->set_party_id("john");  // exists, but in another municipality
+  c->set_subject("windmolenpark");
+  c->set_urgency(pb::URGENCY_NORMAL);
+  c->mutable_target()->set_employee_id("windy");
+  auto refused = Decide({}, req, "cb1", refs);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code() == StatusCode::kNotFound);
+  CHECK_THAT(refused.error().message(), Catch::StartsWith("request_callback.party_id: no party 'john'"));
+
+  // Another tenant's aggregate looks exactly like a missing one.
+  AggregateState theirs;
+  theirs.type = pb::AGGREGATE_TYPE_CALLBACK_REQUEST;
+  theirs.tenant = "gemeente-a";
+  theirs.version = 1;
+  theirs.data = CallbackState{"john", pb::CALLBACK_STATUS_OPEN, {}, 0};
+  auto cancel = Request("gemeente-b");
+  cancel.set_aggregate_id("cb1");
+  cancel.mutable_cancel_callback()->set_reason("x");
+  auto hidden = Decide(theirs, cancel, "cb1", refs);
+  REQUIRE_FALSE(hidden.has_value());
+  CHECK(hidden.error().code() == StatusCode::kNotFound);
+}

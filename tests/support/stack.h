@@ -1,0 +1,89 @@
+// An all-in-one Klantstroom (command service, projector, query service on the embedded log in a
+// temp directory) served over gRPC on loopback, with client stubs: the real parts, in-process.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "klantstroom/v1/command_service.grpc.pb.h"
+#include "klantstroom/v1/query_service.grpc.pb.h"
+#include "ks/allinone/all_in_one.h"
+#include "support/temp_dir.h"
+
+namespace ks::testing {
+
+namespace pb = ::klantstroom::v1;
+
+class Stack {
+ public:
+  Stack() { Start(); }
+
+  // Stops everything and starts again on the same data directory (a restart).
+  void Restart() {
+    commands_.reset();
+    queries_.reset();
+    app_.reset();
+    Start();
+  }
+
+  // Sends a command; returns the gRPC status, the reply in *reply when given.
+  grpc::Status Execute(const pb::ExecuteRequest& request, pb::ExecuteReply* reply = nullptr) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    pb::ExecuteReply ignored;
+    return commands_->Execute(&context, request, reply != nullptr ? reply : &ignored);
+  }
+
+  // Sends a command that must succeed.
+  pb::ExecuteReply MustExecute(const pb::ExecuteRequest& request) {
+    pb::ExecuteReply reply;
+    grpc::Status status = Execute(request, &reply);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return reply;
+  }
+
+  pb::CommandService::Stub& commands() { return *commands_; }
+  pb::QueryService::Stub& queries() { return *queries_; }
+  allinone::AllInOne& app() { return *app_; }
+  int port() const { return app_->port(); }
+
+  // Total records in the log: what a refused command must not change.
+  int64_t LogSize() {
+    auto ends = app_->log().EndOffsets();
+    REQUIRE(ends.has_value());
+    int64_t total = 0;
+    for (int64_t e : *ends) total += e;
+    return total;
+  }
+
+ private:
+  void Start() {
+    auto app = allinone::AllInOne::Start({.data_dir = dir_.Sub("data"), .listen = "127.0.0.1:0", .partitions = 4,
+                                          .sync = false});
+    if (!app) FAIL(app.error().ToString());
+    app_ = std::move(*app);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->port()), grpc::InsecureChannelCredentials());
+    commands_ = pb::CommandService::NewStub(channel);
+    queries_ = pb::QueryService::NewStub(channel);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<allinone::AllInOne> app_;
+  std::unique_ptr<pb::CommandService::Stub> commands_;
+  std::unique_ptr<pb::QueryService::Stub> queries_;
+};
+
+// Command builders shared by the tests.
+pb::ExecuteRequest NewRequest(const std::string& tenant = "gemeente-test", const std::string& key = "");
+pb::ExecuteRequest RegisterPerson(const std::string& name, const std::string& email = "", const std::string& phone = "",
+                                  const std::string& handle = "");
+pb::ExecuteRequest RegisterMessage(const std::string& party_id, pb::Channel channel, const std::string& text,
+                                   int64_t occurred_seconds);
+pb::ExecuteRequest RequestCallback(const std::string& party_id, const std::string& department,
+                                   const std::string& employee, pb::Urgency urgency, int64_t due_seconds);
+
+}  // namespace ks::testing
