@@ -1,0 +1,122 @@
+// The projector against a real log on disk: duplicates skipped, undecodable events parked,
+// resuming from committed positions equals a clean rebuild.
+#include <catch2/catch.hpp>
+
+#include "klantstroom/v1/events.pb.h"
+#include "ks/eventlog/embedded_log.h"
+#include "ks/projector/projector.h"
+#include "ks/query/query_engine.h"
+#include "support/store_compare.h"
+#include "support/temp_dir.h"
+
+using namespace ks;
+namespace pb = ::klantstroom::v1;
+
+namespace {
+
+eventlog::Record Encode(const pb::EventEnvelope& e) {
+  return {e.aggregate_id(), e.SerializeAsString(), 1'794'815'220'000};
+}
+
+pb::EventEnvelope Registered(const std::string& id, const std::string& name) {
+  pb::EventEnvelope e;
+  e.set_aggregate_id(id);
+  e.set_aggregate_version(1);
+  e.set_tenant("gemeente-test");
+  e.set_aggregate_type(pb::AGGREGATE_TYPE_PARTY);
+  e.mutable_party_registered()->set_kind(pb::PARTY_KIND_PERSON);
+  e.mutable_party_registered()->set_display_name(name);
+  return e;
+}
+
+pb::EventEnvelope Message(const std::string& id, const std::string& party, int64_t seconds) {
+  pb::EventEnvelope e;
+  e.set_aggregate_id(id);
+  e.set_aggregate_version(1);
+  e.set_tenant("gemeente-test");
+  e.mutable_occurred_at()->set_seconds(seconds);
+  e.mutable_interaction_registered()->set_party_id(party);
+  e.mutable_interaction_registered()->set_channel(pb::CHANNEL_CHAT);
+  return e;
+}
+
+size_t TimelineLength(readmodel::ReadModelStore& store, const std::string& party) {
+  query::QueryEngine engine(store);
+  pb::GetCustomerViewRequest request;
+  request.set_tenant("gemeente-test");
+  request.set_party_id(party);
+  request.set_page_size(500);
+  auto view = engine.GetCustomerView(store.View(), request);
+  REQUIRE(view.has_value());
+  return static_cast<size_t>(view->timeline_size());
+}
+
+}  // namespace
+
+TEST_CASE("a redelivered event is skipped and an undecodable one is parked, not lost or fatal",
+          "[projector][integration]") {
+  testing::TempDir dir;
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 3, .sync = false});
+  REQUIRE(log.has_value());
+  REQUIRE((*log)->Append({Encode(Registered("p1", "Johan")), Encode(Message("i1", "p1", 100)),
+                          Encode(Message("i2", "p1", 200))}));
+  // The same event delivered a second time (a producer retry), and a record that is no event.
+  REQUIRE((*log)->Append({Encode(Message("i1", "p1", 100)), {"garbage", "\xff\xff\xff not protobuf", 0}}));
+  REQUIRE((*log)->Append({Encode(Message("i3", "p1", 300))}));
+
+  auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
+  REQUIRE(store.has_value());
+  auto projector = projector::Projector::Open(**log, **store);
+  REQUIRE(projector.has_value());
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+  REQUIRE((*projector)->CatchUpTo(*ends).ok());
+  CHECK((*projector)->events_applied() == 4);
+  CHECK((*projector)->events_skipped() == 1);
+  CHECK((*projector)->events_parked() == 1);
+  CHECK(TimelineLength(**store, "p1") == 3);
+  // The parked record is kept with its position for an operator to inspect.
+  size_t dead = 0;
+  REQUIRE((*store)->View().Scan("~dead", "", [&](std::string_view, std::string_view value) {
+    CHECK(value.find("not protobuf") != std::string_view::npos);
+    ++dead;
+    return true;
+  }).ok());
+  CHECK(dead == 1);
+}
+
+TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[projector][integration]") {
+  testing::TempDir dir;
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
+  REQUIRE(log.has_value());
+  std::vector<eventlog::Record> records;
+  for (int p = 0; p < 20; ++p) records.push_back(Encode(Registered("p" + std::to_string(p), "Burger")));
+  for (int i = 0; i < 400; ++i)
+    records.push_back(Encode(Message("i" + std::to_string(i), "p" + std::to_string(i % 20), 1000 + i)));
+  REQUIRE((*log)->Append(std::move(records)));
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+
+  {
+    auto live = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"));
+    REQUIRE(live.has_value());
+    // Several short lives of 3 small batches each, as if the projector were restarted.
+    for (int life = 0; life < 100; ++life) {
+      auto projector = projector::Projector::Open(**log, **live, {.max_batch_events = 7});
+      REQUIRE(projector.has_value());
+      for (int step = 0; step < 3; ++step) REQUIRE((*projector)->Step().has_value());
+    }
+    auto projector = projector::Projector::Open(**log, **live);
+    REQUIRE(projector.has_value());
+    REQUIRE((*projector)->CatchUpTo(*ends).ok());
+    for (int p = 0; p < 20; ++p) CHECK(TimelineLength(**live, "p" + std::to_string(p)) == 20);
+  }
+  {
+    auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
+    REQUIRE(clean.has_value());
+    auto projector = projector::Projector::Open(**log, **clean);
+    REQUIRE(projector.has_value());
+    REQUIRE((*projector)->CatchUpTo(*ends).ok());
+  }
+  CHECK(testing::StoreDifferences(dir.Sub("live"), dir.Sub("clean")).empty());
+}

@@ -1,0 +1,326 @@
+// The query service over gRPC on loopback: what a KCC employee sees in the customer view, party
+// lookup and callback queues, read-your-writes with min_positions, health and reflection.
+#include <catch2/catch.hpp>
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "support/stack.h"
+
+using namespace ks::testing;
+namespace pb = ::klantstroom::v1;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+template <typename Request>
+void After(Request& request, const pb::ExecuteReply& reply) {
+  for (const auto& p : reply.positions()) *request.mutable_consistency()->add_min_positions() = p;
+}
+
+pb::CustomerView View(Stack& stack, const std::string& party_id, const pb::ExecuteReply& after, int page_size = 0,
+                      const std::string& token = "") {
+  pb::GetCustomerViewRequest request;
+  request.set_tenant("gemeente-test");
+  request.set_party_id(party_id);
+  request.set_page_size(page_size);
+  request.set_page_token(token);
+  After(request, after);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pb::CustomerView view;
+  grpc::Status status = stack.queries().GetCustomerView(&context, request, &view);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return view;
+}
+
+pb::CallbackQueue Queue(Stack& stack, const std::string& department, const std::string& employee,
+                        const pb::ExecuteReply& after) {
+  pb::GetCallbackQueueRequest request;
+  request.set_tenant("gemeente-test");
+  request.set_department(department);
+  request.set_employee_id(employee);
+  After(request, after);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  pb::CallbackQueue queue;
+  grpc::Status status = stack.queries().GetCallbackQueue(&context, request, &queue);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return queue;
+}
+
+constexpr int64_t kMonday = 1'794'815'220;  // 2026-11-16 07:47 UTC
+
+}  // namespace
+
+TEST_CASE("the customer view shows every channel newest first, including contacts from the party's handle "
+          "before the party was known",
+          "[query][integration]") {
+  Stack stack;
+  // A tweet from @johndv arrives before anybody knows who that is.
+  auto tweet = NewRequest();
+  *tweet.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(kMonday);
+  auto* t = tweet.mutable_register_interaction();
+  t->set_channel(pb::CHANNEL_TWITTER);
+  t->set_direction(pb::DIRECTION_INBOUND);
+  t->set_visibility(pb::VISIBILITY_PUBLIC);
+  t->set_text("Waarom weet niemand iets van dat windmolenpark?");
+  t->mutable_counterpart()->set_kind(pb::DIGITAL_ADDRESS_KIND_TWITTER);
+  t->mutable_counterpart()->set_value("@JohnDV");
+  stack.MustExecute(tweet);
+
+  const auto john = stack.MustExecute(RegisterPerson("John de Vries", "john@example.nl", "0612345678", "johndv"));
+  stack.MustExecute(RegisterMessage(john.aggregate_id(), pb::CHANNEL_EMAIL, "Mijn gegevens", kMonday + 3600));
+  const auto call = stack.MustExecute(RegisterMessage(john.aggregate_id(), pb::CHANNEL_PHONE, "Gebeld", kMonday + 7200));
+
+  const pb::CustomerView view = View(stack, john.aggregate_id(), call);
+  CHECK(view.party().display_name() == "John de Vries");
+  REQUIRE(view.timeline_size() == 3);
+  CHECK(view.timeline(0).channel() == pb::CHANNEL_PHONE);
+  CHECK(view.timeline(1).channel() == pb::CHANNEL_EMAIL);
+  CHECK(view.timeline(2).channel() == pb::CHANNEL_TWITTER);
+  CHECK(view.timeline(2).text() == "Waarom weet niemand iets van dat windmolenpark?");
+  CHECK(view.next_page_token().empty());
+  CHECK_FALSE(view.reflects().empty());
+}
+
+TEST_CASE("the timeline pages through every contact once, newest first", "[query][integration]") {
+  Stack stack;
+  const auto party = stack.MustExecute(RegisterPerson("Fatima", "", "", "fatima_b"));
+  pb::ExecuteReply last;
+  for (int i = 0; i < 11; ++i) {
+    if (i % 2 == 0) {
+      last = stack.MustExecute(RegisterMessage(party.aggregate_id(), pb::CHANNEL_WHATSAPP, "bericht " + std::to_string(i),
+                                               kMonday + i * 60));
+    } else {  // every other contact is known only by her handle
+      auto dm = NewRequest();
+      *dm.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(kMonday + i * 60);
+      auto* c = dm.mutable_register_interaction();
+      c->set_channel(pb::CHANNEL_TWITTER);
+      c->set_direction(pb::DIRECTION_INBOUND);
+      c->set_text("bericht " + std::to_string(i));
+      c->mutable_counterpart()->set_kind(pb::DIGITAL_ADDRESS_KIND_TWITTER);
+      c->mutable_counterpart()->set_value("@Fatima_B");
+      last = stack.MustExecute(dm);
+    }
+  }
+  std::vector<std::string> texts;
+  std::string token;
+  int pages = 0;
+  do {
+    const pb::CustomerView page = View(stack, party.aggregate_id(), last, 4, token);
+    for (const auto& entry : page.timeline()) texts.push_back(entry.text());
+    token = page.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  CHECK(pages == 3);
+  REQUIRE(texts.size() == 11);
+  for (int i = 0; i < 11; ++i) CHECK(texts[static_cast<size_t>(i)] == "bericht " + std::to_string(10 - i));
+}
+
+TEST_CASE("parties are found by e-mail, phone and handle however they are typed, within the tenant",
+          "[query][integration]") {
+  Stack stack;
+  const auto john = stack.MustExecute(RegisterPerson("John de Vries", "John.deVries@Example.nl", "06-12345678", "@JohnDV"));
+  auto lookup = [&](pb::DigitalAddressKind kind, const std::string& value, const std::string& tenant) {
+    pb::LookupPartiesRequest request;
+    request.set_tenant(tenant);
+    request.mutable_digital_address()->set_kind(kind);
+    request.mutable_digital_address()->set_value(value);
+    After(request, john);
+    grpc::ClientContext context;
+    pb::LookupPartiesReply reply;
+    grpc::Status status = stack.queries().LookupParties(&context, request, &reply);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return reply;
+  };
+  auto by_email = lookup(pb::DIGITAL_ADDRESS_KIND_EMAIL, "john.devries@example.NL", "gemeente-test");
+  REQUIRE(by_email.parties_size() == 1);
+  CHECK(by_email.parties(0).party_id() == john.aggregate_id());
+  CHECK(lookup(pb::DIGITAL_ADDRESS_KIND_PHONE, "06 1234 5678", "gemeente-test").parties_size() == 1);
+  CHECK(lookup(pb::DIGITAL_ADDRESS_KIND_TWITTER, "johndv", "gemeente-test").parties_size() == 1);
+  CHECK(lookup(pb::DIGITAL_ADDRESS_KIND_EMAIL, "john.devries@example.nl", "gemeente-anders").parties_size() == 0);
+  CHECK(lookup(pb::DIGITAL_ADDRESS_KIND_EMAIL, "someone@example.nl", "gemeente-test").parties_size() == 0);
+
+  pb::LookupPartiesRequest bad;
+  bad.set_tenant("gemeente-test");
+  bad.mutable_digital_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  bad.mutable_digital_address()->set_value("no email");
+  grpc::ClientContext context;
+  pb::LookupPartiesReply reply;
+  grpc::Status status = stack.queries().LookupParties(&context, bad, &reply);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("digital_address.value:"));
+}
+
+TEST_CASE("a callback queue lists overdue first, then by urgency, then by due time", "[query][integration]") {
+  Stack stack;
+  const auto john = stack.MustExecute(RegisterPerson("John"));
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  const auto normal_soon = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_NORMAL, now + 3600));
+  const auto urgent_later = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_URGENT, now + 7200));
+  const auto low_overdue = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "gijs", pb::URGENCY_LOW, now - 600));
+  const auto urgent_sooner = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_URGENT, now + 1800));
+  const auto elsewhere = stack.MustExecute(RequestCallback(john.aggregate_id(), "burgerzaken", "", pb::URGENCY_URGENT, now));
+
+  pb::CallbackQueue queue = Queue(stack, "vergunningen", "", elsewhere);
+  REQUIRE(queue.callbacks_size() == 4);
+  CHECK(queue.total_open() == 4);
+  CHECK(queue.overdue() == 1);
+  CHECK(queue.callbacks(0).callback_id() == low_overdue.aggregate_id());
+  CHECK(queue.callbacks(1).callback_id() == urgent_sooner.aggregate_id());
+  CHECK(queue.callbacks(2).callback_id() == urgent_later.aggregate_id());
+  CHECK(queue.callbacks(3).callback_id() == normal_soon.aggregate_id());
+
+  // Windy's own queue; a completed callback leaves it, a reassigned one moves to Gijs.
+  auto complete = NewRequest();
+  complete.set_aggregate_id(urgent_sooner.aggregate_id());
+  complete.mutable_complete_callback()->set_report("gebeld, opgelost");
+  stack.MustExecute(complete);
+  auto reassign = NewRequest();
+  reassign.set_aggregate_id(normal_soon.aggregate_id());
+  reassign.mutable_reassign_callback()->mutable_target()->set_department("vergunningen");
+  reassign.mutable_reassign_callback()->mutable_target()->set_employee_id("gijs");
+  const auto moved = stack.MustExecute(reassign);
+  pb::CallbackQueue windy = Queue(stack, "", "windy", moved);
+  REQUIRE(windy.callbacks_size() == 1);
+  CHECK(windy.callbacks(0).callback_id() == urgent_later.aggregate_id());
+  pb::CallbackQueue gijs = Queue(stack, "", "gijs", moved);
+  CHECK(gijs.callbacks_size() == 2);
+
+  // The customer view lists the party's open callbacks.
+  const pb::CustomerView view = View(stack, john.aggregate_id(), moved);
+  CHECK(view.open_callbacks_size() == 4);
+}
+
+TEST_CASE("read your writes: a query waits for the positions a command returned, and says so when it cannot",
+          "[query][integration]") {
+  Stack stack;
+  // Without min_positions a fresh write may not be visible yet; with them it always is.
+  for (int i = 0; i < 20; ++i) {
+    const auto party = stack.MustExecute(RegisterPerson("Burger " + std::to_string(i)));
+    const pb::CustomerView view = View(stack, party.aggregate_id(), party);
+    CHECK(view.party().display_name() == "Burger " + std::to_string(i));
+  }
+
+  pb::GetCustomerViewRequest ahead;
+  ahead.set_tenant("gemeente-test");
+  ahead.set_party_id("whoever");
+  auto* p = ahead.mutable_consistency()->add_min_positions();
+  p->set_partition(0);
+  p->set_offset(1'000'000);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  pb::CustomerView view;
+  grpc::Status status = stack.queries().GetCustomerView(&context, ahead, &view);
+  CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("consistency.min_positions:"));
+}
+
+TEST_CASE("queries refuse bad input with the field named", "[query][integration]") {
+  Stack stack;
+  const auto john = stack.MustExecute(RegisterPerson("John"));
+  pb::GetCustomerViewRequest request;
+  request.set_tenant("gemeente-test");
+  request.set_party_id("nobody");
+  After(request, john);
+  grpc::ClientContext c1;
+  pb::CustomerView view;
+  grpc::Status status = stack.queries().GetCustomerView(&c1, request, &view);
+  CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("party_id:"));
+
+  request.set_party_id(john.aggregate_id());
+  request.set_tenant("Gemeente Test");
+  grpc::ClientContext c2;
+  status = stack.queries().GetCustomerView(&c2, request, &view);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("tenant:"));
+
+  request.set_tenant("gemeente-test");
+  request.set_page_size(100000);
+  grpc::ClientContext c3;
+  status = stack.queries().GetCustomerView(&c3, request, &view);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("page_size:"));
+}
+
+TEST_CASE("every server answers the standard health check and server reflection", "[query][integration]") {
+  Stack stack;
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(stack.port()), grpc::InsecureChannelCredentials());
+  grpc::GenericStub generic(channel);
+
+  // grpc.health.v1.Health/Check with an empty request: the answer is status SERVING (field 1 = 1).
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+    grpc::Slice empty("", 0);
+    request = grpc::ByteBuffer(&empty, 1);
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    grpc::Status result;
+    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status s) {
+                        std::lock_guard lock(m);
+                        result = s;
+                        done = true;
+                        cv.notify_one();
+                      });
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return done; });
+    REQUIRE(result.ok());
+    std::vector<grpc::Slice> slices;
+    REQUIRE(response.Dump(&slices).ok());
+    std::string bytes;
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    CHECK(bytes == std::string("\x08\x01", 2));
+  }
+
+  // grpc.reflection.v1alpha.ServerReflection: list_services (field 7) names our services.
+  {
+    class Reflection : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+     public:
+      std::string answer;
+      grpc::Status status;
+      bool finished = false;
+      std::mutex m;
+      std::condition_variable cv;
+      grpc::ByteBuffer request;
+      grpc::ByteBuffer response;
+      void OnWriteDone(bool) override { StartWritesDone(); }
+      void OnReadDone(bool ok) override {
+        if (!ok) return;
+        std::vector<grpc::Slice> slices;
+        if (response.Dump(&slices).ok())
+          for (const auto& s : slices) answer.append(reinterpret_cast<const char*>(s.begin()), s.size());
+        StartRead(&response);
+      }
+      void OnDone(const grpc::Status& s) override {
+        std::lock_guard lock(m);
+        status = s;
+        finished = true;
+        cv.notify_one();
+      }
+    } reactor;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Slice list_services(std::string("\x3a\x00", 2));
+    reactor.request = grpc::ByteBuffer(&list_services, 1);
+    generic.PrepareBidiStreamingCall(&context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                     grpc::StubOptions(), &reactor);
+    reactor.StartWrite(&reactor.request);
+    reactor.StartRead(&reactor.response);
+    reactor.StartCall();
+    std::unique_lock lock(reactor.m);
+    reactor.cv.wait(lock, [&] { return reactor.finished; });
+    CHECK(reactor.status.ok());
+    CHECK_THAT(reactor.answer, Catch::Contains("klantstroom.v1.CommandService"));
+    CHECK_THAT(reactor.answer, Catch::Contains("klantstroom.v1.QueryService"));
+  }
+}

@@ -1,0 +1,50 @@
+#include "support/store_compare.h"
+
+#include <map>
+
+#include "ks/readmodel/store.h"
+
+namespace ks::testing {
+namespace {
+
+std::map<std::string, std::string> Dump(const std::string& path) {
+  std::map<std::string, std::string> out;
+  auto store = readmodel::ReadModelStore::OpenPrimary(path);
+  if (!store) return out;
+  Status s = (*store)->View().Scan("", "", [&](std::string_view k, std::string_view v) {
+    out.emplace(std::string(k), std::string(v));
+    return true;
+  });
+  s.PermitUnchecked();
+  return out;
+}
+
+std::string Printable(const std::string& key) {
+  std::string out;
+  for (unsigned char c : key) out += (c >= 32 && c < 127) ? std::string(1, static_cast<char>(c)) : "|";
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b) {
+  const auto a = Dump(path_a);
+  const auto b = Dump(path_b);
+  std::vector<std::string> diffs;
+  if (a.empty()) diffs.push_back("store " + path_a + " is empty or cannot be opened");
+  for (const auto& [k, v] : a) {
+    auto it = b.find(k);
+    if (it == b.end())
+      diffs.push_back("only in " + path_a + ": " + Printable(k));
+    else if (it->second != v)
+      diffs.push_back("different value: " + Printable(k));
+    if (diffs.size() >= 20) return diffs;
+  }
+  for (const auto& [k, v] : b) {
+    if (!a.count(k)) diffs.push_back("only in " + path_b + ": " + Printable(k));
+    if (diffs.size() >= 20) return diffs;
+  }
+  return diffs;
+}
+
+}  // namespace ks::testing
