@@ -73,6 +73,22 @@ int ChildProcess::WaitForPort(std::chrono::milliseconds timeout) {
   return rest.empty() ? 0 : std::stoi(rest);
 }
 
+std::string ChildProcess::ReadAll(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out = std::move(buffer_);
+  buffer_.clear();
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return out;
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
+    char chunk[4096];
+    const ssize_t n = read(stdout_fd_, chunk, sizeof chunk);
+    if (n <= 0) return out;
+    out.append(chunk, static_cast<size_t>(n));
+  }
+}
+
 bool ChildProcess::running() {
   if (pid_ <= 0) return false;
   int status = 0;

@@ -23,6 +23,8 @@ class ChildProcess {
   std::string WaitForLine(const std::string& prefix, std::chrono::milliseconds timeout);
   // The port from a "LISTENING port=N" line (0 on failure).
   int WaitForPort(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Reads stdout until the process closes it (or `timeout` passes) and returns all of it.
+  std::string ReadAll(std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
   void Kill();  // SIGKILL and reap
   // SIGTERM; returns the exit code (or -signal), waiting up to `timeout` before SIGKILL.
