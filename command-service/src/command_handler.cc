@@ -131,35 +131,30 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
   Run(aggregate_id, {std::move(request), std::move(done)});
 }
 
+std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::string& aggregate_id) {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_[aggregate_id];
+  if (slot.waiting.empty()) {
+    slot.busy = false;
+    // A slot for an aggregate that never came to exist (a refused create) is dropped again.
+    if (!slot.state.exists()) slots_.erase(aggregate_id);
+    return std::nullopt;
+  }
+  Pending next = std::move(slot.waiting.front());
+  slot.waiting.pop_front();
+  return next;
+}
+
 void CommandHandler::Run(const std::string& aggregate_id, Pending pending) {
   while (Process(aggregate_id, pending)) {
-    std::lock_guard lock(mutex_);
-    Slot& slot = slots_[aggregate_id];
-    if (slot.waiting.empty()) {
-      slot.busy = false;
-      // A slot for an aggregate that never came to exist (a refused create) is dropped again.
-      if (!slot.state.exists()) slots_.erase(aggregate_id);
-      return;
-    }
-    pending = std::move(slot.waiting.front());
-    slot.waiting.pop_front();
+    std::optional<Pending> next = NextOrRelease(aggregate_id);
+    if (!next) return;
+    pending = std::move(*next);
   }
 }
 
 void CommandHandler::ReleaseSlot(const std::string& aggregate_id) {
-  Pending next;
-  {
-    std::lock_guard lock(mutex_);
-    Slot& slot = slots_[aggregate_id];
-    if (slot.waiting.empty()) {
-      slot.busy = false;
-      if (!slot.state.exists()) slots_.erase(aggregate_id);
-      return;
-    }
-    next = std::move(slot.waiting.front());
-    slot.waiting.pop_front();
-  }
-  Run(aggregate_id, std::move(next));
+  if (std::optional<Pending> next = NextOrRelease(aggregate_id)) Run(aggregate_id, std::move(*next));
 }
 
 bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -79,6 +80,8 @@ class CommandHandler final : public domain::References {
   bool Process(const std::string& aggregate_id, Pending& pending);
   // Releases the slot and runs the next waiting command, if any.
   void ReleaseSlot(const std::string& aggregate_id);
+  // Takes the next waiting command of the slot, or, when none waits, marks the slot free.
+  std::optional<Pending> NextOrRelease(const std::string& aggregate_id);
 
   eventlog::EventLog& log_;
   const CommandHandlerOptions options_;
