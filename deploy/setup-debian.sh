@@ -11,6 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc   # gRPC C++ with health checking and reflection
   catch2                # tests
   libfmt-dev            # formatting
+  libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
 )
 
 missing=()

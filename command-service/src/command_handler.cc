@@ -45,16 +45,10 @@ std::string EventTypeName(const pb::EventEnvelope& event) {
 
 }  // namespace
 
-std::string ResolveAggregateId(const pb::ExecuteRequest& request) {
-  if (!request.aggregate_id().empty()) return request.aggregate_id();
-  if (!request.meta().idempotency_key().empty())
-    return StableIdFor(request.meta().tenant() + "/" + std::string(domain::AggregateTypeName(domain::TargetAggregateType(request))),
-                       request.meta().idempotency_key());
-  return NewTimeOrderedId();
-}
-
-Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog& log, CommandHandlerOptions options) {
-  std::unique_ptr<CommandHandler> handler(new CommandHandler(log, options));
+Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog& log,
+                                                              const attachments::AttachmentStore* attachments,
+                                                              CommandHandlerOptions options) {
+  std::unique_ptr<CommandHandler> handler(new CommandHandler(log, attachments, options));
   auto ends = log.EndOffsets();
   if (!ends) return std::unexpected(ends.error());
   const auto started = std::chrono::steady_clock::now();
@@ -88,6 +82,29 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
     return;
   }
   slot.state = domain::Evolve(std::move(slot.state), event);
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kMeldingRegistered: {
+      // "M-2026-00042": the counter of tenant and year continues after the highest number seen.
+      const std::string& number = event.melding_registered().number();
+      const size_t dash = number.rfind('-');
+      if (number.size() > 7 && dash != std::string::npos) {
+        int& sequence = melding_sequence_[event.tenant() + "/" + number.substr(2, dash - 2)];
+        sequence = std::max(sequence, std::atoi(number.c_str() + dash + 1));
+      }
+      break;
+    }
+    case pb::EventEnvelope::kNotificationRequested:
+      open_notifications_.insert(event.aggregate_id());
+      break;
+    case pb::EventEnvelope::kNotificationDelivered:
+      open_notifications_.erase(event.aggregate_id());
+      break;
+    case pb::EventEnvelope::kNotificationFailed:
+      if (event.notification_failed().gave_up()) open_notifications_.erase(event.aggregate_id());
+      break;
+    default:
+      break;
+  }
   if (!event.idempotency_key().empty()) {
     FirstReply& first = first_replies_[DedupKey(event.tenant(), event.idempotency_key())];
     first.command_hash = event.command_hash();
@@ -101,10 +118,77 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
 }
 
 bool CommandHandler::PartyExists(std::string_view tenant, std::string_view party_id) const {
+  const auto state = StateOf(std::string(party_id));
+  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_PARTY;
+}
+
+bool CommandHandler::InteractionExists(std::string_view tenant, std::string_view interaction_id) const {
+  const auto state = StateOf(std::string(interaction_id));
+  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_INTERACTION;
+}
+
+bool CommandHandler::MeldingExists(std::string_view tenant, std::string_view melding_id) const {
+  const auto state = StateOf(std::string(melding_id));
+  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_MELDING;
+}
+
+std::optional<pb::MeldingCategoryDefined> CommandHandler::FindCategory(std::string_view tenant,
+                                                                       std::string_view code) const {
+  const auto state = StateOf(StableIdFor(std::string(tenant) + "/category", code));
+  if (!state.exists() || state.tenant != tenant || state.type != pb::AGGREGATE_TYPE_MELDING_CATEGORY)
+    return std::nullopt;
+  return std::get<domain::CategoryState>(state.data).definition;
+}
+
+bool CommandHandler::AttachmentStored(const pb::Attachment& attachment) const {
+  return attachments_ != nullptr && attachments_->Contains(attachment);
+}
+
+std::string CommandHandler::AllocateMeldingNumber(std::string_view tenant, int year) {
   std::lock_guard lock(mutex_);
-  auto it = slots_.find(std::string(party_id));
-  return it != slots_.end() && it->second.state.exists() && it->second.state.tenant == tenant &&
-         it->second.state.type == pb::AGGREGATE_TYPE_PARTY;
+  const int sequence = ++melding_sequence_[fmt::format("{}/{}", tenant, year)];
+  return fmt::format("M-{}-{:05}", year, sequence);
+}
+
+domain::AggregateState CommandHandler::StateOf(const std::string& aggregate_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(aggregate_id);
+  return it == slots_.end() ? domain::AggregateState{} : it->second.state;
+}
+
+std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenant, pb::Channel channel,
+                                                          int64_t now_ms, size_t max) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> due;
+  // Ids are time-ordered, so iterating the set gives the oldest first.
+  for (const std::string& id : open_notifications_) {
+    if (due.size() >= max) break;
+    auto it = slots_.find(id);
+    if (it == slots_.end() || it->second.busy || it->second.state.tenant != tenant) continue;
+    const auto& n = std::get<domain::NotificationState>(it->second.state.data);
+    if (n.request.channel() != channel) continue;
+    const bool pending = n.status == pb::NOTIFICATION_STATUS_PENDING && n.next_attempt_ms <= now_ms;
+    const bool lease_expired = n.status == pb::NOTIFICATION_STATUS_DISPATCHED && n.lease_until_ms <= now_ms;
+    if (pending || lease_expired) due.push_back(id);
+  }
+  return due;
+}
+
+Status CommandHandler::ReloadPartitionLocked(const std::string& aggregate_id) {
+  auto ends = log_.EndOffsets();
+  if (!ends) return ends.error();
+  std::vector<int64_t> start = *ends;
+  const auto partition = static_cast<size_t>(log_.PartitionFor(aggregate_id));
+  start[partition] = 0;
+  Status s = eventlog::ReadUntil(log_, start, *ends, [&](const eventlog::StoredRecord& record) {
+    pb::EventEnvelope event;
+    if (event.ParseFromString(record.value)) ApplyLocked(event, {record.partition, record.offset});
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  slots_[aggregate_id].needs_reload = false;
+  log::Info("command-service", "re-read partition {} after a failed append for {}", partition, aggregate_id);
+  return Status::Ok();
 }
 
 void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
@@ -112,7 +196,7 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
     done(std::unexpected(std::move(s)));
     return;
   }
-  const std::string aggregate_id = ResolveAggregateId(request);
+  const std::string aggregate_id = domain::ResolveAggregateId(request, NewTimeOrderedId());
   {
     std::lock_guard lock(mutex_);
     Slot& slot = slots_[aggregate_id];
@@ -158,28 +242,42 @@ void CommandHandler::ReleaseSlot(const std::string& aggregate_id) {
 }
 
 bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) {
-  const pb::ExecuteRequest& request = pending.request;
+  pb::ExecuteRequest& request = pending.request;
+  const auto now = TimeUtil::GetCurrentTime();
+  // Decisions that depend on time (due dates, backoffs) use the command's time, never a clock.
+  if (!request.meta().has_occurred_at()) *request.mutable_meta()->mutable_occurred_at() = now;
   const pb::CommandMeta& meta = request.meta();
   const std::string command_hash = CommandHash(request);
   domain::AggregateState state;
+  std::optional<Result<pb::ExecuteReply>> early;  // answered without deciding
   {
     std::lock_guard lock(mutex_);
-    if (!meta.idempotency_key().empty()) {
+    Slot& slot = slots_[aggregate_id];
+    if (slot.needs_reload) {
+      if (Status s = ReloadPartitionLocked(aggregate_id); !s.ok())
+        early = std::unexpected(Unavailable("the event log cannot be read to recover {} ({}); retry later",
+                                            aggregate_id, s.message()));
+    }
+    if (!early && !meta.idempotency_key().empty()) {
       auto it = first_replies_.find(DedupKey(meta.tenant(), meta.idempotency_key()));
       if (it != first_replies_.end()) {
         if (it->second.command_hash != command_hash) {
-          pending.done(std::unexpected(InvalidArgument(
+          early = std::unexpected(InvalidArgument(
               "meta.idempotency_key: '{}' was already used for a different command in tenant {}",
-              meta.idempotency_key(), meta.tenant())));
-          return true;
+              meta.idempotency_key(), meta.tenant()));
+        } else {
+          pb::ExecuteReply reply = it->second.reply;
+          reply.set_deduplicated(true);
+          early = std::move(reply);
         }
-        pb::ExecuteReply reply = it->second.reply;
-        reply.set_deduplicated(true);
-        pending.done(std::move(reply));
-        return true;
       }
     }
     state = slots_[aggregate_id].state;
+  }
+  if (early) {
+    // Outside the lock: `done` may call back into the handler.
+    pending.done(std::move(*early));
+    return true;
   }
 
   const int64_t visible_version = state.exists() && state.tenant == meta.tenant() ? state.version : 0;
@@ -204,7 +302,6 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
   }
 
   // Wrap the payloads in envelopes.
-  const auto now = TimeUtil::GetCurrentTime();
   const pb::AggregateType type = domain::TargetAggregateType(request);
   std::vector<pb::EventEnvelope> events = std::move(*decided);
   std::vector<eventlog::Record> records;
@@ -219,7 +316,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     event.set_tenant(meta.tenant());
     *event.mutable_actor() = meta.actor();
     event.set_channel(meta.channel());
-    *event.mutable_occurred_at() = meta.has_occurred_at() ? meta.occurred_at() : now;
+    *event.mutable_occurred_at() = meta.occurred_at();
     *event.mutable_recorded_at() = now;
     event.set_correlation_id(meta.correlation_id().empty() ? events.front().event_id() : meta.correlation_id());
     event.set_idempotency_key(meta.idempotency_key());
@@ -232,6 +329,10 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
                                         done = std::move(pending.done)](Result<std::vector<eventlog::Position>> written) {
     if (!written) {
       log::Warn("command-service", "append for {} failed: {}", aggregate_id, written.error().ToString());
+      {
+        std::lock_guard lock(mutex_);
+        slots_[aggregate_id].needs_reload = true;
+      }
       done(std::unexpected(Unavailable("the event log did not confirm the append ({}); retry with the same "
                                        "idempotency key",
                                        written.error().message())));

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "ks/core/ids.h"
 #include "ks/domain/party_rules.h"
+#include "src/deciders.h"
 #include "ks/domain/validation.h"
 
 namespace ks::domain {
@@ -63,6 +65,20 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
           existing->verified() == address.verified())
         return Events{};
       *e.mutable_digital_address_added()->mutable_address() = std::move(address);
+      return events;
+    }
+    case pb::ExecuteRequest::kSetPreferredChannel: {
+      const auto& party = std::get<PartyState>(state.data);
+      const pb::Channel channel = r.set_preferred_channel().channel();
+      if (party.preferred_channel == channel) return Events{};
+      const pb::DigitalAddressKind kind = AddressKindFor(channel);
+      const bool reachable = std::any_of(party.digital_addresses.begin(), party.digital_addresses.end(),
+                                         [&](const auto& a) { return a.kind() == kind; });
+      if (!reachable)
+        return std::unexpected(FailedPrecondition(
+            "set_preferred_channel.channel: the party has no {} address to reach it on {}",
+            pb::DigitalAddressKind_Name(kind), pb::Channel_Name(channel)));
+      e.mutable_preferred_channel_set()->set_channel(channel);
       return events;
     }
     case pb::ExecuteRequest::kAddPartyIdentifier: {
@@ -159,7 +175,7 @@ Result<Events> DecideCallback(const AggregateState& state, const pb::ExecuteRequ
 
   const auto& callback = std::get<CallbackState>(state.data);
   if (callback.status != pb::CALLBACK_STATUS_OPEN)
-    return std::unexpected(FailedPrecondition("callback request '{}' is {}; only an open one can be changed",
+    return std::unexpected(FailedPrecondition("aggregate_id: callback request '{}' is {}; only an open one can be changed",
                                               r.aggregate_id(), CallbackStatusName(callback.status)));
   switch (r.command_case()) {
     case pb::ExecuteRequest::kRecordCallbackAttempt:
@@ -195,7 +211,24 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kChangePartyName:
     case pb::ExecuteRequest::kAddDigitalAddress:
     case pb::ExecuteRequest::kAddPartyIdentifier:
+    case pb::ExecuteRequest::kSetPreferredChannel:
       return pb::AGGREGATE_TYPE_PARTY;
+    case pb::ExecuteRequest::kRegisterMelding:
+    case pb::ExecuteRequest::kChangeMeldingStatus:
+    case pb::ExecuteRequest::kAssignMelding:
+    case pb::ExecuteRequest::kLinkMelding:
+    case pb::ExecuteRequest::kRecordMeldingContact:
+    case pb::ExecuteRequest::kAddMeldingAttachment:
+    case pb::ExecuteRequest::kRecordSatisfaction:
+      return pb::AGGREGATE_TYPE_MELDING;
+    case pb::ExecuteRequest::kDefineMeldingCategory:
+      return pb::AGGREGATE_TYPE_MELDING_CATEGORY;
+    case pb::ExecuteRequest::kSetEmployeeAvailability:
+      return pb::AGGREGATE_TYPE_EMPLOYEE;
+    case pb::ExecuteRequest::kRequestNotification:
+    case pb::ExecuteRequest::kDispatchNotification:
+    case pb::ExecuteRequest::kReportNotificationDelivery:
+      return pb::AGGREGATE_TYPE_NOTIFICATION;
     case pb::ExecuteRequest::kRegisterInteraction:
     case pb::ExecuteRequest::kLinkInteractionToParty:
     case pb::ExecuteRequest::kRecordInteractionReport:
@@ -213,9 +246,46 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
 }
 
 bool CreatesAggregate(const pb::ExecuteRequest& request) {
-  return request.command_case() == pb::ExecuteRequest::kRegisterParty ||
-         request.command_case() == pb::ExecuteRequest::kRegisterInteraction ||
-         request.command_case() == pb::ExecuteRequest::kRequestCallback;
+  switch (request.command_case()) {
+    case pb::ExecuteRequest::kRegisterParty:
+    case pb::ExecuteRequest::kRegisterInteraction:
+    case pb::ExecuteRequest::kRequestCallback:
+    case pb::ExecuteRequest::kRegisterMelding:
+    case pb::ExecuteRequest::kRequestNotification:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool UpsertsAggregate(const pb::ExecuteRequest& request) {
+  return request.command_case() == pb::ExecuteRequest::kDefineMeldingCategory ||
+         request.command_case() == pb::ExecuteRequest::kSetEmployeeAvailability;
+}
+
+std::string ResolveAggregateId(const pb::ExecuteRequest& request, std::string_view fresh_id) {
+  const std::string& tenant = request.meta().tenant();
+  if (request.command_case() == pb::ExecuteRequest::kDefineMeldingCategory)
+    return StableIdFor(tenant + "/category", request.define_melding_category().code());
+  if (request.command_case() == pb::ExecuteRequest::kSetEmployeeAvailability)
+    return StableIdFor(tenant + "/employee", request.set_employee_availability().employee_id());
+  if (!request.aggregate_id().empty()) return request.aggregate_id();
+  if (!request.meta().idempotency_key().empty())
+    return StableIdFor(tenant + "/" + std::string(AggregateTypeName(TargetAggregateType(request))),
+                       request.meta().idempotency_key());
+  return std::string(fresh_id);
+}
+
+pb::DigitalAddressKind AddressKindFor(pb::Channel channel) {
+  switch (channel) {
+    case pb::CHANNEL_WHATSAPP: return pb::DIGITAL_ADDRESS_KIND_WHATSAPP;
+    case pb::CHANNEL_SMS:
+    case pb::CHANNEL_PHONE: return pb::DIGITAL_ADDRESS_KIND_PHONE;
+    case pb::CHANNEL_EMAIL: return pb::DIGITAL_ADDRESS_KIND_EMAIL;
+    case pb::CHANNEL_TWITTER: return pb::DIGITAL_ADDRESS_KIND_TWITTER;
+    case pb::CHANNEL_FACEBOOK: return pb::DIGITAL_ADDRESS_KIND_FACEBOOK;
+    default: return pb::DIGITAL_ADDRESS_KIND_UNSPECIFIED;
+  }
 }
 
 std::string_view AggregateTypeName(pb::AggregateType type) {
@@ -223,6 +293,10 @@ std::string_view AggregateTypeName(pb::AggregateType type) {
     case pb::AGGREGATE_TYPE_PARTY: return "party";
     case pb::AGGREGATE_TYPE_INTERACTION: return "interaction";
     case pb::AGGREGATE_TYPE_CALLBACK_REQUEST: return "callback request";
+    case pb::AGGREGATE_TYPE_MELDING: return "melding";
+    case pb::AGGREGATE_TYPE_MELDING_CATEGORY: return "melding category";
+    case pb::AGGREGATE_TYPE_EMPLOYEE: return "employee";
+    case pb::AGGREGATE_TYPE_NOTIFICATION: return "notification";
     default: return "aggregate";
   }
 }
@@ -232,16 +306,24 @@ pb::AggregateType AggregateTypeOfEvent(const pb::EventEnvelope& event) {
   if (field >= 100 && field < 200) return pb::AGGREGATE_TYPE_PARTY;
   if (field >= 200 && field < 300) return pb::AGGREGATE_TYPE_INTERACTION;
   if (field >= 300 && field < 400) return pb::AGGREGATE_TYPE_CALLBACK_REQUEST;
+  if (field >= 400 && field < 500) return pb::AGGREGATE_TYPE_MELDING;
+  if (field >= 500 && field < 600) return pb::AGGREGATE_TYPE_MELDING_CATEGORY;
+  if (field >= 600 && field < 700) return pb::AGGREGATE_TYPE_EMPLOYEE;
+  if (field >= 700 && field < 800) return pb::AGGREGATE_TYPE_NOTIFICATION;
   return pb::AGGREGATE_TYPE_UNSPECIFIED;
 }
 
 Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const pb::ExecuteRequest& request,
-                                              std::string_view aggregate_id, const References& references) {
+                                              std::string_view aggregate_id, References& references) {
   const pb::AggregateType type = TargetAggregateType(request);
   const std::string_view tenant = request.meta().tenant();
-  // Another tenant's aggregate is reported exactly like a missing one: nothing leaks across.
+  // Another tenant's aggregate is reported like a missing one (ids are random, so a clash on
+  // create is only ever reported as taken).
   const bool visible = state.exists() && state.tenant == tenant;
-  if (CreatesAggregate(request)) {
+  if (UpsertsAggregate(request)) {
+    if (state.exists() && !visible)
+      return std::unexpected(AlreadyExists("aggregate_id: '{}' is already taken", aggregate_id));
+  } else if (CreatesAggregate(request)) {
     if (state.exists())
       return std::unexpected(AlreadyExists("aggregate_id: '{}' is already taken", aggregate_id));
   } else {
@@ -255,6 +337,10 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
     case pb::AGGREGATE_TYPE_PARTY: return DecideParty(state, request);
     case pb::AGGREGATE_TYPE_INTERACTION: return DecideInteraction(state, request, references);
     case pb::AGGREGATE_TYPE_CALLBACK_REQUEST: return DecideCallback(state, request, references);
+    case pb::AGGREGATE_TYPE_MELDING: return DecideMelding(state, request, references);
+    case pb::AGGREGATE_TYPE_MELDING_CATEGORY: return DecideCategory(state, request);
+    case pb::AGGREGATE_TYPE_EMPLOYEE: return DecideEmployee(state, request);
+    case pb::AGGREGATE_TYPE_NOTIFICATION: return DecideNotification(state, request, references);
     default: break;
   }
   return std::unexpected(InvalidArgument("command: exactly one command must be set"));
@@ -287,6 +373,9 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     }
     case pb::EventEnvelope::kPartyIdentifierAdded:
       std::get<PartyState>(state.data).identifiers.push_back(event.party_identifier_added().identifier());
+      break;
+    case pb::EventEnvelope::kPreferredChannelSet:
+      std::get<PartyState>(state.data).preferred_channel = event.preferred_channel_set().channel();
       break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;
@@ -321,6 +410,9 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       std::get<CallbackState>(state.data).target = event.callback_reassigned().target();
       break;
     case pb::EventEnvelope::PAYLOAD_NOT_SET:
+      break;
+    default:
+      EvolveMeldingFamily(state, event);
       break;
   }
   return state;

@@ -1,5 +1,7 @@
 #include "ks/domain/validation.h"
 
+#include "ks/domain/aggregate.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -49,6 +51,8 @@ Status CheckIdentifier(const pb::PartyIdentifier& id, std::string_view field) {
   if (Status s = CheckEnum(id.kind(), pb::IdentifierKind_IsValid, fmt::format("{}.kind", field), true); !s.ok())
     return s;
   if (Status s = CheckRequired(id.value(), kMaxIdBytes, fmt::format("{}.value", field)); !s.ok()) return s;
+  if (std::any_of(id.value().begin(), id.value().end(), [](unsigned char c) { return c < 32; }))
+    return InvalidArgument("{}.value: may not contain control characters", field);
   if (id.kind() == pb::IDENTIFIER_KIND_BSN && !IsValidBsn(id.value()))
     return InvalidArgument("{}.value: a BSN must be 9 digits that pass the 11-test", field);
   if (id.kind() == pb::IDENTIFIER_KIND_KVK && !IsValidKvk(id.value()))
@@ -70,6 +74,36 @@ Status CheckTarget(const pb::CallbackTarget& target, std::string_view field) {
   if (Status s = CheckId(target.department(), fmt::format("{}.department", field), false); !s.ok()) return s;
   if (Status s = CheckId(target.employee_id(), fmt::format("{}.employee_id", field), false); !s.ok()) return s;
   return CheckMaxBytes(target.employee_name(), kMaxNameBytes, fmt::format("{}.employee_name", field));
+}
+
+Status CheckAttachment(const pb::Attachment& a, std::string_view field) {
+  if (a.sha256().size() != 64 ||
+      !std::all_of(a.sha256().begin(), a.sha256().end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }))
+    return InvalidArgument("{}.sha256: must be 64 lower-case hex digits (the SHA-256 the upload returned)", field);
+  if (a.size_bytes() <= 0 || a.size_bytes() > kMaxAttachmentBytes)
+    return InvalidArgument("{}.size_bytes: must be between 1 and {} (10 MiB); got {}", field, kMaxAttachmentBytes, a.size_bytes());
+  if (Status s = CheckRequired(a.media_type(), 100, fmt::format("{}.media_type", field)); !s.ok()) return s;
+  if (Status s = CheckMaxBytes(a.file_name(), kMaxNameBytes, fmt::format("{}.file_name", field)); !s.ok()) return s;
+  return CheckMaxBytes(a.caption(), kMaxNameBytes, fmt::format("{}.caption", field));
+}
+
+Status CheckAttachments(const google::protobuf::RepeatedPtrField<pb::Attachment>& list, std::string_view field) {
+  if (static_cast<size_t>(list.size()) > kMaxRepeated)
+    return InvalidArgument("{}: at most {} attachments (got {})", field, kMaxRepeated, list.size());
+  for (int i = 0; i < list.size(); ++i)
+    if (Status s = CheckAttachment(list[i], fmt::format("{}[{}]", field, i)); !s.ok()) return s;
+  return Status::Ok();
+}
+
+Status CheckLocation(const pb::Location& l, std::string_view field) {
+  for (const auto& [value, name] : {std::pair{&l.street(), "street"}, {&l.house_number(), "house_number"},
+                                    {&l.postcode(), "postcode"}, {&l.city(), "city"}, {&l.neighbourhood(), "neighbourhood"}})
+    if (Status s = CheckMaxBytes(*value, kMaxNameBytes, fmt::format("{}.{}", field, name)); !s.ok()) return s;
+  if (l.street().empty() && l.postcode().empty() && !l.has_coordinates())
+    return InvalidArgument("{}: needs a street, a postcode or coordinates", field);
+  if (l.has_coordinates() && (l.latitude() < -90 || l.latitude() > 90 || l.longitude() < -180 || l.longitude() > 180))
+    return InvalidArgument("{}: latitude must be within -90..90 and longitude within -180..180", field);
+  return Status::Ok();
 }
 
 Status CheckCount(int count, size_t max, std::string_view field) {
@@ -178,6 +212,118 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (Status s = CheckTarget(c.target(), "reassign_callback.target"); !s.ok()) return s;
       return CheckMaxBytes(c.reason(), kMaxTextBytes, "reassign_callback.reason");
     }
+    case pb::ExecuteRequest::kSetPreferredChannel: {
+      const auto channel = r.set_preferred_channel().channel();
+      if (Status s = CheckEnum(channel, pb::Channel_IsValid, "set_preferred_channel.channel", true); !s.ok()) return s;
+      if (AddressKindFor(channel) == pb::DIGITAL_ADDRESS_KIND_UNSPECIFIED)
+        return InvalidArgument("set_preferred_channel.channel: {} cannot carry notifications", pb::Channel_Name(channel));
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kRegisterMelding: {
+      const auto& c = r.register_melding();
+      if (Status s = CheckId(c.category(), "register_melding.category", true); !s.ok()) return s;
+      if (Status s = CheckRequired(c.description(), kMaxTextBytes, "register_melding.description"); !s.ok()) return s;
+      if (!c.has_location()) return InvalidArgument("register_melding.location: is required");
+      if (Status s = CheckLocation(c.location(), "register_melding.location"); !s.ok()) return s;
+      if (Status s = CheckAttachments(c.attachments(), "register_melding.attachments"); !s.ok()) return s;
+      if (Status s = CheckEnum(c.priority(), pb::Urgency_IsValid, "register_melding.priority", false); !s.ok()) return s;
+      if (Status s = CheckId(c.reporter_party_id(), "register_melding.reporter_party_id", false); !s.ok()) return s;
+      if (c.has_reporter_address())
+        if (Status s = CheckAddress(c.reporter_address(), "register_melding.reporter_address"); !s.ok()) return s;
+      return CheckEnum(c.channel(), pb::Channel_IsValid, "register_melding.channel", true);
+    }
+    case pb::ExecuteRequest::kChangeMeldingStatus: {
+      const auto& c = r.change_melding_status();
+      if (Status s = CheckEnum(c.to(), pb::MeldingStatus_IsValid, "change_melding_status.to", true); !s.ok()) return s;
+      if (c.to() == pb::MELDING_STATUS_REGISTERED)
+        return InvalidArgument("change_melding_status.to: REGISTERED is only the first status");
+      if (c.to() == pb::MELDING_STATUS_SCHEDULED) {
+        const auto& w = c.scheduled_window();
+        if (!c.has_scheduled_window() || !w.has_start() || !w.has_end())
+          return InvalidArgument("change_melding_status.scheduled_window: is required for SCHEDULED (start and end)");
+        if (w.end().seconds() <= w.start().seconds())
+          return InvalidArgument("change_melding_status.scheduled_window: end must be after start");
+      }
+      if (Status s = CheckMaxBytes(c.reason(), kMaxTextBytes, "change_melding_status.reason"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.public_message(), 2000, "change_melding_status.public_message"); !s.ok()) return s;
+      return CheckAttachments(c.attachments(), "change_melding_status.attachments");
+    }
+    case pb::ExecuteRequest::kAssignMelding: {
+      const auto& c = r.assign_melding();
+      if (c.department().empty() && c.employee_id().empty())
+        return InvalidArgument("assign_melding: needs a department or an employee_id");
+      if (Status s = CheckId(c.department(), "assign_melding.department", false); !s.ok()) return s;
+      if (Status s = CheckId(c.employee_id(), "assign_melding.employee_id", false); !s.ok()) return s;
+      return CheckMaxBytes(c.employee_name(), kMaxNameBytes, "assign_melding.employee_name");
+    }
+    case pb::ExecuteRequest::kLinkMelding: {
+      const auto& c = r.link_melding();
+      if (Status s = CheckId(c.other_melding_id(), "link_melding.other_melding_id", true); !s.ok()) return s;
+      return CheckEnum(c.kind(), pb::MeldingLinkKind_IsValid, "link_melding.kind", true);
+    }
+    case pb::ExecuteRequest::kRecordMeldingContact: {
+      const auto& c = r.record_melding_contact();
+      if (Status s = CheckId(c.interaction_id(), "record_melding_contact.interaction_id", true); !s.ok()) return s;
+      return CheckMaxBytes(c.note(), kMaxTextBytes, "record_melding_contact.note");
+    }
+    case pb::ExecuteRequest::kAddMeldingAttachment:
+      if (!r.add_melding_attachment().has_attachment())
+        return InvalidArgument("add_melding_attachment.attachment: is required");
+      return CheckAttachment(r.add_melding_attachment().attachment(), "add_melding_attachment.attachment");
+    case pb::ExecuteRequest::kRecordSatisfaction: {
+      const auto& c = r.record_satisfaction();
+      if (c.score() < 1 || c.score() > 5)
+        return InvalidArgument("record_satisfaction.score: must be 1 to 5 (got {})", c.score());
+      return CheckMaxBytes(c.comment(), kMaxTextBytes, "record_satisfaction.comment");
+    }
+    case pb::ExecuteRequest::kDefineMeldingCategory: {
+      const auto& c = r.define_melding_category();
+      if (Status s = CheckId(c.code(), "define_melding_category.code", true); !s.ok()) return s;
+      if (Status s = CheckRequired(c.name(), kMaxNameBytes, "define_melding_category.name"); !s.ok()) return s;
+      if (c.due_days() < 1 || c.due_days() > 365)
+        return InvalidArgument("define_melding_category.due_days: must be 1 to 365 (got {})", c.due_days());
+      return CheckId(c.default_department(), "define_melding_category.default_department", false);
+    }
+    case pb::ExecuteRequest::kSetEmployeeAvailability: {
+      const auto& c = r.set_employee_availability();
+      if (Status s = CheckId(c.employee_id(), "set_employee_availability.employee_id", true); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.employee_name(), kMaxNameBytes, "set_employee_availability.employee_name"); !s.ok())
+        return s;
+      if (Status s = CheckId(c.replacement_employee_id(), "set_employee_availability.replacement_employee_id", false);
+          !s.ok())
+        return s;
+      if (c.available() && !c.replacement_employee_id().empty())
+        return InvalidArgument("set_employee_availability.replacement_employee_id: only an absent employee has a replacement");
+      if (c.replacement_employee_id() == c.employee_id())
+        return InvalidArgument("set_employee_availability.replacement_employee_id: cannot replace oneself");
+      if (Status s = CheckMaxBytes(c.replacement_name(), kMaxNameBytes, "set_employee_availability.replacement_name");
+          !s.ok())
+        return s;
+      return CheckMaxBytes(c.reason(), kMaxTextBytes, "set_employee_availability.reason");
+    }
+    case pb::ExecuteRequest::kRequestNotification: {
+      const auto& c = r.request_notification();
+      if (Status s = CheckEnum(c.channel(), pb::Channel_IsValid, "request_notification.channel", true); !s.ok()) return s;
+      if (!c.has_address()) return InvalidArgument("request_notification.address: is required");
+      if (Status s = CheckAddress(c.address(), "request_notification.address"); !s.ok()) return s;
+      if (Status s = CheckRequired(c.text(), 4000, "request_notification.text"); !s.ok()) return s;
+      if (Status s = CheckId(c.party_id(), "request_notification.party_id", false); !s.ok()) return s;
+      return CheckAttachments(c.attachments(), "request_notification.attachments");
+    }
+    case pb::ExecuteRequest::kDispatchNotification: {
+      const auto& c = r.dispatch_notification();
+      if (Status s = CheckId(c.adapter_id(), "dispatch_notification.adapter_id", true); !s.ok()) return s;
+      if (c.lease_seconds() < 0 || c.lease_seconds() > 3600)
+        return InvalidArgument("dispatch_notification.lease_seconds: must be 0 to 3600");
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kReportNotificationDelivery: {
+      const auto& c = r.report_notification_delivery();
+      if (!c.delivered() && c.error().empty())
+        return InvalidArgument("error: say why delivery failed");
+      if (Status s = CheckMaxBytes(c.error(), 2000, "error"); !s.ok()) return s;
+      return CheckMaxBytes(c.provider_message_id(), kMaxIdBytes, "provider_message_id");
+    }
     case pb::ExecuteRequest::COMMAND_NOT_SET:
       break;
   }
@@ -253,6 +399,13 @@ Result<std::string> NormalizeDigitalAddress(pb::DigitalAddressKind kind, std::st
   }
 }
 
+std::string NormalizePostcode(std::string_view postcode) {
+  std::string out;
+  for (unsigned char c : postcode)
+    if (std::isspace(c) == 0) out.push_back(static_cast<char>(std::toupper(c)));
+  return out;
+}
+
 Status ValidateRequest(const pb::ExecuteRequest& request) {
   if (!request.has_meta()) return InvalidArgument("meta: is required (tenant and actor)");
   const pb::CommandMeta& meta = request.meta();
@@ -272,10 +425,7 @@ Status ValidateRequest(const pb::ExecuteRequest& request) {
     return InvalidArgument("meta.occurred_at: must be a valid time after 1970");
   if (Status s = ValidateCommand(request); !s.ok()) return s;
   // Commands that act on an existing aggregate must name it.
-  const bool creates = request.command_case() == pb::ExecuteRequest::kRegisterParty ||
-                       request.command_case() == pb::ExecuteRequest::kRegisterInteraction ||
-                       request.command_case() == pb::ExecuteRequest::kRequestCallback;
-  return CheckId(request.aggregate_id(), "aggregate_id", !creates);
+  return CheckId(request.aggregate_id(), "aggregate_id", !CreatesAggregate(request) && !UpsertsAggregate(request));
 }
 
 }  // namespace ks::domain

@@ -1,6 +1,7 @@
 // The pure command-side logic: validation rules, decide and evolve, with no server or disk.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include "ks/domain/aggregate.h"
@@ -11,12 +12,32 @@ using ks::StatusCode;
 
 namespace {
 
-// A References that knows a fixed set of (tenant, party) pairs.
+// The world as Decide may see it, as plain sets (References is our own pure-domain interface).
 class KnownParties : public References {
  public:
   std::set<std::pair<std::string, std::string>> parties;
+  std::set<std::pair<std::string, std::string>> interactions;
+  std::set<std::pair<std::string, std::string>> meldingen;
+  std::map<std::string, pb::MeldingCategoryDefined> categories;  // by code
+  std::set<std::string> stored_attachments;
+  int numbers_given = 0;
   bool PartyExists(std::string_view tenant, std::string_view id) const override {
     return parties.count({std::string(tenant), std::string(id)}) > 0;
+  }
+  bool InteractionExists(std::string_view tenant, std::string_view id) const override {
+    return interactions.count({std::string(tenant), std::string(id)}) > 0;
+  }
+  bool MeldingExists(std::string_view tenant, std::string_view id) const override {
+    return meldingen.count({std::string(tenant), std::string(id)}) > 0;
+  }
+  std::optional<pb::MeldingCategoryDefined> FindCategory(std::string_view, std::string_view code) const override {
+    auto it = categories.find(std::string(code));
+    if (it == categories.end()) return std::nullopt;
+    return it->second;
+  }
+  bool AttachmentStored(const pb::Attachment& a) const override { return stored_attachments.count(a.sha256()) > 0; }
+  std::string AllocateMeldingNumber(std::string_view, int year) override {
+    return "M-" + std::to_string(year) + "-" + std::to_string(++numbers_given);
   }
 };
 
@@ -25,12 +46,12 @@ pb::ExecuteRequest Request(const std::string& tenant = "gemeente-a") {
   r.mutable_meta()->set_tenant(tenant);
   r.mutable_meta()->mutable_actor()->set_kind(pb::ACTOR_KIND_EMPLOYEE);
   r.mutable_meta()->mutable_actor()->set_id("kcc-karin");
+  r.mutable_meta()->mutable_occurred_at()->set_seconds(1'794'815'220);  // Monday 16 Nov 2026
   return r;
 }
 
 // Decides and evolves, as the command service does; returns the new state.
-AggregateState Execute(AggregateState state, const pb::ExecuteRequest& r, const std::string& id,
-                       const References& refs) {
+AggregateState Execute(AggregateState state, const pb::ExecuteRequest& r, const std::string& id, References& refs) {
   REQUIRE(ValidateRequest(r).ok());
   auto events = Decide(state, r, id, refs);
   if (!events) FAIL(events.error().ToString());

@@ -19,7 +19,11 @@
 #include <string>
 #include <unordered_map>
 
+#include <set>
+#include <vector>
+
 #include "klantstroom/v1/command_service.pb.h"
+#include "ks/attachments/attachment_store.h"
 #include "ks/domain/aggregate.h"
 #include "ks/eventlog/event_log.h"
 
@@ -39,7 +43,10 @@ class CommandHandler final : public domain::References {
 
   // Rebuilds the state of every aggregate and the idempotency keys from `log` (read to its end).
   // `log` must outlive the handler. UNAVAILABLE when the log cannot be read.
-  static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log, CommandHandlerOptions options = {});
+  // `attachments` (may be null: then no attachment counts as uploaded) must outlive the handler.
+  static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log,
+                                                       const attachments::AttachmentStore* attachments = nullptr,
+                                                       CommandHandlerOptions options = {});
 
   // Runs `request` and calls `done` exactly once, possibly before returning, possibly later on a
   // log thread. Error codes: see CommandService.Execute in proto/klantstroom/v1/command_service.proto.
@@ -48,7 +55,21 @@ class CommandHandler final : public domain::References {
   // Blocking form of Execute.
   Result<pb::ExecuteReply> ExecuteSync(pb::ExecuteRequest request);
 
+  // domain::References, answered from the current state.
   bool PartyExists(std::string_view tenant, std::string_view party_id) const override;
+  bool InteractionExists(std::string_view tenant, std::string_view interaction_id) const override;
+  bool MeldingExists(std::string_view tenant, std::string_view melding_id) const override;
+  std::optional<pb::MeldingCategoryDefined> FindCategory(std::string_view tenant, std::string_view code) const override;
+  bool AttachmentStored(const pb::Attachment& attachment) const override;
+  std::string AllocateMeldingNumber(std::string_view tenant, int year) override;
+
+  // A copy of an aggregate's state (version 0 when unknown): for policies and the notification
+  // queue, which read state without changing it.
+  domain::AggregateState StateOf(const std::string& aggregate_id) const;
+  // Notifications of `tenant` on `channel` that may be dispatched at `now_ms` (pending and due, or
+  // with an expired lease), oldest first, at most `max`.
+  std::vector<std::string> DueNotifications(std::string_view tenant, pb::Channel channel, int64_t now_ms,
+                                            size_t max) const;
 
   // Events read back when starting (for logs and tests).
   int64_t events_replayed() const { return events_replayed_; }
@@ -62,13 +83,21 @@ class CommandHandler final : public domain::References {
     domain::AggregateState state;
     bool busy = false;
     std::deque<Pending> waiting;
+    // An append for this aggregate failed: the log may or may not hold it, so the state is
+    // re-read from the log before the next command is decided.
+    bool needs_reload = false;
   };
   struct FirstReply {
     std::string command_hash;
     pb::ExecuteReply reply;
   };
 
-  CommandHandler(eventlog::EventLog& log, CommandHandlerOptions options) : log_(log), options_(options) {}
+  CommandHandler(eventlog::EventLog& log, const attachments::AttachmentStore* attachments, CommandHandlerOptions options)
+      : log_(log), attachments_(attachments), options_(options) {}
+
+  // Re-reads the partition of `aggregate_id` from the start up to the log's end and applies what
+  // this handler has not seen (after a failed append). REQUIRES: mutex_ held.
+  Status ReloadPartitionLocked(const std::string& aggregate_id);
 
   // Applies one stored event to the in-memory state (start-up rebuild and after each append).
   // REQUIRES: mutex_ held.
@@ -84,15 +113,14 @@ class CommandHandler final : public domain::References {
   std::optional<Pending> NextOrRelease(const std::string& aggregate_id);
 
   eventlog::EventLog& log_;
+  const attachments::AttachmentStore* attachments_;
   const CommandHandlerOptions options_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Slot> slots_;
   std::unordered_map<std::string, FirstReply> first_replies_;  // by tenant '\0' idempotency key
+  std::unordered_map<std::string, int> melding_sequence_;      // by tenant '/' year
+  std::set<std::string> open_notifications_;                    // not delivered and not given up
   int64_t events_replayed_ = 0;
 };
-
-// The id a command acts on: the request's, or for a creating command without one, a stable id
-// derived from the idempotency key (so a retry lands on the same aggregate), or a new one.
-std::string ResolveAggregateId(const pb::ExecuteRequest& request);
 
 }  // namespace ks::command

@@ -5,6 +5,7 @@
 // Thread-safety: pure functions over values.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -20,6 +21,7 @@ namespace pb = ::klantstroom::v1;
 
 struct PartyState {
   pb::PartyKind kind = pb::PARTY_KIND_UNSPECIFIED;
+  pb::Channel preferred_channel = pb::CHANNEL_UNSPECIFIED;
   std::string display_name;
   std::vector<pb::PartyIdentifier> identifiers;
   std::vector<pb::DigitalAddress> digital_addresses;
@@ -37,12 +39,40 @@ struct CallbackState {
   int attempts = 0;
 };
 
+struct MeldingState {
+  std::string number;
+  pb::MeldingStatus status = pb::MELDING_STATUS_UNSPECIFIED;
+  std::string reporter_party_id;
+  pb::DigitalAddress reporter_address;
+  pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
+  std::vector<pb::MeldingLink> links;
+  std::vector<std::string> contact_interaction_ids;
+};
+
+struct CategoryState {
+  pb::MeldingCategoryDefined definition;
+};
+
+struct EmployeeState {
+  pb::EmployeeAvailabilityChanged availability;
+};
+
+struct NotificationState {
+  pb::NotificationRequested request;
+  pb::NotificationStatus status = pb::NOTIFICATION_STATUS_UNSPECIFIED;
+  int attempts = 0;
+  int64_t lease_until_ms = 0;
+  int64_t next_attempt_ms = 0;
+};
+
 // The state of one aggregate, folded from its events. version 0 means it does not exist.
 struct AggregateState {
   pb::AggregateType type = pb::AGGREGATE_TYPE_UNSPECIFIED;
   std::string tenant;
   int64_t version = 0;
-  std::variant<std::monostate, PartyState, InteractionState, CallbackState> data;
+  std::variant<std::monostate, PartyState, InteractionState, CallbackState, MeldingState, CategoryState,
+               EmployeeState, NotificationState>
+      data;
 
   bool exists() const { return version > 0; }
 };
@@ -52,11 +82,29 @@ class References {
  public:
   virtual ~References() = default;
   virtual bool PartyExists(std::string_view tenant, std::string_view party_id) const = 0;
+  virtual bool InteractionExists(std::string_view tenant, std::string_view interaction_id) const = 0;
+  virtual bool MeldingExists(std::string_view tenant, std::string_view melding_id) const = 0;
+  // The tenant's definition of a melding category, or nullopt when it has none by that code.
+  virtual std::optional<pb::MeldingCategoryDefined> FindCategory(std::string_view tenant, std::string_view code) const = 0;
+  // Whether the attachment store holds this content (uploaded before it is referred to).
+  virtual bool AttachmentStored(const pb::Attachment& attachment) const = 0;
+  // A new melding number for the tenant ("M-2026-00042"); never the same one twice.
+  virtual std::string AllocateMeldingNumber(std::string_view tenant, int year) = 0;
 };
 
-// The aggregate type a command acts on, and whether it creates the aggregate.
+// Most attempts to deliver a notification before it gives up.
+inline constexpr int kMaxNotificationAttempts = 5;
+
+// The aggregate type a command acts on, and whether it creates the aggregate (or, for
+// configuration such as categories and availability, creates or updates it).
 pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request);
 bool CreatesAggregate(const pb::ExecuteRequest& request);
+bool UpsertsAggregate(const pb::ExecuteRequest& request);
+
+// The id a command acts on: the request's; for a category or an employee, one derived from the
+// tenant and its code; for a creating command without one, a stable id derived from the
+// idempotency key (so a retry lands on the same aggregate), or else `fresh_id`.
+std::string ResolveAggregateId(const pb::ExecuteRequest& request, std::string_view fresh_id);
 std::string_view AggregateTypeName(pb::AggregateType type);
 
 // Decides what the (already validated, see ValidateRequest) command means for the aggregate.
@@ -64,12 +112,17 @@ std::string_view AggregateTypeName(pb::AggregateType type);
 // none when the command changes nothing (an address the party already has). On failure:
 // NOT_FOUND (the aggregate or a referenced party does not exist in the tenant), ALREADY_EXISTS,
 // FAILED_PRECONDITION (the state forbids it; the message names the state).
+// REQUIRES: request.meta().occurred_at() is set (the command service fills in the time it
+// received the command), so that due dates and backoffs are computed from the command, not a clock.
 Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const pb::ExecuteRequest& request,
-                                              std::string_view aggregate_id, const References& references);
+                                              std::string_view aggregate_id, References& references);
 
 // Applies one event of this aggregate. REQUIRES: event.aggregate_version() == state.version + 1
 // (the caller skips events it has already applied).
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event);
+
+// The kind of digital address a channel reaches a citizen at (CHANNEL_SMS -> PHONE).
+pb::DigitalAddressKind AddressKindFor(pb::Channel channel);
 
 // The aggregate type an event belongs to, from its payload.
 pb::AggregateType AggregateTypeOfEvent(const pb::EventEnvelope& event);

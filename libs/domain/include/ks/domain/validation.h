@@ -37,6 +37,12 @@ bool IsValidKvk(std::string_view kvk);
 // typed: e-mail lower-cased, handles "@name" lower-cased, phone numbers digits with an optional
 // leading '+', Dutch "06..." kept as typed (no guessing of country codes).
 // INVALID_ARGUMENT naming `field` when the value is not a valid address of its kind.
+// A Dutch postcode as "1234AB" (spaces removed, letters upper-cased); other text is kept.
+std::string NormalizePostcode(std::string_view postcode);
+
+// Largest attachment accepted: 10 MiB.
+inline constexpr int64_t kMaxAttachmentBytes = 10 * 1024 * 1024;
+
 Result<std::string> NormalizeDigitalAddress(pb::DigitalAddressKind kind, std::string_view value,
                                             std::string_view field);
 

@@ -1,0 +1,312 @@
+// Decide and evolve for meldingen, their categories, employee availability and notifications.
+#include "src/deciders.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "ks/domain/melding_rules.h"
+#include "ks/domain/validation.h"
+
+namespace ks::domain {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using Events = std::vector<pb::EventEnvelope>;
+
+Status CheckStored(const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments, const References& refs,
+                   std::string_view field) {
+  for (int i = 0; i < attachments.size(); ++i)
+    if (!refs.AttachmentStored(attachments[i]))
+      return FailedPrecondition("{}[{}].sha256: no attachment {} of {} bytes is stored; upload it first", field, i,
+                                attachments[i].sha256(), attachments[i].size_bytes());
+  return Status::Ok();
+}
+
+int YearOf(const google::protobuf::Timestamp& ts) {
+  const std::time_t t = ts.seconds();
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm.tm_year + 1900;
+}
+
+}  // namespace
+
+Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteRequest& r, References& refs) {
+  Events events(1);
+  pb::EventEnvelope& e = events.front();
+  const std::string& tenant = r.meta().tenant();
+  if (r.command_case() == pb::ExecuteRequest::kRegisterMelding) {
+    const auto& c = r.register_melding();
+    const auto category = refs.FindCategory(tenant, c.category());
+    if (!category)
+      return std::unexpected(InvalidArgument("register_melding.category: '{}' is not a melding category of tenant {}",
+                                             c.category(), tenant));
+    if (!c.reporter_party_id().empty() && !refs.PartyExists(tenant, c.reporter_party_id()))
+      return std::unexpected(
+          NotFound("register_melding.reporter_party_id: no party '{}' in tenant {}", c.reporter_party_id(), tenant));
+    if (Status s = CheckStored(c.attachments(), refs, "register_melding.attachments"); !s.ok()) return std::unexpected(s);
+    auto* ev = e.mutable_melding_registered();
+    ev->set_number(refs.AllocateMeldingNumber(tenant, YearOf(r.meta().occurred_at())));
+    ev->set_category(c.category());
+    ev->set_description(c.description());
+    *ev->mutable_location() = c.location();
+    ev->mutable_location()->set_postcode(NormalizePostcode(c.location().postcode()));
+    *ev->mutable_attachments() = c.attachments();
+    ev->set_priority(c.priority() == pb::URGENCY_UNSPECIFIED ? pb::URGENCY_NORMAL : c.priority());
+    ev->set_reporter_party_id(c.reporter_party_id());
+    if (c.has_reporter_address()) {
+      *ev->mutable_reporter_address() = c.reporter_address();
+      auto value = NormalizeDigitalAddress(c.reporter_address().kind(), c.reporter_address().value(), "a");
+      KS_CHECK(value.has_value());
+      ev->mutable_reporter_address()->set_value(*value);
+    }
+    ev->set_channel(c.channel());
+    const int64_t due = AddDays(TimeUtil::TimestampToMilliseconds(r.meta().occurred_at()), category->due_days(),
+                                category->working_days());
+    *ev->mutable_due_at() = TimeUtil::MillisecondsToTimestamp(due);
+    ev->set_department(category->default_department());
+    return events;
+  }
+
+  const auto& melding = std::get<MeldingState>(state.data);
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kChangeMeldingStatus: {
+      const auto& c = r.change_melding_status();
+      if (!MeldingTransitionAllowed(melding.status, c.to()))
+        return std::unexpected(FailedPrecondition("change_melding_status.to: melding {} cannot go from {} to {}",
+                                                  melding.number, MeldingStatusName(melding.status),
+                                                  MeldingStatusName(c.to())));
+      if (Status s = CheckStored(c.attachments(), refs, "change_melding_status.attachments"); !s.ok())
+        return std::unexpected(s);
+      auto* ev = e.mutable_melding_status_changed();
+      ev->set_from(melding.status);
+      ev->set_to(c.to());
+      ev->set_reason(c.reason());
+      ev->set_notify_citizen(c.notify_citizen());
+      if (c.has_scheduled_window()) *ev->mutable_scheduled_window() = c.scheduled_window();
+      ev->set_public_message(c.public_message());
+      *ev->mutable_attachments() = c.attachments();
+      return events;
+    }
+    case pb::ExecuteRequest::kAssignMelding: {
+      const auto& c = r.assign_melding();
+      auto* ev = e.mutable_melding_assigned();
+      ev->set_department(c.department());
+      ev->set_employee_id(c.employee_id());
+      ev->set_employee_name(c.employee_name());
+      return events;
+    }
+    case pb::ExecuteRequest::kLinkMelding: {
+      const auto& c = r.link_melding();
+      if (c.other_melding_id() == r.aggregate_id())
+        return std::unexpected(InvalidArgument("link_melding.other_melding_id: a melding cannot be linked to itself"));
+      if (!refs.MeldingExists(tenant, c.other_melding_id()))
+        return std::unexpected(
+            NotFound("link_melding.other_melding_id: no melding '{}' in tenant {}", c.other_melding_id(), tenant));
+      for (const auto& link : melding.links)
+        if (link.melding_id() == c.other_melding_id() && link.kind() == c.kind()) return Events{};
+      e.mutable_melding_linked()->set_other_melding_id(c.other_melding_id());
+      e.mutable_melding_linked()->set_kind(c.kind());
+      return events;
+    }
+    case pb::ExecuteRequest::kRecordMeldingContact: {
+      const auto& c = r.record_melding_contact();
+      if (!refs.InteractionExists(tenant, c.interaction_id()))
+        return std::unexpected(NotFound("record_melding_contact.interaction_id: no interaction '{}' in tenant {}",
+                                        c.interaction_id(), tenant));
+      for (const auto& id : melding.contact_interaction_ids)
+        if (id == c.interaction_id()) return Events{};
+      e.mutable_melding_contact_recorded()->set_interaction_id(c.interaction_id());
+      e.mutable_melding_contact_recorded()->set_note(c.note());
+      return events;
+    }
+    case pb::ExecuteRequest::kAddMeldingAttachment: {
+      if (!refs.AttachmentStored(r.add_melding_attachment().attachment()))
+        return std::unexpected(FailedPrecondition("add_melding_attachment.attachment.sha256: no such attachment is "
+                                                  "stored; upload it first"));
+      *e.mutable_melding_attachment_added()->mutable_attachment() = r.add_melding_attachment().attachment();
+      return events;
+    }
+    case pb::ExecuteRequest::kRecordSatisfaction: {
+      const auto& c = r.record_satisfaction();
+      if (melding.status != pb::MELDING_STATUS_RESOLVED)
+        return std::unexpected(FailedPrecondition(
+            "record_satisfaction: melding {} is {}; satisfaction is asked after it is resolved", melding.number,
+            MeldingStatusName(melding.status)));
+      e.mutable_melding_satisfaction_recorded()->set_score(c.score());
+      e.mutable_melding_satisfaction_recorded()->set_comment(c.comment());
+      if (c.request_reopen()) {
+        pb::EventEnvelope reopen;
+        auto* ev = reopen.mutable_melding_status_changed();
+        ev->set_from(pb::MELDING_STATUS_RESOLVED);
+        ev->set_to(pb::MELDING_STATUS_REOPEN_REQUESTED);
+        ev->set_reason(fmt::format("KTO score {}: {}", c.score(), c.comment()));
+        events.push_back(std::move(reopen));
+      }
+      return events;
+    }
+    default:
+      break;
+  }
+  return std::unexpected(Internal("not a melding command"));
+}
+
+Result<Events> DecideCategory(const AggregateState& state, const pb::ExecuteRequest& r) {
+  const auto& c = r.define_melding_category();
+  pb::MeldingCategoryDefined definition;
+  definition.set_code(c.code());
+  definition.set_name(c.name());
+  definition.set_due_days(c.due_days());
+  definition.set_working_days(c.working_days());
+  definition.set_default_department(c.default_department());
+  if (state.exists() &&
+      std::get<CategoryState>(state.data).definition.SerializeAsString() == definition.SerializeAsString())
+    return Events{};
+  Events events(1);
+  *events.front().mutable_melding_category_defined() = std::move(definition);
+  return events;
+}
+
+Result<Events> DecideEmployee(const AggregateState& state, const pb::ExecuteRequest& r) {
+  const auto& c = r.set_employee_availability();
+  pb::EmployeeAvailabilityChanged change;
+  change.set_employee_id(c.employee_id());
+  change.set_employee_name(c.employee_name());
+  change.set_available(c.available());
+  if (c.has_until()) *change.mutable_until() = c.until();
+  change.set_replacement_employee_id(c.replacement_employee_id());
+  change.set_replacement_name(c.replacement_name());
+  change.set_reason(c.reason());
+  if (state.exists() &&
+      std::get<EmployeeState>(state.data).availability.SerializeAsString() == change.SerializeAsString())
+    return Events{};
+  Events events(1);
+  *events.front().mutable_employee_availability_changed() = std::move(change);
+  return events;
+}
+
+Result<Events> DecideNotification(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
+  Events events(1);
+  pb::EventEnvelope& e = events.front();
+  const int64_t now_ms = TimeUtil::TimestampToMilliseconds(r.meta().occurred_at());
+  if (r.command_case() == pb::ExecuteRequest::kRequestNotification) {
+    const auto& c = r.request_notification();
+    if (!c.party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.party_id()))
+      return std::unexpected(NotFound("request_notification.party_id: no party '{}' in tenant {}", c.party_id(),
+                                      r.meta().tenant()));
+    auto* ev = e.mutable_notification_requested();
+    ev->set_party_id(c.party_id());
+    ev->set_channel(c.channel());
+    *ev->mutable_address() = c.address();
+    auto value = NormalizeDigitalAddress(c.address().kind(), c.address().value(), "a");
+    KS_CHECK(value.has_value());
+    ev->mutable_address()->set_value(*value);
+    ev->set_text(c.text());
+    *ev->mutable_attachments() = c.attachments();
+    ev->set_source_event_id(c.source_event_id());
+    ev->set_subject_id(c.subject_id());
+    ev->set_subject_number(c.subject_number());
+    return events;
+  }
+  const auto& n = std::get<NotificationState>(state.data);
+  switch (r.command_case()) {
+    case pb::ExecuteRequest::kDispatchNotification: {
+      const bool due = n.status == pb::NOTIFICATION_STATUS_PENDING && n.next_attempt_ms <= now_ms;
+      const bool lease_expired = n.status == pb::NOTIFICATION_STATUS_DISPATCHED && n.lease_until_ms <= now_ms;
+      if (!due && !lease_expired)
+        return std::unexpected(FailedPrecondition("aggregate_id: notification '{}' is not waiting to be sent",
+                                                  r.aggregate_id()));
+      const int lease_seconds = r.dispatch_notification().lease_seconds() > 0 ? r.dispatch_notification().lease_seconds() : 60;
+      auto* ev = e.mutable_notification_dispatched();
+      ev->set_adapter_id(r.dispatch_notification().adapter_id());
+      *ev->mutable_lease_until() = TimeUtil::MillisecondsToTimestamp(now_ms + int64_t{lease_seconds} * 1000);
+      ev->set_attempt(n.attempts + 1);
+      return events;
+    }
+    case pb::ExecuteRequest::kReportNotificationDelivery: {
+      const auto& c = r.report_notification_delivery();
+      if (n.status != pb::NOTIFICATION_STATUS_DISPATCHED)
+        return std::unexpected(FailedPrecondition(
+            "notification_id: notification '{}' is not out for delivery (already reported, or never taken)",
+            r.aggregate_id()));
+      if (c.delivered()) {
+        e.mutable_notification_delivered()->set_provider_message_id(c.provider_message_id());
+        return events;
+      }
+      auto* ev = e.mutable_notification_failed();
+      ev->set_error(c.error());
+      ev->set_attempt(n.attempts);
+      if (n.attempts >= kMaxNotificationAttempts) {
+        ev->set_gave_up(true);
+      } else {
+        *ev->mutable_next_attempt_at() = TimeUtil::MillisecondsToTimestamp(now_ms + NotificationBackoffMs(n.attempts));
+      }
+      return events;
+    }
+    default:
+      break;
+  }
+  return std::unexpected(Internal("not a notification command"));
+}
+
+void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) {
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kMeldingRegistered: {
+      const auto& ev = event.melding_registered();
+      MeldingState m;
+      m.number = ev.number();
+      m.status = pb::MELDING_STATUS_REGISTERED;
+      m.reporter_party_id = ev.reporter_party_id();
+      m.reporter_address = ev.reporter_address();
+      m.channel = ev.channel();
+      state.data = std::move(m);
+      break;
+    }
+    case pb::EventEnvelope::kMeldingStatusChanged:
+      std::get<MeldingState>(state.data).status = event.melding_status_changed().to();
+      break;
+    case pb::EventEnvelope::kMeldingLinked: {
+      pb::MeldingLink link;
+      link.set_melding_id(event.melding_linked().other_melding_id());
+      link.set_kind(event.melding_linked().kind());
+      std::get<MeldingState>(state.data).links.push_back(std::move(link));
+      break;
+    }
+    case pb::EventEnvelope::kMeldingContactRecorded:
+      std::get<MeldingState>(state.data).contact_interaction_ids.push_back(event.melding_contact_recorded().interaction_id());
+      break;
+    case pb::EventEnvelope::kMeldingCategoryDefined:
+      state.data = CategoryState{event.melding_category_defined()};
+      break;
+    case pb::EventEnvelope::kEmployeeAvailabilityChanged:
+      state.data = EmployeeState{event.employee_availability_changed()};
+      break;
+    case pb::EventEnvelope::kNotificationRequested: {
+      NotificationState n;
+      n.request = event.notification_requested();
+      n.status = pb::NOTIFICATION_STATUS_PENDING;
+      state.data = std::move(n);
+      break;
+    }
+    case pb::EventEnvelope::kNotificationDispatched: {
+      auto& n = std::get<NotificationState>(state.data);
+      n.status = pb::NOTIFICATION_STATUS_DISPATCHED;
+      n.attempts = event.notification_dispatched().attempt();
+      n.lease_until_ms = TimeUtil::TimestampToMilliseconds(event.notification_dispatched().lease_until());
+      break;
+    }
+    case pb::EventEnvelope::kNotificationDelivered:
+      std::get<NotificationState>(state.data).status = pb::NOTIFICATION_STATUS_DELIVERED;
+      break;
+    case pb::EventEnvelope::kNotificationFailed: {
+      auto& n = std::get<NotificationState>(state.data);
+      const auto& ev = event.notification_failed();
+      n.status = ev.gave_up() ? pb::NOTIFICATION_STATUS_GAVE_UP : pb::NOTIFICATION_STATUS_PENDING;
+      n.next_attempt_ms = TimeUtil::TimestampToMilliseconds(ev.next_attempt_at());
+      break;
+    }
+    default:
+      break;  // attachments, assignment and satisfaction do not change what decisions need
+  }
+}
+
+}  // namespace ks::domain
