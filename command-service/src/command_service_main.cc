@@ -13,7 +13,7 @@ int CommandServiceMain(int argc, char** argv) {
   Flags flags("command-service", "validates commands from channel adapters and appends their events to the log");
   flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
-      .Define("partitions", "12", "partitions when the log or topic has to be created");
+      .Define("partitions", "0", "partitions when the log or topic has to be created (0: 12); an existing one keeps its own");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
 
@@ -46,6 +46,8 @@ int CommandServiceMain(int argc, char** argv) {
   const std::string signal = rpc::WaitForShutdownSignal();
   log::Info("command-service", "{}: finishing calls in flight, then stopping", signal);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // Close the log first: it finishes appends in flight, whose callbacks still use the handler.
+  event_log->reset();
   return 0;
 }
 

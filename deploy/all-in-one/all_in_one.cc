@@ -25,12 +25,12 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   auto handler = command::CommandHandler::Start(*app->log_);
   if (!handler) return std::unexpected(handler.error());
   app->handler_ = std::move(*handler);
+  // The projector runs on its own thread; after an error (a full disk, say) it starts again from
+  // its last committed batch, so one failure does not stop the read models for good.
   auto projector = projector::Projector::Open(*app->log_, *app->store_);
   if (!projector) return std::unexpected(projector.error());
   app->projector_ = std::move(*projector);
-  app->projector_thread_ = std::thread([p = app->projector_.get()] {
-    if (Status s = p->Run(); !s.ok()) log::Error("klantstroom", "projector stopped: {}", s.ToString());
-  });
+  app->projector_thread_ = std::thread([a = app.get()] { a->RunProjector(); });
 
   app->engine_ = std::make_unique<query::QueryEngine>(*app->store_);
   app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_);
@@ -41,11 +41,40 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   return app;
 }
 
+void AllInOne::RunProjector() {
+  while (true) {
+    // Only this thread replaces projector_, so reading it here needs no lock.
+    const Status s = projector_->Run();
+    std::unique_lock lock(projector_mutex_);
+    if (stopping_) return;
+    log::Error("klantstroom", "projector stopped: {}; starting again from its last batch", s.ToString());
+    // A failed projector is never stepped again (its reader is past the batch that failed): a new
+    // one resumes from the store's committed positions.
+    while (true) {
+      projector_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+      if (stopping_) return;
+      auto reopened = projector::Projector::Open(*log_, *store_);
+      if (reopened) {
+        projector_ = std::move(*reopened);
+        break;
+      }
+      log::Error("klantstroom", "projector: {}", reopened.error().ToString());
+    }
+  }
+}
+
 AllInOne::~AllInOne() {
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (projector_) projector_->stop();
+  {
+    std::lock_guard lock(projector_mutex_);
+    stopping_ = true;
+    if (projector_) projector_->stop();
+  }
+  projector_cv_.notify_all();
   if (projector_thread_.joinable()) projector_thread_.join();
-  // Members go in reverse order: services, engine, handler, then the stores and the log.
+  // The log goes first: closing it finishes appends in flight, whose callbacks still use the
+  // command handler.
+  log_.reset();
 }
 
 }  // namespace ks::allinone

@@ -13,13 +13,13 @@ int Run(int argc, char** argv) {
   ks::Flags flags("klantstroom", "all-in-one: command service, projector and query service on the embedded log");
   flags.Define("data-dir", "data", "directory for the event log (log/) and the read models (read-models/)")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address for CommandService and QueryService")
-      .Define("partitions", "12", "partitions of a new event log")
+      .Define("partitions", "0", "partitions of a new event log (0: 12); an existing log keeps its own")
       .Define("sync", "true", "fsync the event log before acknowledging a command");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto partitions = flags.GetInt("partitions");
-  if (!partitions || *partitions < 1) {
-    ks::log::Error("klantstroom", "--partitions: must be a whole number of at least 1");
+  if (!partitions || *partitions < 0) {
+    ks::log::Error("klantstroom", "--partitions: must be a whole number (0 for the default)");
     return 2;
   }
   auto app = ks::allinone::AllInOne::Start({.data_dir = flags.Get("data-dir"),

@@ -110,6 +110,14 @@ Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, Read
           store.path(), partition, log.description(), log.partition_count()));
     next[static_cast<size_t>(partition)] = offset;
   }
+  auto ends = log.EndOffsets();
+  if (!ends) return std::unexpected(ends.error());
+  for (size_t p = 0; p < next.size(); ++p)
+    if (next[p] > (*ends)[p])
+      return std::unexpected(FailedPrecondition(
+          "read models at {} have applied partition {} up to offset {}, but {} ends at {}: they were built from "
+          "another log (a reset broker?); rebuild them",
+          store.path(), p, next[p], log.description(), (*ends)[p]));
   auto reader = log.OpenReader(next);
   if (!reader) return std::unexpected(reader.error());
   int64_t total = 0;

@@ -1,5 +1,6 @@
 #include "ks/projector/projector_main.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "ks/core/flags.h"
@@ -30,6 +31,10 @@ int ProjectorMain(int argc, char** argv) {
     return 1;
   }
   const std::string rebuild_into = flags.Get("rebuild-into");
+  if (!rebuild_into.empty() && std::filesystem::exists(rebuild_into) && !std::filesystem::is_empty(rebuild_into)) {
+    log::Error("projector", "--rebuild-into={}: the directory is not empty; a rebuild starts from nothing", rebuild_into);
+    return 2;
+  }
   const std::string store_path = rebuild_into.empty() ? flags.Get("read-models") : rebuild_into;
   auto store = readmodel::ReadModelStore::OpenPrimary(store_path);
   if (!store) {

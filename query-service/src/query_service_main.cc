@@ -39,7 +39,10 @@ int QueryServiceMain(int argc, char** argv) {
       break;
     }
     if (attempt == 0) log::Info("query-service", "waiting for the projector to create {} ({})", path, opened.error().message());
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (rpc::ShutdownSignalArrived(std::chrono::milliseconds(200))) {
+      log::Info("query-service", "stopped while waiting for {}", path);
+      return 0;
+    }
   }
   CatchUpLoop catch_up(*store, std::chrono::milliseconds(*catch_up_ms));
   QueryEngine engine(*store);

@@ -1,5 +1,7 @@
 #include "ks/journeys/journey_000.h"
 
+#include <algorithm>
+
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/rpc/server.h"
@@ -63,7 +65,16 @@ class Driver {
     grpc::Status status = commands_.Execute(&context, request, &reply);
     if (!status.ok()) return std::unexpected(rpc::FromGrpc(status));
     if (reply.deduplicated()) ++journey_.commands_deduplicated;
-    journey_.last_positions.assign(reply.positions().begin(), reply.positions().end());
+    // Remember, per partition, the highest position written so far: a query that waits for these
+    // sees every command of the journey, not only the last one.
+    for (const auto& written : reply.positions()) {
+      auto it = std::find_if(journey_.last_positions.begin(), journey_.last_positions.end(),
+                             [&](const pb::LogPosition& p) { return p.partition() == written.partition(); });
+      if (it == journey_.last_positions.end())
+        journey_.last_positions.push_back(written);
+      else if (it->offset() < written.offset())
+        it->set_offset(written.offset());
+    }
     return reply;
   }
 

@@ -1,6 +1,7 @@
 #include "ks/eventlog/embedded_log.h"
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -246,14 +247,17 @@ Result<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& opti
   std::string stored;
   s = db->Get(rocksdb::ReadOptions(), std::string(kPartitionsKey), &stored);
   if (s.ok()) {
-    const int32_t existing = std::stoi(stored);
+    int32_t existing = 0;
+    std::from_chars(stored.data(), stored.data() + stored.size(), existing);
+    if (existing <= 0) return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("embedded log {}: bad partition count", options.path)));
     if (partitions != 0 && partitions != existing)
       return std::unexpected(FailedPrecondition(
           "embedded log {}: has {} partitions, asked for {}; a log's partition count never changes",
           options.path, existing, partitions));
     partitions = existing;
   } else if (s.IsNotFound()) {
-    if (partitions <= 0) return std::unexpected(InvalidArgument("partitions: must be at least 1"));
+    if (partitions < 0) return std::unexpected(InvalidArgument("partitions: must be at least 1"));
+    if (partitions == 0) partitions = 12;
     rocksdb::WriteOptions w;
     w.sync = true;
     s = db->Put(w, std::string(kPartitionsKey), std::to_string(partitions));

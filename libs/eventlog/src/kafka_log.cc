@@ -94,10 +94,14 @@ class KafkaReader final : public LogReader {
       std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> guard(msg, rd_kafka_message_destroy);
       if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        // Transient errors (a broker going away) are retried by librdkafka itself; fatal ones are
-        // reported so that the owner stops rather than silently skipping records.
-        if (msg->err == RD_KAFKA_RESP_ERR__FATAL || msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE ||
-            msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        // Transient errors (a broker going away) are retried by librdkafka itself; fatal ones, and
+        // a position the broker no longer has, are reported so that the owner stops rather than
+        // silently skipping records.
+        if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+          return std::unexpected(Status(StatusCode::kDataLoss,
+                                        fmt::format("kafka read: partition {} has no offset {} any more ({})",
+                                                    msg->partition, msg->offset, rd_kafka_message_errstr(msg))));
+        if (msg->err == RD_KAFKA_RESP_ERR__FATAL || msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
           return std::unexpected(KafkaError(msg->err, "read"));
         log::Warn("eventlog", "kafka read: {} (retrying)", rd_kafka_message_errstr(msg));
         continue;
@@ -193,7 +197,9 @@ class KafkaLog final : public EventLog {
                           {"enable.auto.commit", "false"},
                           {"enable.auto.offset.store", "false"},
                           {"enable.partition.eof", "false"},
-                          {"auto.offset.reset", "earliest"},
+                          // A position the broker no longer has (retention) is an error to report,
+                          // never a silent jump: the owner's state would miss events.
+                          {"auto.offset.reset", "error"},
                           {"fetch.wait.max.ms", std::to_string(options_.fetch_wait_max_ms)},
                           {"fetch.error.backoff.ms", "50"},
                           {"log_level", "4"}});

@@ -20,7 +20,7 @@ Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partiti
       rest = rest.substr(0, slash);
     }
     options.bootstrap_servers = std::string(rest);
-    options.partitions = partitions_if_new;
+    options.partitions = partitions_if_new > 0 ? partitions_if_new : 12;
     return OpenKafkaLog(options);
   }
   return std::unexpected(InvalidArgument(

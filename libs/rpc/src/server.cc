@@ -49,3 +49,16 @@ std::string WaitForShutdownSignal() {
 }
 
 }  // namespace ks::rpc
+
+namespace ks::rpc {
+
+bool ShutdownSignalArrived(std::chrono::milliseconds wait) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec timeout{static_cast<time_t>(wait.count() / 1000), static_cast<long>((wait.count() % 1000) * 1'000'000)};
+  return sigtimedwait(&set, nullptr, &timeout) > 0;
+}
+
+}  // namespace ks::rpc

@@ -236,7 +236,7 @@ TEST_CASE("the embedded log refuses to change its partition count", "[eventlog][
   CHECK_THAT(reopened.error().message(), Catch::Contains("4 partitions"));
 }
 
-TEST_CASE("a second process cannot open the same embedded log", "[eventlog][integration]") {
+TEST_CASE("an embedded log that is open cannot be opened a second time", "[eventlog][integration]") {
   ks::testing::TempDir dir;
   auto first = OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2});
   REQUIRE(first.has_value());

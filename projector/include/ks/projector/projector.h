@@ -28,14 +28,14 @@ struct ProjectorOptions {
 class Projector {
  public:
   // Resumes from the positions stored in `store` (offset 0 for a new store). Both arguments must
-  // outlive the projector. FAILED_PRECONDITION when the store was built from a log with more
-  // partitions than `log` has.
+  // outlive the projector. FAILED_PRECONDITION when the store was built from another log (more
+  // partitions, or positions past the log's end).
   static Result<std::unique_ptr<Projector>> Open(eventlog::EventLog& log, readmodel::ReadModelStore& store,
                                                  ProjectorOptions options = {});
 
   // Polls one batch, folds it and commits it. Returns the number of events consumed (0 when none
   // arrived within poll_wait). UNAVAILABLE on a log or storage error; nothing of the batch is then
-  // committed, and a new Projector resumes before it.
+  // committed and this Projector must not be stepped again: a new one (Open) resumes before it.
   Result<size_t> Step();
 
   // Steps until stop() is called or an error occurs.

@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -23,8 +25,8 @@ struct AllInOneOptions {
   std::string data_dir;
   // Default: "127.0.0.1:50051"; port 0 picks a free one.
   std::string listen = "127.0.0.1:50051";
-  // Partitions of a new log. Default: 12.
-  int32_t partitions = 12;
+  // Partitions of a new log; 0 means 12, and an existing log keeps its own. Default: 0.
+  int32_t partitions = 0;
   // fsync the log before acknowledging. Default: true.
   bool sync = true;
 };
@@ -44,11 +46,15 @@ class AllInOne {
 
  private:
   AllInOne() = default;
+  void RunProjector();
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<readmodel::ReadModelStore> store_;
   std::unique_ptr<command::CommandHandler> handler_;
   std::unique_ptr<projector::Projector> projector_;
   std::thread projector_thread_;
+  std::mutex projector_mutex_;
+  std::condition_variable projector_cv_;
+  bool stopping_ = false;
   std::unique_ptr<query::QueryEngine> engine_;
   std::unique_ptr<command::CommandGrpcService> command_service_;
   std::unique_ptr<query::QueryGrpcService> query_service_;

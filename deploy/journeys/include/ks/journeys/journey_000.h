@@ -28,7 +28,7 @@ struct Journey000 {
   std::string john_party_id;
   std::string callback_id;
   std::vector<std::string> interaction_ids;  // in the order they happened
-  // The positions written by the last command, for read-your-writes queries.
+  // Per partition, the highest position the journey's commands wrote, for read-your-writes queries.
   std::vector<pb::LogPosition> last_positions;
   int commands_deduplicated = 0;
 };

@@ -18,9 +18,10 @@ namespace ks::eventlog {
 struct EmbeddedLogOptions {
   // Directory of the RocksDB database; created when missing.
   std::string path;
-  // Partitions of a new log. An existing log keeps the count it was created with; a different
-  // non-zero value here is refused with FAILED_PRECONDITION. Default: 12.
-  int32_t partitions = 12;
+  // Partitions of a new log; 0 means 12. An existing log keeps the count it was created with, and
+  // a different non-zero value here is refused with FAILED_PRECONDITION (a log's partitioning
+  // never changes). Default: 0.
+  int32_t partitions = 0;
   // fsync the WAL before acknowledging an append. Off, a process crash still loses nothing, but
   // a power cut may lose the last acknowledged appends. Default: true.
   bool sync = true;

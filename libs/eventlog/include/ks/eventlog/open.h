@@ -11,6 +11,7 @@
 namespace ks::eventlog {
 
 // INVALID_ARGUMENT naming the spec when it has neither form; otherwise what the backend returns.
-Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new = 12);
+// `partitions_if_new` applies only when the log or topic does not exist yet; 0 means 12.
+Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new = 0);
 
 }  // namespace ks::eventlog

@@ -2,6 +2,7 @@
 // the standard health service and server reflection, and shutdown on SIGINT/SIGTERM.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,5 +27,7 @@ Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& listen_addr
 void BlockShutdownSignals();
 // Waits for SIGINT or SIGTERM and returns its name.
 std::string WaitForShutdownSignal();
+// Waits up to `wait` for SIGINT or SIGTERM; true when one arrived.
+bool ShutdownSignalArrived(std::chrono::milliseconds wait);
 
 }  // namespace ks::rpc
