@@ -1,6 +1,8 @@
 #include "ks/command/command_service_main.h"
 
 #include "ks/command/command_grpc_service.h"
+#include "ks/command/outbound_grpc_services.h"
+#include "ks/command/policy_runner.h"
 #include "ks/core/flags.h"
 #include "ks/core/log.h"
 #include "ks/eventlog/open.h"
@@ -13,6 +15,7 @@ int CommandServiceMain(int argc, char** argv) {
   Flags flags("command-service", "validates commands from channel adapters and appends their events to the log");
   flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
+      .Define("attachments", "data/attachments", "directory of the attachment store (shared with the query service)")
       .Define("partitions", "0", "partitions when the log or topic has to be created (0: 12); an existing one keeps its own");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
@@ -27,14 +30,18 @@ int CommandServiceMain(int argc, char** argv) {
     log::Error("command-service", "cannot open the event log: {}", event_log.error().ToString());
     return 1;
   }
-  auto handler = CommandHandler::Start(**event_log);
+  attachments::AttachmentStore attachment_store(flags.Get("attachments"));
+  auto handler = CommandHandler::Start(**event_log, &attachment_store);
   if (!handler) {
     log::Error("command-service", "cannot rebuild state: {}", handler.error().ToString());
     return 1;
   }
   CommandGrpcService service(**handler);
+  NotificationGrpcService notifications(**handler);
+  AttachmentGrpcService uploads(attachment_store);
+  auto policies = std::make_unique<PolicyRunner>(**handler, **event_log);
   int port = 0;
-  auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
+  auto server = rpc::StartServer(flags.Get("listen"), {&service, &notifications, &uploads}, &port);
   if (!server) {
     log::Error("command-service", "{}", server.error().ToString());
     return 1;
@@ -46,6 +53,7 @@ int CommandServiceMain(int argc, char** argv) {
   const std::string signal = rpc::WaitForShutdownSignal();
   log::Info("command-service", "{}: finishing calls in flight, then stopping", signal);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  policies.reset();
   // Close the log first: it finishes appends in flight, whose callbacks still use the handler.
   event_log->reset();
   return 0;

@@ -15,6 +15,7 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   if (ec) return std::unexpected(IoError("cannot create {}: {}", options.data_dir, ec.message()));
 
   std::unique_ptr<AllInOne> app(new AllInOne());
+  app->attachments_ = std::make_unique<attachments::AttachmentStore>(options.data_dir + "/attachments");
   auto log = eventlog::OpenEmbeddedLog(
       {.path = options.data_dir + "/log", .partitions = options.partitions, .sync = options.sync});
   if (!log) return std::unexpected(log.error());
@@ -22,7 +23,7 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   auto store = readmodel::ReadModelStore::OpenPrimary(options.data_dir + "/read-models");
   if (!store) return std::unexpected(store.error());
   app->store_ = std::move(*store);
-  auto handler = command::CommandHandler::Start(*app->log_);
+  auto handler = command::CommandHandler::Start(*app->log_, app->attachments_.get());
   if (!handler) return std::unexpected(handler.error());
   app->handler_ = std::move(*handler);
   // The projector runs on its own thread; after an error (a full disk, say) it starts again from
@@ -32,10 +33,16 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   app->projector_ = std::move(*projector);
   app->projector_thread_ = std::thread([a = app.get()] { a->RunProjector(); });
 
-  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_);
+  app->policies_ = std::make_unique<command::PolicyRunner>(*app->handler_, *app->log_);
+  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, app->attachments_.get());
   app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_);
   app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_);
-  auto server = rpc::StartServer(options.listen, {app->command_service_.get(), app->query_service_.get()}, &app->port_);
+  app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_);
+  app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_);
+  auto server = rpc::StartServer(options.listen,
+                                 {app->command_service_.get(), app->query_service_.get(),
+                                  app->notification_service_.get(), app->attachment_service_.get()},
+                                 &app->port_);
   if (!server) return std::unexpected(server.error());
   app->server_ = std::move(*server);
   return app;
@@ -72,6 +79,7 @@ AllInOne::~AllInOne() {
   }
   projector_cv_.notify_all();
   if (projector_thread_.joinable()) projector_thread_.join();
+  policies_.reset();
   // The log goes first: closing it finishes appends in flight, whose callbacks still use the
   // command handler.
   log_.reset();

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/domain/melding_rules.h"
 #include "ks/domain/party_rules.h"
 #include "ks/readmodel/keys.h"
 
@@ -32,6 +33,9 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
       break;
     case pb::EventEnvelope::kPartyIdentifierAdded:
       *profile.add_identifiers() = event.party_identifier_added().identifier();
+      break;
+    case pb::EventEnvelope::kPreferredChannelSet:
+      profile.set_preferred_channel(event.preferred_channel_set().channel());
       break;
     default:
       return profile;
@@ -117,6 +121,196 @@ pb::CallbackRecord FoldCallback(pb::CallbackRecord record, const pb::EventEnvelo
   }
   record.set_version(event.aggregate_version());
   return record;
+}
+
+pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope& event) {
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kMeldingRegistered: {
+      const auto& ev = event.melding_registered();
+      record.set_melding_id(event.aggregate_id());
+      record.set_tenant(event.tenant());
+      record.set_number(ev.number());
+      record.set_category(ev.category());
+      record.set_description(ev.description());
+      *record.mutable_location() = ev.location();
+      *record.mutable_attachments() = ev.attachments();
+      record.set_priority(ev.priority());
+      record.set_reporter_party_id(ev.reporter_party_id());
+      if (ev.has_reporter_address()) *record.mutable_reporter_address() = ev.reporter_address();
+      record.set_channel(ev.channel());
+      record.set_status(pb::MELDING_STATUS_REGISTERED);
+      *record.mutable_status_since() = event.occurred_at();
+      *record.mutable_due_at() = ev.due_at();
+      record.set_department(ev.department());
+      *record.mutable_registered_at() = event.occurred_at();
+      record.set_origin_interaction_id(ev.origin_interaction_id());
+      break;
+    }
+    case pb::EventEnvelope::kMeldingStatusChanged: {
+      const auto& ev = event.melding_status_changed();
+      auto* change = record.add_history();
+      change->set_from(ev.from());
+      change->set_to(ev.to());
+      *change->mutable_at() = event.occurred_at();
+      *change->mutable_by() = event.actor();
+      change->set_reason(ev.reason());
+      change->set_citizen_told(ev.notify_citizen());
+      if (ev.has_scheduled_window()) *change->mutable_scheduled_window() = ev.scheduled_window();
+      change->set_public_message(ev.public_message());
+      *change->mutable_attachments() = ev.attachments();
+      record.set_status(ev.to());
+      *record.mutable_status_since() = event.occurred_at();
+      if (ev.to() == pb::MELDING_STATUS_SCHEDULED)
+        *record.mutable_scheduled_window() = ev.scheduled_window();
+      else
+        record.clear_scheduled_window();
+      if (ev.to() == pb::MELDING_STATUS_RESOLVED) *record.mutable_resolved_at() = event.occurred_at();
+      if (ev.to() == pb::MELDING_STATUS_REOPENED) record.set_reopen_count(record.reopen_count() + 1);
+      break;
+    }
+    case pb::EventEnvelope::kMeldingAssigned:
+      record.set_department(event.melding_assigned().department());
+      record.set_employee_id(event.melding_assigned().employee_id());
+      record.set_employee_name(event.melding_assigned().employee_name());
+      break;
+    case pb::EventEnvelope::kMeldingLinked: {
+      auto* link = record.add_links();
+      link->set_melding_id(event.melding_linked().other_melding_id());
+      link->set_kind(event.melding_linked().kind());
+      break;
+    }
+    case pb::EventEnvelope::kMeldingContactRecorded:
+      record.add_contact_interaction_ids(event.melding_contact_recorded().interaction_id());
+      record.set_repeat_contacts(record.repeat_contacts() + 1);
+      break;
+    case pb::EventEnvelope::kMeldingAttachmentAdded:
+      *record.add_attachments() = event.melding_attachment_added().attachment();
+      break;
+    case pb::EventEnvelope::kMeldingSatisfactionRecorded:
+      record.set_satisfaction_score(event.melding_satisfaction_recorded().score());
+      record.set_satisfaction_comment(event.melding_satisfaction_recorded().comment());
+      break;
+    default:
+      return record;
+  }
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const pb::EventEnvelope& event) {
+  if (event.payload_case() != pb::EventEnvelope::kMeldingCategoryDefined) return record;
+  const auto& ev = event.melding_category_defined();
+  record.set_tenant(event.tenant());
+  record.set_code(ev.code());
+  record.set_name(ev.name());
+  record.set_due_days(ev.due_days());
+  record.set_working_days(ev.working_days());
+  record.set_default_department(ev.default_department());
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelope& event) {
+  if (event.payload_case() != pb::EventEnvelope::kEmployeeAvailabilityChanged) return record;
+  const auto& ev = event.employee_availability_changed();
+  record.set_tenant(event.tenant());
+  record.set_employee_id(ev.employee_id());
+  record.set_name(ev.employee_name());
+  record.set_available(ev.available());
+  if (ev.has_until())
+    *record.mutable_until() = ev.until();
+  else
+    record.clear_until();
+  record.set_replacement_employee_id(ev.replacement_employee_id());
+  record.set_replacement_name(ev.replacement_name());
+  record.set_reason(ev.reason());
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event) {
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kNotificationRequested: {
+      const auto& ev = event.notification_requested();
+      record.set_notification_id(event.aggregate_id());
+      record.set_tenant(event.tenant());
+      record.set_party_id(ev.party_id());
+      record.set_channel(ev.channel());
+      *record.mutable_address() = ev.address();
+      record.set_text(ev.text());
+      *record.mutable_attachments() = ev.attachments();
+      record.set_source_event_id(ev.source_event_id());
+      record.set_subject_id(ev.subject_id());
+      record.set_subject_number(ev.subject_number());
+      record.set_status(pb::NOTIFICATION_STATUS_PENDING);
+      *record.mutable_requested_at() = event.occurred_at();
+      break;
+    }
+    case pb::EventEnvelope::kNotificationDispatched:
+      record.set_status(pb::NOTIFICATION_STATUS_DISPATCHED);
+      record.set_attempts(event.notification_dispatched().attempt());
+      break;
+    case pb::EventEnvelope::kNotificationDelivered:
+      record.set_status(pb::NOTIFICATION_STATUS_DELIVERED);
+      *record.mutable_delivered_at() = event.occurred_at();
+      break;
+    case pb::EventEnvelope::kNotificationFailed: {
+      const auto& ev = event.notification_failed();
+      record.set_status(ev.gave_up() ? pb::NOTIFICATION_STATUS_GAVE_UP : pb::NOTIFICATION_STATUS_PENDING);
+      record.set_last_error(ev.error());
+      if (ev.has_next_attempt_at())
+        *record.mutable_next_attempt_at() = ev.next_attempt_at();
+      else
+        record.clear_next_attempt_at();
+      break;
+    }
+    default:
+      return record;
+  }
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
+  std::vector<std::string> out;
+  if (record.melding_id().empty()) return out;
+  const std::string& t = record.tenant();
+  const std::string& id = record.melding_id();
+  const int64_t due = TimeUtil::TimestampToMilliseconds(record.due_at());
+  out.push_back(keys::MeldingNumber(t, record.number(), id));
+  if (!record.reporter_party_id().empty()) out.push_back(keys::PartyMelding(t, record.reporter_party_id(), id));
+  out.push_back(keys::MeldingIndex(t, "status", std::to_string(record.status()), due, id));
+  if (!domain::MeldingIsOpen(record.status())) return out;
+  out.push_back(keys::MeldingIndex(t, "open", "", due, id));
+  out.push_back(keys::MeldingIndex(t, "category", record.category(), due, id));
+  if (!record.location().neighbourhood().empty())
+    out.push_back(keys::MeldingIndex(t, "wijk", record.location().neighbourhood(), due, id));
+  if (!record.location().postcode().empty()) {
+    out.push_back(keys::MeldingIndex(t, "pc", record.location().postcode(), due, id));
+    out.push_back(keys::MeldingIndex(t, "addr", record.location().postcode() + " " + record.location().house_number(), due, id));
+  }
+  if (!record.department().empty()) out.push_back(keys::MeldingIndex(t, "dept", record.department(), due, id));
+  if (!record.employee_id().empty()) out.push_back(keys::MeldingIndex(t, "emp", record.employee_id(), due, id));
+  return out;
+}
+
+std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord&) { return {}; }
+
+std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record) {
+  if (record.employee_id().empty() || record.available() || record.replacement_employee_id().empty()) return {};
+  return {keys::ReplacedBy(record.tenant(), record.replacement_employee_id(), record.employee_id())};
+}
+
+std::vector<std::string> IndexKeys(const pb::NotificationRecord& record) {
+  std::vector<std::string> out;
+  if (record.notification_id().empty()) return out;
+  if (!record.party_id().empty())
+    out.push_back(keys::PartyNotification(record.tenant(), record.party_id(),
+                                          TimeUtil::TimestampToMilliseconds(record.requested_at()),
+                                          record.notification_id()));
+  if (!record.subject_id().empty())
+    out.push_back(keys::SubjectNotification(record.tenant(), record.subject_id(), record.notification_id()));
+  return out;
 }
 
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile) {

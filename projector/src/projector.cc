@@ -84,6 +84,21 @@ Result<bool> ApplyEvent(BatchTxn& txn, const pb::EventEnvelope& event) {
       s = ApplyToRecord<pb::CallbackRecord>(txn, keys::Callback(event.tenant(), event.aggregate_id()), event,
                                             FoldCallback);
       break;
+    case pb::AGGREGATE_TYPE_MELDING:
+      s = ApplyToRecord<pb::MeldingRecord>(txn, keys::Melding(event.tenant(), event.aggregate_id()), event, FoldMelding);
+      break;
+    case pb::AGGREGATE_TYPE_MELDING_CATEGORY:
+      s = ApplyToRecord<pb::MeldingCategoryRecord>(
+          txn, keys::Category(event.tenant(), event.melding_category_defined().code()), event, FoldCategory);
+      break;
+    case pb::AGGREGATE_TYPE_EMPLOYEE:
+      s = ApplyToRecord<pb::EmployeeRecord>(
+          txn, keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), event, FoldEmployee);
+      break;
+    case pb::AGGREGATE_TYPE_NOTIFICATION:
+      s = ApplyToRecord<pb::NotificationRecord>(txn, keys::Notification(event.tenant(), event.aggregate_id()), event,
+                                                FoldNotification);
+      break;
     default:
       KS_CHECK(false && "events of unknown type are parked before they get here");
   }

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/domain/melding_rules.h"
 #include "ks/domain/validation.h"
 #include "ks/readmodel/keys.h"
 
@@ -73,6 +74,84 @@ std::optional<std::string> FromHex(std::string_view hex) {
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
+}
+
+// Marks a callback whose employee is absent, with the replacement.
+Status AnnotateAbsence(const ReadView& view, const std::string& tenant, const std::string& employee_id, bool* absent,
+                       std::string* replacement_id, std::string* replacement_name) {
+  if (employee_id.empty()) return Status::Ok();
+  auto employee = GetRecord<pb::EmployeeRecord>(view, keys::Employee(tenant, employee_id));
+  if (!employee) return employee.error();
+  if (employee->has_value() && !(*employee)->available()) {
+    *absent = true;
+    *replacement_id = (*employee)->replacement_employee_id();
+    *replacement_name = (*employee)->replacement_name();
+  }
+  return Status::Ok();
+}
+
+Status Annotate(const ReadView& view, pb::CallbackRecord& record) {
+  bool absent = false;
+  std::string id;
+  std::string name;
+  if (Status s = AnnotateAbsence(view, record.tenant(), record.target().employee_id(), &absent, &id, &name); !s.ok())
+    return s;
+  record.set_target_absent(absent);
+  record.set_replacement_employee_id(id);
+  record.set_replacement_name(name);
+  return Status::Ok();
+}
+
+Status Annotate(const ReadView& view, pb::MeldingRecord& record, int64_t now_ms) {
+  record.set_overdue(domain::MeldingIsOpen(record.status()) && record.has_due_at() &&
+                     TimeUtil::TimestampToMilliseconds(record.due_at()) < now_ms);
+  bool absent = false;
+  std::string id;
+  std::string name;
+  if (Status s = AnnotateAbsence(view, record.tenant(), record.employee_id(), &absent, &id, &name); !s.ok()) return s;
+  record.set_employee_absent(absent);
+  record.set_replacement_employee_id(id);
+  record.set_replacement_name(name);
+  return Status::Ok();
+}
+
+// The employees whose work `employee_id` currently takes over.
+Result<std::vector<std::string>> Replaced(const ReadView& view, const std::string& tenant, const std::string& employee_id) {
+  std::vector<std::string> out;
+  Status s = view.Scan(keys::ReplacedByPrefix(tenant, employee_id), "", [&](std::string_view key, std::string_view) {
+    out.emplace_back(keys::LastPart(key));
+    return true;
+  });
+  if (!s.ok()) return std::unexpected(s);
+  return out;
+}
+
+std::vector<std::string> IdsUnder(const ReadView& view, const std::string& prefix, size_t max, Status* status) {
+  std::vector<std::string> ids;
+  *status = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+    ids.emplace_back(keys::LastPart(key));
+    return ids.size() < max;
+  });
+  return ids;
+}
+
+int64_t NowMs(std::chrono::system_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+}
+
+std::string DefaultPublicText(pb::MeldingStatus status) {
+  switch (status) {
+    case pb::MELDING_STATUS_REGISTERED: return "Melding ontvangen.";
+    case pb::MELDING_STATUS_AWAITING_HANDLING: return "Melding wacht op behandeling.";
+    case pb::MELDING_STATUS_IN_PROGRESS: return "Melding in behandeling.";
+    case pb::MELDING_STATUS_SCHEDULED: return "Het werk is ingepland.";
+    case pb::MELDING_STATUS_ON_HOLD: return "Melding staat tijdelijk stil.";
+    case pb::MELDING_STATUS_RESOLVED: return "Melding afgehandeld.";
+    case pb::MELDING_STATUS_REOPEN_REQUESTED: return "Verzoek om heropening ontvangen.";
+    case pb::MELDING_STATUS_REOPENED: return "Melding heropend.";
+    case pb::MELDING_STATUS_CANCELLED: return "Melding geannuleerd.";
+    default: return "";
+  }
 }
 
 }  // namespace
@@ -157,8 +236,29 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   for (const std::string& id : callback_ids) {
     auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id));
     if (!record) return std::unexpected(record.error());
-    if (record->has_value()) *out.add_open_callbacks() = std::move(**record);
+    if (!record->has_value()) continue;
+    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
+    *out.add_open_callbacks() = std::move(**record);
   }
+  const int64_t now_ms = NowMs(std::chrono::system_clock::now());
+  for (const std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), request.party_id()), 200, &s)) {
+    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id));
+    if (!record) return std::unexpected(record.error());
+    if (!record->has_value()) continue;
+    if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
+    *out.add_meldingen() = std::move(**record);
+  }
+  if (!s.ok()) return std::unexpected(s);
+  std::stable_sort(out.mutable_meldingen()->begin(), out.mutable_meldingen()->end(), [](const auto& a, const auto& b) {
+    return domain::MeldingIsOpen(a.status()) && !domain::MeldingIsOpen(b.status());
+  });
+  for (const std::string& id :
+       IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), request.party_id()), 50, &s)) {
+    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id));
+    if (!record) return std::unexpected(record.error());
+    if (record->has_value()) *out.add_notifications() = std::move(**record);
+  }
+  if (!s.ok()) return std::unexpected(s);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }
@@ -210,21 +310,31 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
     return std::unexpected(InvalidArgument("limit: must be between 0 and {} (got {})", kMaxQueueLimit, request.limit()));
   const size_t limit = request.limit() == 0 ? kDefaultQueueLimit : static_cast<size_t>(request.limit());
 
-  const std::string prefix = request.employee_id().empty()
-                                 ? keys::DepartmentQueuePrefix(request.tenant(), request.department())
-                                 : keys::EmployeeQueuePrefix(request.tenant(), request.employee_id());
+  // An employee's queue holds their own callbacks and those of colleagues they replace.
+  std::vector<std::string> prefixes;
+  if (request.employee_id().empty()) {
+    prefixes.push_back(keys::DepartmentQueuePrefix(request.tenant(), request.department()));
+  } else {
+    prefixes.push_back(keys::EmployeeQueuePrefix(request.tenant(), request.employee_id()));
+    auto replaced = Replaced(view, request.tenant(), request.employee_id());
+    if (!replaced) return std::unexpected(replaced.error());
+    for (const auto& other : *replaced) prefixes.push_back(keys::EmployeeQueuePrefix(request.tenant(), other));
+  }
   std::vector<std::string> ids;
-  Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
-    ids.emplace_back(keys::LastPart(key));
-    return true;
-  });
-  if (!s.ok()) return std::unexpected(s);
+  for (const auto& prefix : prefixes) {
+    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+      ids.emplace_back(keys::LastPart(key));
+      return true;
+    });
+    if (!s.ok()) return std::unexpected(s);
+  }
   std::vector<pb::CallbackRecord> open;
   for (const std::string& id : ids) {
     auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id));
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     if (!request.department().empty() && (*record)->target().department() != request.department()) continue;
+    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
     open.push_back(std::move(**record));
   }
 
@@ -248,6 +358,180 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
   out.set_overdue(static_cast<int32_t>(std::count_if(open.begin(), open.end(), overdue)));
   for (size_t i = 0; i < open.size() && i < limit; ++i) *out.add_callbacks() = std::move(open[i]);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
+Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const pb::ListMeldingenRequest& request,
+                                                   std::chrono::system_clock::time_point now) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  if (request.limit() < 0 || request.limit() > kMaxQueueLimit)
+    return std::unexpected(InvalidArgument("limit: must be between 0 and {} (got {})", kMaxQueueLimit, request.limit()));
+  for (int i = 0; i < request.statuses_size(); ++i)
+    if (!pb::MeldingStatus_IsValid(request.statuses(i)) || request.statuses(i) == pb::MELDING_STATUS_UNSPECIFIED)
+      return std::unexpected(InvalidArgument("statuses[{}]: unknown status {}", i, static_cast<int>(request.statuses(i))));
+  if (!request.house_number().empty() && request.postcode().empty())
+    return std::unexpected(InvalidArgument("house_number: give it with a postcode"));
+  const size_t limit = request.limit() == 0 ? kDefaultQueueLimit : static_cast<size_t>(request.limit());
+  const std::string& t = request.tenant();
+  const std::string postcode = domain::NormalizePostcode(request.postcode());
+
+  // Scan the most selective index the request allows; the other criteria filter the records.
+  std::vector<std::string> prefixes;
+  const bool closed_asked = std::any_of(request.statuses().begin(), request.statuses().end(),
+                                        [](int s) { return !domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(s)); });
+  if (closed_asked) {
+    for (int status : request.statuses()) prefixes.push_back(keys::MeldingIndexPrefix(t, "status", std::to_string(status)));
+  } else if (!request.employee_id().empty()) {
+    prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", request.employee_id()));
+    auto replaced = Replaced(view, t, request.employee_id());
+    if (!replaced) return std::unexpected(replaced.error());
+    for (const auto& other : *replaced) prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", other));
+  } else if (!postcode.empty()) {
+    prefixes.push_back(request.house_number().empty()
+                           ? keys::MeldingIndexPrefix(t, "pc", postcode)
+                           : keys::MeldingIndexPrefix(t, "addr", postcode + " " + request.house_number()));
+  } else if (!request.neighbourhood().empty()) {
+    prefixes.push_back(keys::MeldingIndexPrefix(t, "wijk", request.neighbourhood()));
+  } else if (!request.department().empty()) {
+    prefixes.push_back(keys::MeldingIndexPrefix(t, "dept", request.department()));
+  } else if (!request.category().empty()) {
+    prefixes.push_back(keys::MeldingIndexPrefix(t, "category", request.category()));
+  } else {
+    prefixes.push_back(keys::MeldingIndexPrefix(t, "open", ""));
+  }
+
+  const int64_t now_ms = NowMs(now);
+  std::vector<pb::MeldingRecord> found;
+  for (const auto& prefix : prefixes) {
+    Status s;
+    for (const std::string& id : IdsUnder(view, prefix, 100'000, &s)) {
+      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id));
+      if (!record) return std::unexpected(record.error());
+      if (!record->has_value()) continue;
+      pb::MeldingRecord& m = **record;
+      const bool status_ok = request.statuses_size() == 0
+                                 ? domain::MeldingIsOpen(m.status())
+                                 : std::find(request.statuses().begin(), request.statuses().end(), m.status()) !=
+                                       request.statuses().end();
+      if (!status_ok) continue;
+      if (!request.category().empty() && m.category() != request.category()) continue;
+      if (!request.neighbourhood().empty() && m.location().neighbourhood() != request.neighbourhood()) continue;
+      if (!postcode.empty() && m.location().postcode() != postcode) continue;
+      if (!request.house_number().empty() && m.location().house_number() != request.house_number()) continue;
+      if (!request.department().empty() && m.department() != request.department()) continue;
+      if (Status a = Annotate(view, m, now_ms); !a.ok()) return std::unexpected(a);
+      if (request.overdue_only() && !m.overdue()) continue;
+      found.push_back(std::move(m));
+    }
+    if (!s.ok()) return std::unexpected(s);
+  }
+  std::stable_sort(found.begin(), found.end(), [](const pb::MeldingRecord& a, const pb::MeldingRecord& b) {
+    if (a.overdue() != b.overdue()) return a.overdue();
+    return TimeUtil::TimestampToMilliseconds(a.due_at()) < TimeUtil::TimestampToMilliseconds(b.due_at());
+  });
+  pb::MeldingList out;
+  out.set_total(static_cast<int32_t>(found.size()));
+  for (size_t i = 0; i < found.size() && i < limit; ++i) *out.add_meldingen() = std::move(found[i]);
+  if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
+Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb::GetMeldingRequest& request,
+                                                  std::chrono::system_clock::time_point now) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  const std::string& t = request.tenant();
+  std::string id = request.melding_id();
+  if (id.empty()) {
+    if (request.number().empty()) return std::unexpected(InvalidArgument("melding_id: give a melding_id or a number"));
+    Status s;
+    auto ids = IdsUnder(view, keys::MeldingNumberPrefix(t, request.number()), 1, &s);
+    if (!s.ok()) return std::unexpected(s);
+    if (ids.empty()) return std::unexpected(NotFound("number: no melding {} in tenant {}", request.number(), t));
+    id = ids.front();
+  }
+  auto melding = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id));
+  if (!melding) return std::unexpected(melding.error());
+  if (!melding->has_value()) return std::unexpected(NotFound("melding_id: no melding '{}' in tenant {}", id, t));
+  const int64_t now_ms = NowMs(now);
+  pb::MeldingDetail out;
+  *out.mutable_melding() = std::move(**melding);
+  if (Status a = Annotate(view, *out.mutable_melding(), now_ms); !a.ok()) return std::unexpected(a);
+  std::vector<std::string> contact_ids;
+  if (!out.melding().origin_interaction_id().empty()) contact_ids.push_back(out.melding().origin_interaction_id());
+  contact_ids.insert(contact_ids.end(), out.melding().contact_interaction_ids().begin(),
+                     out.melding().contact_interaction_ids().end());
+  for (const auto& contact_id : contact_ids) {
+    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(t, contact_id));
+    if (!record) return std::unexpected(record.error());
+    if (record->has_value()) *out.add_contacts() = std::move(**record);
+  }
+  for (const auto& link : out.melding().links()) {
+    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()));
+    if (!record) return std::unexpected(record.error());
+    if (!record->has_value()) continue;
+    if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
+    *out.add_linked() = std::move(**record);
+  }
+  Status s;
+  for (const std::string& nid : IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), 200, &s)) {
+    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(t, nid));
+    if (!record) return std::unexpected(record.error());
+    if (record->has_value()) *out.add_notifications() = std::move(**record);
+  }
+  if (!s.ok()) return std::unexpected(s);
+  if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
+Result<pb::PublicMeldingStatus> QueryEngine::GetPublicMeldingStatus(const ReadView& view,
+                                                                    const pb::GetPublicMeldingStatusRequest& request) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  if (request.number().empty()) return std::unexpected(InvalidArgument("number: is required"));
+  pb::GetMeldingRequest by_number;
+  by_number.set_tenant(request.tenant());
+  by_number.set_number(request.number());
+  Status s;
+  auto ids = IdsUnder(view, keys::MeldingNumberPrefix(request.tenant(), request.number()), 1, &s);
+  if (!s.ok()) return std::unexpected(s);
+  if (ids.empty()) return std::unexpected(NotFound("number: no melding {}", request.number()));
+  auto melding = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), ids.front()));
+  if (!melding) return std::unexpected(melding.error());
+  if (!melding->has_value()) return std::unexpected(NotFound("number: no melding {}", request.number()));
+  const pb::MeldingRecord& m = **melding;
+  // Only what the public may see: no names, no internal reasons, no reporter.
+  pb::PublicMeldingStatus out;
+  out.set_number(m.number());
+  auto category = GetRecord<pb::MeldingCategoryRecord>(view, keys::Category(request.tenant(), m.category()));
+  if (!category) return std::unexpected(category.error());
+  out.set_category_name(category->has_value() ? (*category)->name() : m.category());
+  out.set_status(m.status());
+  *out.mutable_registered_at() = m.registered_at();
+  out.set_street(m.location().street());
+  out.set_neighbourhood(m.location().neighbourhood());
+  auto* first = out.add_updates();
+  *first->mutable_at() = m.registered_at();
+  first->set_status(pb::MELDING_STATUS_REGISTERED);
+  first->set_message(DefaultPublicText(pb::MELDING_STATUS_REGISTERED));
+  for (const auto& change : m.history()) {
+    auto* update = out.add_updates();
+    *update->mutable_at() = change.at();
+    update->set_status(change.to());
+    update->set_message(change.public_message().empty() ? DefaultPublicText(change.to()) : change.public_message());
+    *update->mutable_photos() = change.attachments();
+    if (change.has_scheduled_window()) *update->mutable_scheduled_window() = change.scheduled_window();
+  }
+  if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
+Result<pb::AttachmentContent> QueryEngine::GetAttachment(const pb::GetAttachmentRequest& request) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  if (attachments_ == nullptr) return std::unexpected(NotFound("sha256: this query service has no attachment store"));
+  auto content = attachments_->Get(request.sha256());
+  if (!content) return std::unexpected(content.error());
+  pb::AttachmentContent out;
+  out.set_sha256(request.sha256());
+  out.set_content(std::move(*content));
   return out;
 }
 

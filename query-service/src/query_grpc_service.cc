@@ -129,6 +129,48 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetProgress(grpc::CallbackServerCont
   });
 }
 
+namespace {
+// Runs `query` on the view and moves its answer into `reply`.
+template <typename Reply, typename Query>
+Status Into(Reply* reply, Query query) {
+  auto result = query();
+  if (!result) return result.error();
+  *reply = std::move(*result);
+  return Status::Ok();
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryGrpcService::ListMeldingen(grpc::CallbackServerContext* context,
+                                                          const pb::ListMeldingenRequest* request, pb::MeldingList* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.ListMeldingen(view, *request, std::chrono::system_clock::now()); });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetMelding(grpc::CallbackServerContext* context,
+                                                       const pb::GetMeldingRequest* request, pb::MeldingDetail* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.GetMelding(view, *request, std::chrono::system_clock::now()); });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetPublicMeldingStatus(grpc::CallbackServerContext* context,
+                                                                   const pb::GetPublicMeldingStatusRequest* request,
+                                                                   pb::PublicMeldingStatus* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.GetPublicMeldingStatus(view, *request); });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetAttachment(grpc::CallbackServerContext* context,
+                                                          const pb::GetAttachmentRequest* request,
+                                                          pb::AttachmentContent* reply) {
+  static const pb::Consistency kNone;
+  return Serve(context, kNone, [this, request, reply](const readmodel::ReadView&) {
+    return Into(reply, [&] { return engine_.GetAttachment(*request); });
+  });
+}
+
 CatchUpLoop::CatchUpLoop(readmodel::ReadModelStore& store, std::chrono::milliseconds interval) : store_(store) {
   thread_ = std::thread([this, interval] {
     std::unique_lock lock(mutex_);

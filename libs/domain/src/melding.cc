@@ -64,6 +64,10 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
                                 category->working_days());
     *ev->mutable_due_at() = TimeUtil::MillisecondsToTimestamp(due);
     ev->set_department(category->default_department());
+    if (!c.origin_interaction_id().empty() && !refs.InteractionExists(tenant, c.origin_interaction_id()))
+      return std::unexpected(NotFound("register_melding.origin_interaction_id: no interaction '{}' in tenant {}",
+                                      c.origin_interaction_id(), tenant));
+    ev->set_origin_interaction_id(c.origin_interaction_id());
     return events;
   }
 

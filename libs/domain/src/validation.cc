@@ -230,6 +230,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (Status s = CheckId(c.reporter_party_id(), "register_melding.reporter_party_id", false); !s.ok()) return s;
       if (c.has_reporter_address())
         if (Status s = CheckAddress(c.reporter_address(), "register_melding.reporter_address"); !s.ok()) return s;
+      if (Status s = CheckId(c.origin_interaction_id(), "register_melding.origin_interaction_id", false); !s.ok())
+        return s;
       return CheckEnum(c.channel(), pb::Channel_IsValid, "register_melding.channel", true);
     }
     case pb::ExecuteRequest::kChangeMeldingStatus: {

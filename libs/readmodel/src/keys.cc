@@ -85,6 +85,53 @@ std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id,
   return EmployeeQueuePrefix(tenant, employee_id) + std::string(callback_id);
 }
 
+std::string Melding(std::string_view tenant, std::string_view id) { return Join({"M", tenant, id}); }
+std::string MeldingNumberPrefix(std::string_view tenant, std::string_view number) {
+  return Join({"MN", tenant, number, ""});
+}
+std::string MeldingNumber(std::string_view tenant, std::string_view number, std::string_view melding_id) {
+  return MeldingNumberPrefix(tenant, number) + std::string(melding_id);
+}
+std::string MeldingIndexPrefix(std::string_view tenant, std::string_view dimension, std::string_view value) {
+  return Join({"MX", tenant, dimension, value, ""});
+}
+std::string MeldingIndex(std::string_view tenant, std::string_view dimension, std::string_view value, int64_t due_ms,
+                         std::string_view melding_id) {
+  std::string key = MeldingIndexPrefix(tenant, dimension, value);
+  codec::PutBigEndian64(key, static_cast<uint64_t>(due_ms));
+  key.push_back(kSep);
+  key.append(melding_id);
+  return key;
+}
+std::string PartyMeldingenPrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"PM", tenant, party_id, ""});
+}
+std::string PartyMelding(std::string_view tenant, std::string_view party_id, std::string_view melding_id) {
+  return PartyMeldingenPrefix(tenant, party_id) + std::string(melding_id);
+}
+std::string Category(std::string_view tenant, std::string_view code) { return Join({"K", tenant, code}); }
+std::string Employee(std::string_view tenant, std::string_view employee_id) { return Join({"E", tenant, employee_id}); }
+std::string ReplacedByPrefix(std::string_view tenant, std::string_view replacement_id) {
+  return Join({"ER", tenant, replacement_id, ""});
+}
+std::string ReplacedBy(std::string_view tenant, std::string_view replacement_id, std::string_view employee_id) {
+  return ReplacedByPrefix(tenant, replacement_id) + std::string(employee_id);
+}
+std::string Notification(std::string_view tenant, std::string_view id) { return Join({"N", tenant, id}); }
+std::string PartyNotificationsPrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"PN", tenant, party_id, ""});
+}
+std::string PartyNotification(std::string_view tenant, std::string_view party_id, int64_t requested_ms,
+                              std::string_view notification_id) {
+  return PartyNotificationsPrefix(tenant, party_id) + InvertedTime(requested_ms) + kSep + std::string(notification_id);
+}
+std::string SubjectNotificationsPrefix(std::string_view tenant, std::string_view subject_id) {
+  return Join({"SN", tenant, subject_id, ""});
+}
+std::string SubjectNotification(std::string_view tenant, std::string_view subject_id, std::string_view notification_id) {
+  return SubjectNotificationsPrefix(tenant, subject_id) + std::string(notification_id);
+}
+
 std::string_view LastPart(std::string_view key) {
   const size_t last = key.rfind(kSep);
   return last == std::string_view::npos ? key : key.substr(last + 1);

@@ -25,6 +25,9 @@ Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& listen_addr
   // Plaintext for now: authentication arrives with the security work (tokens or mTLS).
   builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), bound_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  // Attachments (photos) are up to 10 MiB; leave room for the message around them.
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  builder.SetMaxSendMessageSize(16 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || *bound_port == 0) return std::unexpected(Unavailable("cannot listen on {}", listen_address));
   return server;

@@ -24,11 +24,23 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
 pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::EventEnvelope& event);
 pb::CallbackRecord FoldCallback(pb::CallbackRecord record, const pb::EventEnvelope& event);
 
+pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope& event);
+pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const pb::EventEnvelope& event);
+pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelope& event);
+pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event);
+
 // Party lookup keys: one per identifier and per digital address.
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile);
 // Timeline keys: under the party (when linked) and under the counterpart address (when known).
 std::vector<std::string> IndexKeys(const pb::InteractionRecord& record);
 // While open: the party's open callbacks and the department/employee queues.
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record);
+// Number, reporter, status; while open also category, neighbourhood, address, department, employee.
+std::vector<std::string> IndexKeys(const pb::MeldingRecord& record);
+std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
+// While absent with a replacement: the replacement's "replaces" entry.
+std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);
+// Under the party (newest first) and under the melding it is about.
+std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
 
 }  // namespace ks::projector

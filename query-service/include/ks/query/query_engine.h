@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "klantstroom/v1/query_service.pb.h"
+#include "ks/attachments/attachment_store.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::query {
@@ -20,8 +21,9 @@ namespace pb = ::klantstroom::v1;
 
 class QueryEngine {
  public:
-  // `store` must outlive the engine.
-  explicit QueryEngine(readmodel::ReadModelStore& store) : store_(store) {}
+  // `store` (and `attachments`, which may be null) must outlive the engine.
+  explicit QueryEngine(readmodel::ReadModelStore& store, const attachments::AttachmentStore* attachments = nullptr)
+      : store_(store), attachments_(attachments) {}
 
   // A view reflecting at least `consistency.min_positions`, or std::nullopt when the store has not
   // got there yet. INVALID_ARGUMENT for a negative partition or offset.
@@ -34,11 +36,21 @@ class QueryEngine {
   Result<pb::CallbackQueue> GetCallbackQueue(const readmodel::ReadView& view, const pb::GetCallbackQueueRequest& request,
                                              std::chrono::system_clock::time_point now) const;
   Result<pb::Progress> GetProgress(const readmodel::ReadView& view) const;
+  Result<pb::MeldingList> ListMeldingen(const readmodel::ReadView& view, const pb::ListMeldingenRequest& request,
+                                        std::chrono::system_clock::time_point now) const;
+  // NOT_FOUND when there is no such melding in the tenant.
+  Result<pb::MeldingDetail> GetMelding(const readmodel::ReadView& view, const pb::GetMeldingRequest& request,
+                                       std::chrono::system_clock::time_point now) const;
+  Result<pb::PublicMeldingStatus> GetPublicMeldingStatus(const readmodel::ReadView& view,
+                                                         const pb::GetPublicMeldingStatusRequest& request) const;
+  // Not tied to a view: attachments are immutable files. NOT_FOUND for unknown content.
+  Result<pb::AttachmentContent> GetAttachment(const pb::GetAttachmentRequest& request) const;
 
   readmodel::ReadModelStore& store() const { return store_; }
 
  private:
   readmodel::ReadModelStore& store_;
+  const attachments::AttachmentStore* attachments_;
 };
 
 }  // namespace ks::query

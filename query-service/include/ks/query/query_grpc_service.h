@@ -37,6 +37,15 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
                                              const pb::GetCallbackQueueRequest* request, pb::CallbackQueue* reply) override;
   grpc::ServerUnaryReactor* GetProgress(grpc::CallbackServerContext* context, const pb::GetProgressRequest* request,
                                         pb::Progress* reply) override;
+  grpc::ServerUnaryReactor* ListMeldingen(grpc::CallbackServerContext* context, const pb::ListMeldingenRequest* request,
+                                          pb::MeldingList* reply) override;
+  grpc::ServerUnaryReactor* GetMelding(grpc::CallbackServerContext* context, const pb::GetMeldingRequest* request,
+                                       pb::MeldingDetail* reply) override;
+  grpc::ServerUnaryReactor* GetPublicMeldingStatus(grpc::CallbackServerContext* context,
+                                                   const pb::GetPublicMeldingStatusRequest* request,
+                                                   pb::PublicMeldingStatus* reply) override;
+  grpc::ServerUnaryReactor* GetAttachment(grpc::CallbackServerContext* context, const pb::GetAttachmentRequest* request,
+                                          pb::AttachmentContent* reply) override;
 
  private:
   using Answer = std::function<Status(const readmodel::ReadView&)>;

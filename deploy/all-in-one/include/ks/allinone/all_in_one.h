@@ -13,7 +13,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "ks/attachments/attachment_store.h"
 #include "ks/command/command_grpc_service.h"
+#include "ks/command/outbound_grpc_services.h"
+#include "ks/command/policy_runner.h"
 #include "ks/eventlog/event_log.h"
 #include "ks/projector/projector.h"
 #include "ks/query/query_grpc_service.h"
@@ -21,7 +24,7 @@
 namespace ks::allinone {
 
 struct AllInOneOptions {
-  // Holds log/ and read-models/. Required.
+  // Holds log/, read-models/ and attachments/. Required.
   std::string data_dir;
   // Default: "127.0.0.1:50051"; port 0 picks a free one.
   std::string listen = "127.0.0.1:50051";
@@ -47,9 +50,11 @@ class AllInOne {
  private:
   AllInOne() = default;
   void RunProjector();
+  std::unique_ptr<attachments::AttachmentStore> attachments_;
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<readmodel::ReadModelStore> store_;
   std::unique_ptr<command::CommandHandler> handler_;
+  std::unique_ptr<command::PolicyRunner> policies_;
   std::unique_ptr<projector::Projector> projector_;
   std::thread projector_thread_;
   std::mutex projector_mutex_;
@@ -58,6 +63,8 @@ class AllInOne {
   std::unique_ptr<query::QueryEngine> engine_;
   std::unique_ptr<command::CommandGrpcService> command_service_;
   std::unique_ptr<query::QueryGrpcService> query_service_;
+  std::unique_ptr<command::NotificationGrpcService> notification_service_;
+  std::unique_ptr<command::AttachmentGrpcService> attachment_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -11,6 +11,17 @@
 //   OC tenant party callback                 -> ""   open callbacks of a party
 //   QD tenant department callback            -> ""   open callbacks per department
 //   QE tenant employee callback              -> ""   open callbacks per employee
+//   M  tenant melding                        -> MeldingRecord
+//   MN tenant number melding                 -> ""   melding by its number
+//   MX tenant dimension value due melding    -> ""   meldingen by status, category, wijk, address,
+//                                                    department, employee (and all open ones)
+//   PM tenant party melding                  -> ""   meldingen a party reported
+//   K  tenant category-code                  -> MeldingCategoryRecord
+//   E  tenant employee                       -> EmployeeRecord
+//   ER tenant replacement employee           -> ""   who an absent employee's work goes to
+//   N  tenant notification                   -> NotificationRecord
+//   PN tenant party ~time notification       -> ""   notifications to a party, newest first
+//   SN tenant subject notification           -> ""   notifications about a melding
 //   V  aggregate                             -> version applied (8 bytes)
 //   ~p partition                             -> next offset to apply (8 bytes)
 #pragma once
@@ -49,6 +60,27 @@ std::string DepartmentQueuePrefix(std::string_view tenant, std::string_view depa
 std::string DepartmentQueue(std::string_view tenant, std::string_view department, std::string_view callback_id);
 std::string EmployeeQueuePrefix(std::string_view tenant, std::string_view employee_id);
 std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, std::string_view callback_id);
+
+std::string Melding(std::string_view tenant, std::string_view melding_id);
+std::string MeldingNumberPrefix(std::string_view tenant, std::string_view number);
+std::string MeldingNumber(std::string_view tenant, std::string_view number, std::string_view melding_id);
+// Index of meldingen along one dimension ("open", "status", "category", "wijk", "pc", "addr",
+// "dept", "emp"), ordered by due time.
+std::string MeldingIndexPrefix(std::string_view tenant, std::string_view dimension, std::string_view value);
+std::string MeldingIndex(std::string_view tenant, std::string_view dimension, std::string_view value, int64_t due_ms,
+                         std::string_view melding_id);
+std::string PartyMeldingenPrefix(std::string_view tenant, std::string_view party_id);
+std::string PartyMelding(std::string_view tenant, std::string_view party_id, std::string_view melding_id);
+std::string Category(std::string_view tenant, std::string_view code);
+std::string Employee(std::string_view tenant, std::string_view employee_id);
+std::string ReplacedByPrefix(std::string_view tenant, std::string_view replacement_id);
+std::string ReplacedBy(std::string_view tenant, std::string_view replacement_id, std::string_view employee_id);
+std::string Notification(std::string_view tenant, std::string_view notification_id);
+std::string PartyNotificationsPrefix(std::string_view tenant, std::string_view party_id);
+std::string PartyNotification(std::string_view tenant, std::string_view party_id, int64_t requested_ms,
+                              std::string_view notification_id);
+std::string SubjectNotificationsPrefix(std::string_view tenant, std::string_view subject_id);
+std::string SubjectNotification(std::string_view tenant, std::string_view subject_id, std::string_view notification_id);
 
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);

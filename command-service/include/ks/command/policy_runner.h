@@ -1,0 +1,38 @@
+// PolicyRunner: feeds every event of the log, from the start, to the pure policies
+// (ks/domain/policy.h) and executes the commands they return through the CommandHandler. Each such
+// command carries an idempotency key derived from its cause, so reading the log again after a
+// restart issues nothing twice: a notification is requested once per status change, ever.
+//
+// Thread-safety: runs on its own thread from construction until destruction.
+#pragma once
+
+#include <atomic>
+#include <thread>
+
+#include "ks/command/command_handler.h"
+#include "ks/domain/policy.h"
+
+namespace ks::command {
+
+class PolicyRunner final : public domain::StateLookup {
+ public:
+  // `handler` and `log` must outlive the runner.
+  PolicyRunner(CommandHandler& handler, eventlog::EventLog& log);
+  ~PolicyRunner() override;
+
+  domain::AggregateState StateOf(const std::string& aggregate_id) const override { return handler_.StateOf(aggregate_id); }
+
+  // Events looked at so far (for tests and logs).
+  int64_t events_seen() const { return events_seen_.load(); }
+
+ private:
+  void Loop();
+
+  CommandHandler& handler_;
+  eventlog::EventLog& log_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> events_seen_{0};
+  std::thread thread_;
+};
+
+}  // namespace ks::command

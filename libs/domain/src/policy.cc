@@ -1,0 +1,211 @@
+#include "ks/domain/policy.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "ks/domain/melding_rules.h"
+
+namespace ks::domain {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+pb::ExecuteRequest SystemCommand(const pb::EventEnvelope& cause, const std::string& key) {
+  pb::ExecuteRequest r;
+  auto* meta = r.mutable_meta();
+  meta->set_tenant(cause.tenant());
+  meta->mutable_actor()->set_kind(pb::ACTOR_KIND_SYSTEM);
+  meta->mutable_actor()->set_id("policy");
+  meta->mutable_actor()->set_display_name("Klantstroom (automatisch)");
+  meta->set_channel(pb::CHANNEL_INTERNAL);
+  meta->set_idempotency_key(key);
+  meta->set_correlation_id(cause.correlation_id());
+  // The reaction happens "when" its cause did: replays give the very same command.
+  *meta->mutable_occurred_at() = cause.occurred_at();
+  return r;
+}
+
+pb::Channel ChannelFor(pb::DigitalAddressKind kind) {
+  switch (kind) {
+    case pb::DIGITAL_ADDRESS_KIND_WHATSAPP: return pb::CHANNEL_WHATSAPP;
+    case pb::DIGITAL_ADDRESS_KIND_PHONE: return pb::CHANNEL_SMS;
+    case pb::DIGITAL_ADDRESS_KIND_EMAIL: return pb::CHANNEL_EMAIL;
+    case pb::DIGITAL_ADDRESS_KIND_TWITTER: return pb::CHANNEL_TWITTER;
+    case pb::DIGITAL_ADDRESS_KIND_FACEBOOK: return pb::CHANNEL_FACEBOOK;
+    default: return pb::CHANNEL_UNSPECIFIED;
+  }
+}
+
+// Last Sunday of `month` (3 or 10) in `year`, 01:00 UTC: when EU summer time starts or ends.
+int64_t EuSwitchSeconds(int year, int month) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month;  // the first of the next month
+  tm.tm_mday = 1;
+  tm.tm_hour = 1;
+  int64_t t = timegm(&tm);
+  do {
+    t -= 24 * 3600;
+    const std::time_t tt = t;
+    gmtime_r(&tt, &tm);
+  } while (tm.tm_wday != 0);
+  return t;
+}
+
+std::tm AmsterdamTime(int64_t utc_seconds) {
+  std::tm tm{};
+  std::time_t t = utc_seconds;
+  gmtime_r(&t, &tm);
+  const int year = tm.tm_year + 1900;
+  const bool summer = utc_seconds >= EuSwitchSeconds(year, 3) && utc_seconds < EuSwitchSeconds(year, 10);
+  t = utc_seconds + (summer ? 7200 : 3600);
+  gmtime_r(&t, &tm);
+  return tm;
+}
+
+std::string DefaultText(pb::MeldingStatus status, const std::string& number) {
+  switch (status) {
+    case pb::MELDING_STATUS_IN_PROGRESS: return fmt::format("Uw melding {} is in behandeling.", number);
+    case pb::MELDING_STATUS_SCHEDULED: return fmt::format("Het werk voor uw melding {} is ingepland.", number);
+    case pb::MELDING_STATUS_ON_HOLD: return fmt::format("Uw melding {} staat tijdelijk stil.", number);
+    case pb::MELDING_STATUS_RESOLVED: return fmt::format("Uw melding {} is afgehandeld. Dank voor uw melding!", number);
+    case pb::MELDING_STATUS_REOPENED: return fmt::format("Uw melding {} is heropend.", number);
+    case pb::MELDING_STATUS_CANCELLED: return fmt::format("Uw melding {} is geannuleerd.", number);
+    default: return fmt::format("Er is nieuws over uw melding {}.", number);
+  }
+}
+
+std::optional<pb::ExecuteRequest> Notify(const pb::EventEnvelope& cause, const std::string& melding_id,
+                                         const MeldingState& melding, const StateLookup& lookup, std::string text,
+                                         const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments) {
+  const AggregateState reporter =
+      melding.reporter_party_id.empty() ? AggregateState{} : lookup.StateOf(melding.reporter_party_id);
+  const auto recipient = RecipientFor(melding, reporter);
+  if (!recipient) return std::nullopt;  // an anonymous melding without an address: nobody to tell
+  pb::ExecuteRequest r = SystemCommand(cause, "policy/notify/" + cause.event_id());
+  auto* c = r.mutable_request_notification();
+  c->set_party_id(recipient->party_id);
+  c->set_channel(recipient->channel);
+  *c->mutable_address() = recipient->address;
+  c->set_text(std::move(text));
+  *c->mutable_attachments() = attachments;
+  c->set_source_event_id(cause.event_id());
+  c->set_subject_id(melding_id);
+  c->set_subject_number(melding.number);
+  return r;
+}
+
+pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
+  switch (kind) {
+    case pb::MELDING_LINK_KIND_PARENT_OF: return pb::MELDING_LINK_KIND_CHILD_OF;
+    case pb::MELDING_LINK_KIND_CHILD_OF: return pb::MELDING_LINK_KIND_PARENT_OF;
+    default: return kind;
+  }
+}
+
+}  // namespace
+
+std::optional<Recipient> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
+  if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
+    const auto& party = std::get<PartyState>(reporter.data);
+    if (party.preferred_channel != pb::CHANNEL_UNSPECIFIED) {
+      const pb::DigitalAddressKind kind = AddressKindFor(party.preferred_channel);
+      const pb::DigitalAddress* best = nullptr;
+      for (const auto& a : party.digital_addresses)
+        if (a.kind() == kind && (best == nullptr || (a.preferred() && !best->preferred()))) best = &a;
+      if (best != nullptr) return Recipient{melding.reporter_party_id, party.preferred_channel, *best};
+    }
+  }
+  if (!melding.reporter_address.value().empty()) {
+    const pb::DigitalAddressKind kind = melding.reporter_address.kind();
+    const pb::Channel channel = AddressKindFor(melding.channel) == kind ? melding.channel : ChannelFor(kind);
+    if (channel != pb::CHANNEL_UNSPECIFIED) return Recipient{melding.reporter_party_id, channel, melding.reporter_address};
+  }
+  if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
+    for (const auto& a : std::get<PartyState>(reporter.data).digital_addresses)
+      if (a.preferred() && ChannelFor(a.kind()) != pb::CHANNEL_UNSPECIFIED)
+        return Recipient{melding.reporter_party_id, ChannelFor(a.kind()), a};
+  }
+  return std::nullopt;
+}
+
+std::string FormatWindowNl(const pb::TimeWindow& window) {
+  static constexpr const char* kDays[] = {"zo", "ma", "di", "wo", "do", "vr", "za"};
+  static constexpr const char* kMonths[] = {"jan", "feb", "mrt", "apr", "mei", "jun",
+                                            "jul", "aug", "sep", "okt", "nov", "dec"};
+  const std::tm start = AmsterdamTime(window.start().seconds());
+  const std::tm end = AmsterdamTime(window.end().seconds());
+  return fmt::format("{} {} {} {:02}:{:02}-{:02}:{:02}", kDays[start.tm_wday], start.tm_mday, kMonths[start.tm_mon],
+                     start.tm_hour, start.tm_min, end.tm_hour, end.tm_min);
+}
+
+std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const StateLookup& lookup) {
+  std::vector<pb::ExecuteRequest> out;
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kMeldingRegistered: {
+      const auto& ev = event.melding_registered();
+      MeldingState melding;
+      melding.number = ev.number();
+      melding.reporter_party_id = ev.reporter_party_id();
+      melding.reporter_address = ev.reporter_address();
+      melding.channel = ev.channel();
+      auto r = Notify(event, event.aggregate_id(), melding, lookup,
+                      fmt::format("Bedankt voor uw melding. Uw meldingnummer is {}. U hoort van ons als er iets "
+                                  "verandert.",
+                                  ev.number()),
+                      {});
+      if (r) out.push_back(std::move(*r));
+      break;
+    }
+    case pb::EventEnvelope::kMeldingStatusChanged: {
+      const auto& ev = event.melding_status_changed();
+      const AggregateState state = lookup.StateOf(event.aggregate_id());
+      if (!state.exists() || state.type != pb::AGGREGATE_TYPE_MELDING) break;
+      const auto& melding = std::get<MeldingState>(state.data);
+      if (ev.notify_citizen()) {
+        std::string text = ev.public_message().empty() ? DefaultText(ev.to(), melding.number) : ev.public_message();
+        if (ev.to() == pb::MELDING_STATUS_SCHEDULED && ev.has_scheduled_window())
+          text += fmt::format(" (melding {}, gepland: {})", melding.number, FormatWindowNl(ev.scheduled_window()));
+        else if (!ev.public_message().empty())
+          text += fmt::format(" (melding {})", melding.number);
+        auto r = Notify(event, event.aggregate_id(), melding, lookup, std::move(text), ev.attachments());
+        if (r) out.push_back(std::move(*r));
+      }
+      if (ev.to() == pb::MELDING_STATUS_RESOLVED) {
+        for (const auto& link : melding.links) {
+          if (link.kind() != pb::MELDING_LINK_KIND_PARENT_OF) continue;
+          const AggregateState child = lookup.StateOf(link.melding_id());
+          if (!child.exists() || !MeldingIsOpen(std::get<MeldingState>(child.data).status)) continue;
+          pb::ExecuteRequest r = SystemCommand(event, "policy/close-child/" + event.event_id() + "/" + link.melding_id());
+          r.set_aggregate_id(link.melding_id());
+          auto* c = r.mutable_change_melding_status();
+          c->set_to(pb::MELDING_STATUS_RESOLVED);
+          c->set_reason(fmt::format("Hoofdmelding {} is afgehandeld.", melding.number));
+          c->set_notify_citizen(true);
+          c->set_public_message(ev.public_message().empty()
+                                    ? fmt::format("Het probleem is opgelost (samen met melding {}).", melding.number)
+                                    : ev.public_message());
+          *c->mutable_attachments() = ev.attachments();
+          out.push_back(std::move(r));
+        }
+      }
+      break;
+    }
+    case pb::EventEnvelope::kMeldingLinked: {
+      const auto& ev = event.melding_linked();
+      pb::ExecuteRequest r = SystemCommand(event, "policy/link-back/" + event.event_id());
+      r.set_aggregate_id(ev.other_melding_id());
+      r.mutable_link_melding()->set_other_melding_id(event.aggregate_id());
+      r.mutable_link_melding()->set_kind(Inverse(ev.kind()));
+      out.push_back(std::move(r));
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace ks::domain
