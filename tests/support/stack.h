@@ -25,6 +25,8 @@ class Stack {
   void Restart() {
     commands_.reset();
     queries_.reset();
+    notifications_.reset();
+    uploads_.reset();
     app_.reset();
     Start();
   }
@@ -47,6 +49,8 @@ class Stack {
   }
 
   pb::CommandService::Stub& commands() { return *commands_; }
+  pb::NotificationService::Stub& notifications() { return *notifications_; }
+  pb::AttachmentService::Stub& uploads() { return *uploads_; }
   pb::QueryService::Stub& queries() { return *queries_; }
   allinone::AllInOne& app() { return *app_; }
   int port() const { return app_->port(); }
@@ -69,12 +73,16 @@ class Stack {
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->port()), grpc::InsecureChannelCredentials());
     commands_ = pb::CommandService::NewStub(channel);
     queries_ = pb::QueryService::NewStub(channel);
+    notifications_ = pb::NotificationService::NewStub(channel);
+    uploads_ = pb::AttachmentService::NewStub(channel);
   }
 
   TempDir dir_;
   std::unique_ptr<allinone::AllInOne> app_;
   std::unique_ptr<pb::CommandService::Stub> commands_;
   std::unique_ptr<pb::QueryService::Stub> queries_;
+  std::unique_ptr<pb::NotificationService::Stub> notifications_;
+  std::unique_ptr<pb::AttachmentService::Stub> uploads_;
 };
 
 // Command builders shared by the tests.

@@ -1,0 +1,581 @@
+// Journey 001 end to end through gRPC (the all-in-one on the embedded log, on loopback): Johan
+// reports a dangerous hole in the road by WhatsApp with a photo and gets an automatic
+// acknowledgement; two weeks later he contacts again quoting the number; Karin finds the melding,
+// sees Gijs is on holiday and Conny replaces him; Conny schedules the repair for tomorrow 15-17h
+// and Johan is told on WhatsApp; the repair is photographed and resolved and Johan gets the photo;
+// his status page shows it resolved; he gives a KTO score. No notification is ever sent twice.
+#include <catch2/catch.hpp>
+
+#include <ctime>
+#include <set>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "support/stack.h"
+
+using namespace ks::testing;
+namespace pb = ::klantstroom::v1;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+constexpr const char* kTenant = "gemeente-test";
+constexpr const char* kJohanWhatsApp = "+31 6 11223344";
+
+pb::ExecuteRequest As(pb::ExecuteRequest r, const std::string& actor_id, pb::ActorKind kind, int64_t at_seconds = 0) {
+  r.mutable_meta()->mutable_actor()->set_id(actor_id);
+  r.mutable_meta()->mutable_actor()->set_kind(kind);
+  if (at_seconds > 0) *r.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(at_seconds);
+  return r;
+}
+
+template <typename Request>
+void After(Request& request, const pb::ExecuteReply& reply) {
+  for (const auto& p : reply.positions()) *request.mutable_consistency()->add_min_positions() = p;
+}
+
+pb::Attachment Upload(Stack& stack, const std::string& bytes, const std::string& name) {
+  pb::UploadAttachmentRequest request;
+  request.set_tenant(kTenant);
+  request.set_media_type("image/jpeg");
+  request.set_file_name(name);
+  request.set_content(bytes);
+  grpc::ClientContext context;
+  pb::Attachment attachment;
+  grpc::Status status = stack.uploads().Upload(&context, request, &attachment);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return attachment;
+}
+
+// What the WhatsApp adapter receives when it asks for work, waiting up to 10 s for the policy.
+std::vector<pb::OutboundNotification> Pull(Stack& stack, size_t expect, std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  std::vector<pb::OutboundNotification> got;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  do {
+    pb::PullNotificationsRequest request;
+    request.set_tenant(kTenant);
+    request.set_channel(pb::CHANNEL_WHATSAPP);
+    request.set_adapter_id("whatsapp-adapter");
+    grpc::ClientContext context;
+    pb::PullNotificationsReply reply;
+    grpc::Status status = stack.notifications().PullNotifications(&context, request, &reply);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    for (const auto& n : reply.notifications()) got.push_back(n);
+    if (got.size() >= expect && expect > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return got;
+}
+
+void Report(Stack& stack, const std::string& id, bool delivered, const std::string& error = "") {
+  pb::ReportDeliveryRequest request;
+  request.set_tenant(kTenant);
+  request.set_notification_id(id);
+  request.set_delivered(delivered);
+  request.set_error(error);
+  request.set_provider_message_id(delivered ? "wamid." + id : "");
+  request.set_adapter_id("whatsapp-adapter");
+  grpc::ClientContext context;
+  pb::ExecuteReply reply;
+  grpc::Status status = stack.notifications().ReportDelivery(&context, request, &reply);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+}
+
+pb::MeldingDetail Melding(Stack& stack, const std::string& number, const pb::ExecuteReply& after) {
+  pb::GetMeldingRequest request;
+  request.set_tenant(kTenant);
+  request.set_number(number);
+  After(request, after);
+  grpc::ClientContext context;
+  pb::MeldingDetail detail;
+  grpc::Status status = stack.queries().GetMelding(&context, request, &detail);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return detail;
+}
+
+// The setup a municipality does once: the category and who is available.
+void Configure(Stack& stack) {
+  auto category = NewRequest();
+  auto* c = category.mutable_define_melding_category();
+  c->set_code("wegdek");
+  c->set_name("Gat in de weg / wegdek");
+  c->set_due_days(5);
+  c->set_working_days(true);
+  c->set_default_department("openbare-ruimte");
+  stack.MustExecute(category);
+  auto gijs = NewRequest();
+  auto* g = gijs.mutable_set_employee_availability();
+  g->set_employee_id("gijs");
+  g->set_employee_name("Gijs");
+  g->set_available(false);
+  g->set_replacement_employee_id("conny");
+  g->set_replacement_name("Conny");
+  g->set_reason("vakantie");
+  stack.MustExecute(gijs);
+}
+
+}  // namespace
+
+TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of the repair", "[e2e][melding]") {
+  Stack stack;
+  Configure(stack);
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  const int64_t two_weeks_ago = now - 14 * 24 * 3600;
+
+  // 1. Johan WhatsApps a photo of the hole. The WhatsApp adapter registers him (new number), his
+  //    message, and the melding; the photo goes to the attachment store first.
+  auto johan_request = NewRequest(kTenant, "wa-contact-31611223344");
+  auto* party = johan_request.mutable_register_party();
+  party->set_kind(pb::PARTY_KIND_PERSON);
+  party->set_display_name("Johan");
+  auto* wa = party->add_digital_addresses();
+  wa->set_kind(pb::DIGITAL_ADDRESS_KIND_WHATSAPP);
+  wa->set_value(kJohanWhatsApp);
+  wa->set_preferred(true);
+  const auto johan = stack.MustExecute(As(johan_request, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER, two_weeks_ago));
+  auto prefer = NewRequest();
+  prefer.set_aggregate_id(johan.aggregate_id());
+  prefer.mutable_set_preferred_channel()->set_channel(pb::CHANNEL_WHATSAPP);
+  stack.MustExecute(As(prefer, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER, two_weeks_ago));
+
+  const std::string hole_jpeg = std::string("\xff\xd8\xff\xe0", 4) + std::string(50'000, 'h');
+  const pb::Attachment hole_photo = Upload(stack, hole_jpeg, "gat.jpg");
+  CHECK(hole_photo.size_bytes() == static_cast<int64_t>(hole_jpeg.size()));
+
+  auto message = RegisterMessage(johan.aggregate_id(), pb::CHANNEL_WHATSAPP,
+                                 "Er zit een gevaarlijk gat in de Dorpsstraat bij nummer 12, fietsers vallen erin!",
+                                 two_weeks_ago);
+  message.mutable_meta()->set_idempotency_key("wamid.001");
+  const auto first_message = stack.MustExecute(As(message, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER));
+
+  auto report = NewRequest(kTenant, "wamid.001/melding");
+  auto* m = report.mutable_register_melding();
+  m->set_category("wegdek");
+  m->set_description("Gevaarlijk gat in de weg, fietsers vallen erin.");
+  m->mutable_location()->set_street("Dorpsstraat");
+  m->mutable_location()->set_house_number("12");
+  m->mutable_location()->set_postcode("1234 ab");
+  m->mutable_location()->set_city("Voorbeeld");
+  m->mutable_location()->set_neighbourhood("Centrum");
+  *m->add_attachments() = hole_photo;
+  m->set_priority(pb::URGENCY_HIGH);
+  m->set_reporter_party_id(johan.aggregate_id());
+  m->set_channel(pb::CHANNEL_WHATSAPP);
+  m->set_origin_interaction_id(first_message.aggregate_id());
+  const auto registered = stack.MustExecute(As(report, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER, two_weeks_ago));
+  auto assign = NewRequest();
+  assign.set_aggregate_id(registered.aggregate_id());
+  assign.mutable_assign_melding()->set_department("openbare-ruimte");
+  assign.mutable_assign_melding()->set_employee_id("gijs");
+  assign.mutable_assign_melding()->set_employee_name("Gijs");
+  stack.MustExecute(As(assign, "kcc-karin", pb::ACTOR_KIND_EMPLOYEE, two_weeks_ago));
+
+  // 2. The automatic acknowledgement goes out on WhatsApp with the number to quote.
+  const auto acknowledgement = Pull(stack, 1);
+  REQUIRE(acknowledgement.size() == 1);
+  CHECK(acknowledgement[0].address().value() == "+31611223344");
+  CHECK_THAT(acknowledgement[0].text(), Catch::Contains("meldingnummer is M-"));
+  const std::string& ack = acknowledgement[0].text();
+  const size_t at = ack.find("M-");
+  const std::string number = ack.substr(at, ack.find_first_of(". ", at) - at);
+  const std::time_t when = two_weeks_ago;
+  std::tm tm{};
+  gmtime_r(&when, &tm);
+  CHECK(number == "M-" + std::to_string(tm.tm_year + 1900) + "-00001");
+  Report(stack, acknowledgement[0].notification_id(), true);
+
+  // 3. Two weeks later the hole is still there; Johan WhatsApps again, quoting the number.
+  auto again = RegisterMessage(johan.aggregate_id(), pb::CHANNEL_WHATSAPP,
+                               "Het gat (melding " + number + ") zit er na twee weken nog steeds!", now);
+  again.mutable_meta()->set_idempotency_key("wamid.002");
+  const auto second_message = stack.MustExecute(As(again, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER));
+
+  // 4. Karin opens the melding by its number: overdue, Gijs absent, Conny replaces him.
+  pb::MeldingDetail karin_sees = Melding(stack, number, second_message);
+  const pb::MeldingRecord& melding = karin_sees.melding();
+  CHECK(melding.melding_id() == registered.aggregate_id());
+  CHECK(melding.status() == pb::MELDING_STATUS_REGISTERED);
+  CHECK(melding.overdue());
+  CHECK(melding.location().postcode() == "1234AB");
+  CHECK(melding.employee_id() == "gijs");
+  CHECK(melding.employee_absent());
+  CHECK(melding.replacement_employee_id() == "conny");
+  CHECK(melding.replacement_name() == "Conny");
+  REQUIRE(melding.attachments_size() == 1);
+  CHECK(melding.attachments(0).sha256() == hole_photo.sha256());
+  REQUIRE(karin_sees.contacts_size() == 1);  // the WhatsApp message it came in with
+  CHECK(karin_sees.notifications_size() == 1);
+
+  auto repeat = NewRequest();
+  repeat.set_aggregate_id(registered.aggregate_id());
+  repeat.mutable_record_melding_contact()->set_interaction_id(second_message.aggregate_id());
+  repeat.mutable_record_melding_contact()->set_note("Johan belt opnieuw: gat nog niet gedicht.");
+  const auto counted = stack.MustExecute(As(repeat, "kcc-karin", pb::ACTOR_KIND_EMPLOYEE));
+  karin_sees = Melding(stack, number, counted);
+  CHECK(karin_sees.melding().repeat_contacts() == 1);
+  CHECK(karin_sees.contacts_size() == 2);
+
+  // She also finds it by address, and in Conny's list (Conny replaces Gijs).
+  pb::ListMeldingenRequest by_address;
+  by_address.set_tenant(kTenant);
+  by_address.set_postcode("1234AB");
+  by_address.set_house_number("12");
+  After(by_address, counted);
+  grpc::ClientContext c1;
+  pb::MeldingList found;
+  REQUIRE(stack.queries().ListMeldingen(&c1, by_address, &found).ok());
+  REQUIRE(found.meldingen_size() == 1);
+  CHECK(found.meldingen(0).number() == number);
+  pb::ListMeldingenRequest connys;
+  connys.set_tenant(kTenant);
+  connys.set_employee_id("conny");
+  grpc::ClientContext c2;
+  REQUIRE(stack.queries().ListMeldingen(&c2, connys, &found).ok());
+  REQUIRE(found.meldingen_size() == 1);
+  CHECK(found.meldingen(0).overdue());
+
+  // 5. Conny takes it and plans the repair for tomorrow 15-17h; Johan is told on WhatsApp.
+  auto take = NewRequest();
+  take.set_aggregate_id(registered.aggregate_id());
+  take.mutable_assign_melding()->set_department("openbare-ruimte");
+  take.mutable_assign_melding()->set_employee_id("conny");
+  take.mutable_assign_melding()->set_employee_name("Conny");
+  stack.MustExecute(As(take, "conny", pb::ACTOR_KIND_EMPLOYEE));
+  const int64_t tomorrow_15h = (now / 86400 + 1) * 86400 + 14 * 3600;  // 15:00 CET
+  auto schedule = NewRequest();
+  schedule.set_aggregate_id(registered.aggregate_id());
+  auto* plan = schedule.mutable_change_melding_status();
+  plan->set_to(pb::MELDING_STATUS_SCHEDULED);
+  plan->set_reason("Spoed: gat wordt vandaag afgezet");
+  plan->set_notify_citizen(true);
+  plan->set_public_message("Het gat wordt nu afgezet en morgen tussen 15-17 uur gedicht.");
+  *plan->mutable_scheduled_window()->mutable_start() = TimeUtil::SecondsToTimestamp(tomorrow_15h);
+  *plan->mutable_scheduled_window()->mutable_end() = TimeUtil::SecondsToTimestamp(tomorrow_15h + 7200);
+  const auto scheduled = stack.MustExecute(As(schedule, "conny", pb::ACTOR_KIND_EMPLOYEE));
+
+  const auto planned = Pull(stack, 1);
+  REQUIRE(planned.size() == 1);
+  CHECK_THAT(planned[0].text(), Catch::StartsWith("Het gat wordt nu afgezet en morgen tussen 15-17 uur gedicht."));
+  CHECK_THAT(planned[0].text(), Catch::Contains(number));
+  CHECK(planned[0].channel() == pb::CHANNEL_WHATSAPP);
+  Report(stack, planned[0].notification_id(), true);
+
+  // Karin sees the new status appear.
+  karin_sees = Melding(stack, number, scheduled);
+  CHECK(karin_sees.melding().status() == pb::MELDING_STATUS_SCHEDULED);
+  CHECK(karin_sees.melding().employee_id() == "conny");
+  CHECK_FALSE(karin_sees.melding().employee_absent());
+  CHECK(karin_sees.melding().scheduled_window().start().seconds() == tomorrow_15h);
+
+  // 6. The crew photographs the new situation; the melding is resolved with the photo.
+  const std::string fixed_jpeg = std::string("\xff\xd8\xff\xe0", 4) + std::string(40'000, 'f');
+  const pb::Attachment fixed_photo = Upload(stack, fixed_jpeg, "gedicht.jpg");
+  auto resolve = NewRequest();
+  resolve.set_aggregate_id(registered.aggregate_id());
+  auto* done = resolve.mutable_change_melding_status();
+  done->set_to(pb::MELDING_STATUS_RESOLVED);
+  done->set_reason("Asfalt hersteld door ploeg 3");
+  done->set_notify_citizen(true);
+  done->set_public_message("Het gat is gedicht. Dank voor het mede veilig houden van de buurt!");
+  *done->add_attachments() = fixed_photo;
+  const auto resolved = stack.MustExecute(As(resolve, "uitvoerder-ploeg-3", pb::ACTOR_KIND_EMPLOYEE));
+
+  const auto with_photo = Pull(stack, 1);
+  REQUIRE(with_photo.size() == 1);
+  CHECK_THAT(with_photo[0].text(), Catch::StartsWith("Het gat is gedicht."));
+  REQUIRE(with_photo[0].attachments_size() == 1);
+  CHECK(with_photo[0].attachments(0).sha256() == fixed_photo.sha256());
+  Report(stack, with_photo[0].notification_id(), true);
+  pb::GetAttachmentRequest get_photo;
+  get_photo.set_tenant(kTenant);
+  get_photo.set_sha256(fixed_photo.sha256());
+  grpc::ClientContext c3;
+  pb::AttachmentContent photo;
+  REQUIRE(stack.queries().GetAttachment(&c3, get_photo, &photo).ok());
+  CHECK(photo.content() == fixed_jpeg);
+
+  // 7. Johan's status page: resolved, with the photo, and nothing the public may not see.
+  pb::GetPublicMeldingStatusRequest public_request;
+  public_request.set_tenant(kTenant);
+  public_request.set_number(number);
+  After(public_request, resolved);
+  grpc::ClientContext c4;
+  pb::PublicMeldingStatus status_page;
+  REQUIRE(stack.queries().GetPublicMeldingStatus(&c4, public_request, &status_page).ok());
+  CHECK(status_page.status() == pb::MELDING_STATUS_RESOLVED);
+  CHECK(status_page.category_name() == "Gat in de weg / wegdek");
+  CHECK(status_page.street() == "Dorpsstraat");
+  REQUIRE(status_page.updates_size() == 3);
+  CHECK(status_page.updates(1).status() == pb::MELDING_STATUS_SCHEDULED);
+  CHECK(status_page.updates(2).message() == "Het gat is gedicht. Dank voor het mede veilig houden van de buurt!");
+  REQUIRE(status_page.updates(2).photos_size() == 1);
+  const std::string everything_public = status_page.DebugString();
+  for (const char* secret : {"Gijs", "Conny", "Johan", "ploeg 3", "Spoed", "+316"})
+    CHECK_THAT(everything_public, !Catch::Contains(secret));
+
+  // 8. KTO: Johan is satisfied.
+  auto kto = NewRequest();
+  kto.set_aggregate_id(registered.aggregate_id());
+  kto.mutable_record_satisfaction()->set_score(5);
+  kto.mutable_record_satisfaction()->set_comment("Snel opgelost, top!");
+  const auto rated = stack.MustExecute(As(kto, "whatsapp-adapter", pb::ACTOR_KIND_ADAPTER));
+
+  // Johan's customer view: both messages, the resolved melding, three notifications delivered.
+  pb::GetCustomerViewRequest view_request;
+  view_request.set_tenant(kTenant);
+  view_request.set_party_id(johan.aggregate_id());
+  After(view_request, rated);
+  auto look = [&] {
+    grpc::ClientContext context;
+    pb::CustomerView view;
+    REQUIRE(stack.queries().GetCustomerView(&context, view_request, &view).ok());
+    return view;
+  };
+  pb::CustomerView view = look();
+  CHECK(view.timeline_size() == 2);
+  REQUIRE(view.meldingen_size() == 1);
+  CHECK(view.meldingen(0).status() == pb::MELDING_STATUS_RESOLVED);
+  CHECK(view.meldingen(0).satisfaction_score() == 5);
+  REQUIRE(view.notifications_size() == 3);
+  for (const auto& n : view.notifications()) CHECK(n.status() == pb::NOTIFICATION_STATUS_DELIVERED);
+
+  // Nothing is sent twice: not on the next pull, and not after a restart that replays the log.
+  CHECK(Pull(stack, 0, std::chrono::milliseconds(300)).empty());
+  stack.Restart();
+  CHECK(Pull(stack, 0, std::chrono::seconds(1)).empty());
+  view_request.clear_consistency();
+  view = look();
+  CHECK(view.notifications_size() == 3);
+}
+
+TEST_CASE("a failed notification stays visible and is offered again only after its backoff", "[e2e][melding]") {
+  Stack stack;
+  Configure(stack);
+  auto request = NewRequest(kTenant, "anon-1");
+  auto* m = request.mutable_register_melding();
+  m->set_category("wegdek");
+  m->set_description("Losliggende stoeptegel");
+  m->mutable_location()->set_street("Kerkstraat");
+  m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_WHATSAPP);
+  m->mutable_reporter_address()->set_value("0687654321");
+  m->set_channel(pb::CHANNEL_WHATSAPP);
+  const auto registered = stack.MustExecute(request);
+  const auto first = Pull(stack, 1);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].address().value() == "0687654321");
+  CHECK(first[0].attempt() == 1);
+  Report(stack, first[0].notification_id(), false, "WhatsApp API: 503");
+  // Not offered again at once.
+  CHECK(Pull(stack, 0, std::chrono::milliseconds(300)).empty());
+  // The back office sees it failed, why, and when it will be tried again.
+  pb::GetMeldingRequest get;
+  get.set_tenant(kTenant);
+  get.set_melding_id(registered.aggregate_id());
+  pb::MeldingDetail detail;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    grpc::ClientContext context;
+    REQUIRE(stack.queries().GetMelding(&context, get, &detail).ok());
+  } while ((detail.notifications_size() == 0 || detail.notifications(0).last_error().empty()) &&
+           std::chrono::steady_clock::now() < deadline);
+  REQUIRE(detail.notifications_size() == 1);
+  const auto& n = detail.notifications(0);
+  CHECK(n.status() == pb::NOTIFICATION_STATUS_PENDING);
+  CHECK(n.last_error() == "WhatsApp API: 503");
+  CHECK(n.attempts() == 1);
+  CHECK(n.next_attempt_at().seconds() > TimeUtil::GetCurrentTime().seconds() + 20);
+}
+
+TEST_CASE("melding rules: bad input and forbidden transitions are refused with clear errors and change nothing",
+          "[integration][melding]") {
+  Stack stack;
+  Configure(stack);
+  auto valid = [] {
+    auto r = NewRequest();
+    auto* m = r.mutable_register_melding();
+    m->set_category("wegdek");
+    m->set_description("Gat in de weg");
+    m->mutable_location()->set_street("Dorpsstraat");
+    m->set_channel(pb::CHANNEL_WEB_FORM);
+    return r;
+  };
+  const int64_t before = stack.LogSize();
+  struct Case {
+    std::string name;
+    pb::ExecuteRequest request;
+    grpc::StatusCode code;
+    std::string message_start;
+  };
+  std::vector<Case> cases;
+  {
+    auto r = valid();
+    r.mutable_register_melding()->set_category("vuurwerk");
+    cases.push_back({"unknown category", r, grpc::StatusCode::INVALID_ARGUMENT, "register_melding.category: 'vuurwerk'"});
+  }
+  {
+    auto r = valid();
+    r.mutable_register_melding()->clear_description();
+    cases.push_back({"no description", r, grpc::StatusCode::INVALID_ARGUMENT, "register_melding.description: is required"});
+  }
+  {
+    auto r = valid();
+    r.mutable_register_melding()->clear_location();
+    cases.push_back({"no location", r, grpc::StatusCode::INVALID_ARGUMENT, "register_melding.location: is required"});
+  }
+  {
+    auto r = valid();
+    auto* a = r.mutable_register_melding()->add_attachments();
+    a->set_sha256(std::string(64, 'a'));
+    a->set_media_type("image/jpeg");
+    a->set_size_bytes(11 * 1024 * 1024);
+    cases.push_back({"oversized attachment", r, grpc::StatusCode::INVALID_ARGUMENT,
+                     "register_melding.attachments[0].size_bytes: must be between 1 and 10485760"});
+  }
+  {
+    auto r = valid();
+    auto* a = r.mutable_register_melding()->add_attachments();
+    a->set_sha256(std::string(64, 'b'));
+    a->set_media_type("image/jpeg");
+    a->set_size_bytes(1000);
+    cases.push_back({"attachment never uploaded", r, grpc::StatusCode::FAILED_PRECONDITION,
+                     "register_melding.attachments[0].sha256: no attachment"});
+  }
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      grpc::Status status = stack.Execute(c.request);
+      CHECK(status.error_code() == c.code);
+      CHECK_THAT(status.error_message(), Catch::StartsWith(c.message_start));
+      CHECK(stack.LogSize() == before);
+    }
+  }
+  SECTION("an oversized upload") {
+    pb::UploadAttachmentRequest upload;
+    upload.set_tenant(kTenant);
+    upload.set_media_type("image/jpeg");
+    upload.set_content(std::string(10 * 1024 * 1024 + 1, 'x'));
+    grpc::ClientContext context;
+    pb::Attachment attachment;
+    grpc::Status status = stack.uploads().Upload(&context, upload, &attachment);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(), Catch::StartsWith("content: at most 10485760 bytes"));
+  }
+  SECTION("a forbidden transition names both states") {
+    const auto melding = stack.MustExecute(valid());
+    auto resolve = NewRequest();
+    resolve.set_aggregate_id(melding.aggregate_id());
+    resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+    stack.MustExecute(resolve);
+    const int64_t size = stack.LogSize();
+    auto schedule = NewRequest();
+    schedule.set_aggregate_id(melding.aggregate_id());
+    auto* c = schedule.mutable_change_melding_status();
+    c->set_to(pb::MELDING_STATUS_SCHEDULED);
+    c->mutable_scheduled_window()->mutable_start()->set_seconds(1'800'000'000);
+    c->mutable_scheduled_window()->mutable_end()->set_seconds(1'800'007'200);
+    grpc::Status status = stack.Execute(schedule);
+    CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(status.error_message(), Catch::Contains("cannot go from RESOLVED to SCHEDULED"));
+    CHECK(stack.LogSize() == size);
+  }
+}
+
+TEST_CASE("closing a parent melding resolves its open children and tells their reporters", "[integration][melding]") {
+  Stack stack;
+  Configure(stack);
+  auto report = [&](const std::string& key, const std::string& phone) {
+    auto r = NewRequest(kTenant, key);
+    auto* m = r.mutable_register_melding();
+    m->set_category("wegdek");
+    m->set_description("Gat in de weg bij de school");
+    m->mutable_location()->set_street("Schoolstraat");
+    m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_WHATSAPP);
+    m->mutable_reporter_address()->set_value(phone);
+    m->set_channel(pb::CHANNEL_WHATSAPP);
+    return stack.MustExecute(r);
+  };
+  const auto parent = report("first", "0611111111");
+  const auto child = report("second", "0622222222");
+  auto link = NewRequest();
+  link.set_aggregate_id(parent.aggregate_id());
+  link.mutable_link_melding()->set_other_melding_id(child.aggregate_id());
+  link.mutable_link_melding()->set_kind(pb::MELDING_LINK_KIND_PARENT_OF);
+  stack.MustExecute(link);
+  for (const auto& n : Pull(stack, 2)) Report(stack, n.notification_id(), true);  // the acknowledgements
+
+  auto resolve = NewRequest();
+  resolve.set_aggregate_id(parent.aggregate_id());
+  resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+  resolve.mutable_change_melding_status()->set_notify_citizen(true);
+  resolve.mutable_change_melding_status()->set_public_message("Het gat bij de school is gedicht.");
+  stack.MustExecute(resolve);
+
+  const auto told = Pull(stack, 2);
+  REQUIRE(told.size() == 2);
+  std::set<std::string> addresses;
+  for (const auto& n : told) {
+    addresses.insert(n.address().value());
+    CHECK_THAT(n.text(), Catch::StartsWith("Het gat bij de school is gedicht."));
+  }
+  CHECK(addresses == std::set<std::string>{"0611111111", "0622222222"});
+
+  pb::GetMeldingRequest get;
+  get.set_tenant(kTenant);
+  get.set_melding_id(child.aggregate_id());
+  pb::MeldingDetail detail;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    grpc::ClientContext context;
+    REQUIRE(stack.queries().GetMelding(&context, get, &detail).ok());
+  } while (detail.melding().status() != pb::MELDING_STATUS_RESOLVED && std::chrono::steady_clock::now() < deadline);
+  CHECK(detail.melding().status() == pb::MELDING_STATUS_RESOLVED);
+  REQUIRE(detail.linked_size() == 1);  // the link shows from the child's side too
+  CHECK(detail.linked(0).melding_id() == parent.aggregate_id());
+  CHECK(detail.melding().links(0).kind() == pb::MELDING_LINK_KIND_CHILD_OF);
+}
+
+TEST_CASE("journey 000: the callback for Windy shows her replacement while she is away", "[integration][melding]") {
+  Stack stack;
+  const auto john = stack.MustExecute(RegisterPerson("John de Vries"));
+  const auto callback =
+      stack.MustExecute(RequestCallback(john.aggregate_id(), "ruimtelijke-ordening", "windy", pb::URGENCY_HIGH, 0));
+  auto away = NewRequest();
+  auto* a = away.mutable_set_employee_availability();
+  a->set_employee_id("windy");
+  a->set_employee_name("Windy");
+  a->set_available(false);
+  a->set_replacement_employee_id("piet");
+  a->set_replacement_name("Piet");
+  a->set_reason("cursus");
+  const auto marked = stack.MustExecute(away);
+  auto queue_of = [&](const std::string& employee, const pb::ExecuteReply& after) {
+    pb::GetCallbackQueueRequest request;
+    request.set_tenant(kTenant);
+    request.set_employee_id(employee);
+    After(request, after);
+    grpc::ClientContext context;
+    pb::CallbackQueue queue;
+    REQUIRE(stack.queries().GetCallbackQueue(&context, request, &queue).ok());
+    return queue;
+  };
+  pb::CallbackQueue windys = queue_of("windy", marked);
+  REQUIRE(windys.callbacks_size() == 1);
+  CHECK(windys.callbacks(0).target_absent());
+  CHECK(windys.callbacks(0).replacement_name() == "Piet");
+  pb::CallbackQueue piets = queue_of("piet", marked);
+  REQUIRE(piets.callbacks_size() == 1);
+  CHECK(piets.callbacks(0).callback_id() == callback.aggregate_id());
+
+  auto back = NewRequest();
+  back.mutable_set_employee_availability()->set_employee_id("windy");
+  back.mutable_set_employee_availability()->set_employee_name("Windy");
+  back.mutable_set_employee_availability()->set_available(true);
+  const auto returned = stack.MustExecute(back);
+  windys = queue_of("windy", returned);
+  REQUIRE(windys.callbacks_size() == 1);
+  CHECK_FALSE(windys.callbacks(0).target_absent());
+  CHECK(queue_of("piet", returned).callbacks_size() == 0);
+}
