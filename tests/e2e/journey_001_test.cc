@@ -579,3 +579,82 @@ TEST_CASE("journey 000: the callback for Windy shows her replacement while she i
   CHECK_FALSE(windys.callbacks(0).target_absent());
   CHECK(queue_of("piet", returned).callbacks_size() == 0);
 }
+
+TEST_CASE("the back office filters meldingen by status, category, wijk, department and overdue; a poor KTO score "
+          "asks to reopen",
+          "[integration][melding]") {
+  Stack stack;
+  Configure(stack);
+  auto light = NewRequest();
+  auto* c = light.mutable_define_melding_category();
+  c->set_code("verlichting");
+  c->set_name("Straatverlichting");
+  c->set_due_days(30);
+  c->set_default_department("verlichting");
+  stack.MustExecute(light);
+
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  auto melding = [&](const std::string& category, const std::string& wijk, int64_t at) {
+    auto r = NewRequest();
+    *r.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(at);
+    auto* m = r.mutable_register_melding();
+    m->set_category(category);
+    m->set_description("probleem in " + wijk);
+    m->mutable_location()->set_street("Straat");
+    m->mutable_location()->set_neighbourhood(wijk);
+    m->set_channel(pb::CHANNEL_WEB_FORM);
+    return stack.MustExecute(r);
+  };
+  const auto old_hole = melding("wegdek", "Noord", now - 30 * 86400);  // 5 working days: overdue
+  const auto new_hole = melding("wegdek", "Zuid", now);
+  const auto lamp = melding("verlichting", "Noord", now);
+  auto resolve = NewRequest();
+  resolve.set_aggregate_id(new_hole.aggregate_id());
+  resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+  const auto resolved = stack.MustExecute(resolve);
+
+  auto list = [&](auto fill) {
+    pb::ListMeldingenRequest request;
+    request.set_tenant(kTenant);
+    fill(request);
+    After(request, resolved);
+    grpc::ClientContext context;
+    pb::MeldingList out;
+    grpc::Status status = stack.queries().ListMeldingen(&context, request, &out);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    std::set<std::string> ids;
+    for (const auto& m : out.meldingen()) ids.insert(m.melding_id());
+    return ids;
+  };
+  using Ids = std::set<std::string>;
+  CHECK(list([](auto&) {}) == Ids{old_hole.aggregate_id(), lamp.aggregate_id()});  // open ones
+  CHECK(list([](auto& r) { r.set_category("wegdek"); }) == Ids{old_hole.aggregate_id()});
+  CHECK(list([](auto& r) { r.set_neighbourhood("Noord"); }) == Ids{old_hole.aggregate_id(), lamp.aggregate_id()});
+  CHECK(list([](auto& r) { r.set_department("verlichting"); }) == Ids{lamp.aggregate_id()});
+  CHECK(list([](auto& r) { r.set_overdue_only(true); }) == Ids{old_hole.aggregate_id()});
+  CHECK(list([](auto& r) { r.add_statuses(pb::MELDING_STATUS_RESOLVED); }) == Ids{new_hole.aggregate_id()});
+
+  // KTO before resolution is refused; a poor score after it asks to reopen.
+  auto early = NewRequest();
+  early.set_aggregate_id(lamp.aggregate_id());
+  early.mutable_record_satisfaction()->set_score(4);
+  CHECK(stack.Execute(early).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  auto poor = NewRequest();
+  poor.set_aggregate_id(new_hole.aggregate_id());
+  poor.mutable_record_satisfaction()->set_score(1);
+  poor.mutable_record_satisfaction()->set_comment("Het gat is slordig gedicht, nu ligt er een bult.");
+  poor.mutable_record_satisfaction()->set_request_reopen(true);
+  const auto rated = stack.MustExecute(poor);
+  CHECK(rated.positions_size() == 2);
+  pb::GetMeldingRequest get;
+  get.set_tenant(kTenant);
+  get.set_melding_id(new_hole.aggregate_id());
+  After(get, rated);
+  grpc::ClientContext context;
+  pb::MeldingDetail detail;
+  REQUIRE(stack.queries().GetMelding(&context, get, &detail).ok());
+  CHECK(detail.melding().status() == pb::MELDING_STATUS_REOPEN_REQUESTED);
+  CHECK(detail.melding().satisfaction_score() == 1);
+  CHECK_THAT(detail.melding().history().rbegin()->reason(), Catch::Contains("KTO score 1"));
+}
