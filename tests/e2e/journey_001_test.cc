@@ -580,7 +580,7 @@ TEST_CASE("journey 000: the callback for Windy shows her replacement while she i
   CHECK(queue_of("piet", returned).callbacks_size() == 0);
 }
 
-TEST_CASE("the back office filters meldingen by status, category, wijk, department and overdue; a poor KTO score "
+TEST_CASE("the back office filters meldingen by status, category, wijk, department and overdue, and a poor KTO score "
           "asks to reopen",
           "[integration][melding]") {
   Stack stack;
