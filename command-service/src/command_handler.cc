@@ -140,8 +140,8 @@ std::optional<pb::MeldingCategoryDefined> CommandHandler::FindCategory(std::stri
   return std::get<domain::CategoryState>(state.data).definition;
 }
 
-bool CommandHandler::AttachmentStored(const pb::Attachment& attachment) const {
-  return attachments_ != nullptr && attachments_->Contains(attachment);
+bool CommandHandler::AttachmentStored(std::string_view tenant, const pb::Attachment& attachment) const {
+  return attachments_ != nullptr && attachments_->Contains(std::string(tenant), attachment);
 }
 
 std::string CommandHandler::AllocateMeldingNumber(std::string_view tenant, int year) {
@@ -160,7 +160,6 @@ std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenan
                                                           int64_t now_ms, size_t max) const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> due;
-  // Ids are time-ordered, so iterating the set gives the oldest first.
   for (const std::string& id : open_notifications_) {
     if (due.size() >= max) break;
     auto it = slots_.find(id);

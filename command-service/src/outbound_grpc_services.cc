@@ -46,6 +46,8 @@ grpc::ServerUnaryReactor* NotificationGrpcService::PullNotifications(grpc::Callb
     auto dispatched = handler_.ExecuteSync(std::move(dispatch));
     if (!dispatched) {
       if (dispatched.error().code() == StatusCode::kFailedPrecondition) continue;  // another adapter took it
+      // Hand over what is already leased rather than hiding it behind an error until the lease ends.
+      if (reply->notifications_size() > 0) break;
       return finish(dispatched.error());
     }
     const domain::AggregateState state = handler_.StateOf(id);
@@ -76,6 +78,8 @@ grpc::ServerUnaryReactor* NotificationGrpcService::ReportDelivery(grpc::Callback
   c->set_delivered(request->delivered());
   c->set_provider_message_id(request->provider_message_id());
   c->set_error(request->error());
+  c->set_attempt(request->attempt());
+  c->set_adapter_id(request->adapter_id());
   handler_.Execute(std::move(report), [reactor, reply](Result<pb::ExecuteReply> result) {
     if (result) *reply = std::move(*result);
     reactor->Finish(result ? grpc::Status::OK : rpc::ToGrpc(result.error()));
@@ -90,7 +94,7 @@ grpc::ServerUnaryReactor* AttachmentGrpcService::Upload(grpc::CallbackServerCont
     reactor->Finish(rpc::ToGrpc(InvalidArgument("tenant: must be 1-63 characters of a-z, 0-9 and '-'")));
     return reactor;
   }
-  auto stored = store_.Put(request->content(), request->media_type(), request->file_name());
+  auto stored = store_.Put(request->tenant(), request->content(), request->media_type(), request->file_name());
   if (stored) *reply = std::move(*stored);
   reactor->Finish(stored ? grpc::Status::OK : rpc::ToGrpc(stored.error()));
   return reactor;

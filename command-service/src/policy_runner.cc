@@ -39,12 +39,23 @@ void PolicyRunner::Loop() {
       // another thread): wait briefly so that the policy sees the state the event produced.
       for (int i = 0; i < 200 && handler_.StateOf(event.aggregate_id()).version < event.aggregate_version(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      for (pb::ExecuteRequest& command : domain::ReactTo(event, *this)) {
-        const std::string key = command.meta().idempotency_key();
-        auto result = handler_.ExecuteSync(std::move(command));
-        if (!result && result.error().code() != StatusCode::kFailedPrecondition)
-          log::Warn("policy", "{} (reacting to {} at {}/{}): {}", key, event.event_type(), record.partition,
-                    record.offset, result.error().ToString());
+      for (const pb::ExecuteRequest& command : domain::ReactTo(event, *this)) {
+        // A reaction that fails for a passing reason (the log unavailable, a busy aggregate) is
+        // retried until it goes through: skipping it would lose a notification for good.
+        for (int attempt = 0; !stopping_.load(); ++attempt) {
+          auto result = handler_.ExecuteSync(command);
+          if (result) break;
+          const StatusCode code = result.error().code();
+          if (code != StatusCode::kUnavailable && code != StatusCode::kResourceExhausted) {
+            // The state rules say no (a child melding already closed by hand): nothing to retry.
+            log::Info("policy", "{} (reacting to {} at {}/{}) not carried out: {}", command.meta().idempotency_key(),
+                      event.event_type(), record.partition, record.offset, result.error().ToString());
+            break;
+          }
+          if (attempt % 10 == 0)
+            log::Warn("policy", "{}: {}; retrying", command.meta().idempotency_key(), result.error().ToString());
+          std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * (attempt + 1), 2000)));
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "ks/projector/folds.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/domain/melding_rules.h"
@@ -186,10 +187,22 @@ pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope&
     case pb::EventEnvelope::kMeldingAttachmentAdded:
       *record.add_attachments() = event.melding_attachment_added().attachment();
       break;
-    case pb::EventEnvelope::kMeldingSatisfactionRecorded:
-      record.set_satisfaction_score(event.melding_satisfaction_recorded().score());
-      record.set_satisfaction_comment(event.melding_satisfaction_recorded().comment());
+    case pb::EventEnvelope::kMeldingSatisfactionRecorded: {
+      const auto& ev = event.melding_satisfaction_recorded();
+      record.set_satisfaction_score(ev.score());
+      record.set_satisfaction_comment(ev.comment());
+      if (ev.reopen_requested()) {
+        auto* change = record.add_history();
+        change->set_from(record.status());
+        change->set_to(pb::MELDING_STATUS_REOPEN_REQUESTED);
+        *change->mutable_at() = event.occurred_at();
+        *change->mutable_by() = event.actor();
+        change->set_reason(fmt::format("KTO score {}: {}", ev.score(), ev.comment()));
+        record.set_status(pb::MELDING_STATUS_REOPEN_REQUESTED);
+        *record.mutable_status_since() = event.occurred_at();
+      }
       break;
+    }
     default:
       return record;
   }

@@ -76,13 +76,22 @@ std::optional<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
-// Marks a callback whose employee is absent, with the replacement.
+int64_t NowMs(std::chrono::system_clock::time_point now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+}
+
+// Absent now: marked absent, and the absence has no end or has not ended yet.
+bool AbsentAt(const pb::EmployeeRecord& e, int64_t now_ms) {
+  return !e.available() && (!e.has_until() || TimeUtil::TimestampToMilliseconds(e.until()) > now_ms);
+}
+
+// Marks work whose employee is absent, with the replacement.
 Status AnnotateAbsence(const ReadView& view, const std::string& tenant, const std::string& employee_id, bool* absent,
                        std::string* replacement_id, std::string* replacement_name) {
   if (employee_id.empty()) return Status::Ok();
   auto employee = GetRecord<pb::EmployeeRecord>(view, keys::Employee(tenant, employee_id));
   if (!employee) return employee.error();
-  if (employee->has_value() && !(*employee)->available()) {
+  if (employee->has_value() && AbsentAt(**employee, NowMs(std::chrono::system_clock::now()))) {
     *absent = true;
     *replacement_id = (*employee)->replacement_employee_id();
     *replacement_name = (*employee)->replacement_name();
@@ -115,14 +124,21 @@ Status Annotate(const ReadView& view, pb::MeldingRecord& record, int64_t now_ms)
   return Status::Ok();
 }
 
-// The employees whose work `employee_id` currently takes over.
+// The employees whose work `employee_id` takes over now.
 Result<std::vector<std::string>> Replaced(const ReadView& view, const std::string& tenant, const std::string& employee_id) {
-  std::vector<std::string> out;
+  std::vector<std::string> candidates;
   Status s = view.Scan(keys::ReplacedByPrefix(tenant, employee_id), "", [&](std::string_view key, std::string_view) {
-    out.emplace_back(keys::LastPart(key));
+    candidates.emplace_back(keys::LastPart(key));
     return true;
   });
   if (!s.ok()) return std::unexpected(s);
+  std::vector<std::string> out;
+  const int64_t now_ms = NowMs(std::chrono::system_clock::now());
+  for (const auto& id : candidates) {
+    auto employee = GetRecord<pb::EmployeeRecord>(view, keys::Employee(tenant, id));
+    if (!employee) return std::unexpected(employee.error());
+    if (employee->has_value() && AbsentAt(**employee, now_ms)) out.push_back(id);
+  }
   return out;
 }
 
@@ -133,10 +149,6 @@ std::vector<std::string> IdsUnder(const ReadView& view, const std::string& prefi
     return ids.size() < max;
   });
   return ids;
-}
-
-int64_t NowMs(std::chrono::system_clock::time_point now) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
 }
 
 std::string DefaultPublicText(pb::MeldingStatus status) {
@@ -377,15 +389,19 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
 
   // Scan the most selective index the request allows; the other criteria filter the records.
   std::vector<std::string> prefixes;
+  std::vector<std::string> employees;  // the employee asked for and those they replace
+  if (!request.employee_id().empty()) {
+    employees.push_back(request.employee_id());
+    auto replaced = Replaced(view, t, request.employee_id());
+    if (!replaced) return std::unexpected(replaced.error());
+    employees.insert(employees.end(), replaced->begin(), replaced->end());
+  }
   const bool closed_asked = std::any_of(request.statuses().begin(), request.statuses().end(),
                                         [](int s) { return !domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(s)); });
   if (closed_asked) {
     for (int status : request.statuses()) prefixes.push_back(keys::MeldingIndexPrefix(t, "status", std::to_string(status)));
-  } else if (!request.employee_id().empty()) {
-    prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", request.employee_id()));
-    auto replaced = Replaced(view, t, request.employee_id());
-    if (!replaced) return std::unexpected(replaced.error());
-    for (const auto& other : *replaced) prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", other));
+  } else if (!employees.empty()) {
+    for (const auto& employee : employees) prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", employee));
   } else if (!postcode.empty()) {
     prefixes.push_back(request.house_number().empty()
                            ? keys::MeldingIndexPrefix(t, "pc", postcode)
@@ -419,6 +435,8 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
       if (!postcode.empty() && m.location().postcode() != postcode) continue;
       if (!request.house_number().empty() && m.location().house_number() != request.house_number()) continue;
       if (!request.department().empty() && m.department() != request.department()) continue;
+      if (!employees.empty() && std::find(employees.begin(), employees.end(), m.employee_id()) == employees.end())
+        continue;
       if (Status a = Annotate(view, m, now_ms); !a.ok()) return std::unexpected(a);
       if (request.overdue_only() && !m.overdue()) continue;
       found.push_back(std::move(m));
@@ -517,8 +535,11 @@ Result<pb::PublicMeldingStatus> QueryEngine::GetPublicMeldingStatus(const ReadVi
     *update->mutable_at() = change.at();
     update->set_status(change.to());
     update->set_message(change.public_message().empty() ? DefaultPublicText(change.to()) : change.public_message());
-    *update->mutable_photos() = change.attachments();
-    if (change.has_scheduled_window()) *update->mutable_scheduled_window() = change.scheduled_window();
+    // Photos and planned times only of changes meant for the citizen.
+    if (change.citizen_told()) {
+      *update->mutable_photos() = change.attachments();
+      if (change.has_scheduled_window()) *update->mutable_scheduled_window() = change.scheduled_window();
+    }
   }
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
@@ -527,7 +548,7 @@ Result<pb::PublicMeldingStatus> QueryEngine::GetPublicMeldingStatus(const ReadVi
 Result<pb::AttachmentContent> QueryEngine::GetAttachment(const pb::GetAttachmentRequest& request) const {
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (attachments_ == nullptr) return std::unexpected(NotFound("sha256: this query service has no attachment store"));
-  auto content = attachments_->Get(request.sha256());
+  auto content = attachments_->Get(request.tenant(), request.sha256());
   if (!content) return std::unexpected(content.error());
   pb::AttachmentContent out;
   out.set_sha256(request.sha256());

@@ -11,6 +11,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/domain/policy.h"
 #include "support/stack.h"
 
 using namespace ks::testing;
@@ -69,13 +70,14 @@ std::vector<pb::OutboundNotification> Pull(Stack& stack, size_t expect, std::chr
   return got;
 }
 
-void Report(Stack& stack, const std::string& id, bool delivered, const std::string& error = "") {
+void Report(Stack& stack, const pb::OutboundNotification& n, bool delivered, const std::string& error = "") {
   pb::ReportDeliveryRequest request;
   request.set_tenant(kTenant);
-  request.set_notification_id(id);
+  request.set_notification_id(n.notification_id());
+  request.set_attempt(n.attempt());
   request.set_delivered(delivered);
   request.set_error(error);
-  request.set_provider_message_id(delivered ? "wamid." + id : "");
+  request.set_provider_message_id(delivered ? "wamid." + n.notification_id() : "");
   request.set_adapter_id("whatsapp-adapter");
   grpc::ClientContext context;
   pb::ExecuteReply reply;
@@ -186,7 +188,7 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   std::tm tm{};
   gmtime_r(&when, &tm);
   CHECK(number == "M-" + std::to_string(tm.tm_year + 1900) + "-00001");
-  Report(stack, acknowledgement[0].notification_id(), true);
+  Report(stack, acknowledgement[0], true);
 
   // 3. Two weeks later the hole is still there; Johan WhatsApps again, quoting the number.
   auto again = RegisterMessage(johan.aggregate_id(), pb::CHANNEL_WHATSAPP,
@@ -245,7 +247,7 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   take.mutable_assign_melding()->set_employee_id("conny");
   take.mutable_assign_melding()->set_employee_name("Conny");
   stack.MustExecute(As(take, "conny", pb::ACTOR_KIND_EMPLOYEE));
-  const int64_t tomorrow_15h = (now / 86400 + 1) * 86400 + 14 * 3600;  // 15:00 CET
+  const int64_t tomorrow_15h = (now / 86400 + 1) * 86400 + 14 * 3600;  // 15:00 in winter, 16:00 in summer
   auto schedule = NewRequest();
   schedule.set_aggregate_id(registered.aggregate_id());
   auto* plan = schedule.mutable_change_melding_status();
@@ -260,9 +262,10 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   const auto planned = Pull(stack, 1);
   REQUIRE(planned.size() == 1);
   CHECK_THAT(planned[0].text(), Catch::StartsWith("Het gat wordt nu afgezet en morgen tussen 15-17 uur gedicht."));
+  CHECK_THAT(planned[0].text(), Catch::Contains("gepland: " + ks::domain::FormatWindowNl(plan->scheduled_window())));
   CHECK_THAT(planned[0].text(), Catch::Contains(number));
   CHECK(planned[0].channel() == pb::CHANNEL_WHATSAPP);
-  Report(stack, planned[0].notification_id(), true);
+  Report(stack, planned[0], true);
 
   // Karin sees the new status appear.
   karin_sees = Melding(stack, number, scheduled);
@@ -289,7 +292,7 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   CHECK_THAT(with_photo[0].text(), Catch::StartsWith("Het gat is gedicht."));
   REQUIRE(with_photo[0].attachments_size() == 1);
   CHECK(with_photo[0].attachments(0).sha256() == fixed_photo.sha256());
-  Report(stack, with_photo[0].notification_id(), true);
+  Report(stack, with_photo[0], true);
   pb::GetAttachmentRequest get_photo;
   get_photo.set_tenant(kTenant);
   get_photo.set_sha256(fixed_photo.sha256());
@@ -343,16 +346,22 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   REQUIRE(view.notifications_size() == 3);
   for (const auto& n : view.notifications()) CHECK(n.status() == pb::NOTIFICATION_STATUS_DELIVERED);
 
-  // Nothing is sent twice: not on the next pull, and not after a restart that replays the log.
+  // Nothing is sent twice: not on the next pull, and not after a restart whose policy runner has
+  // read the whole log again.
   CHECK(Pull(stack, 0, std::chrono::milliseconds(300)).empty());
+  const int64_t events = stack.LogSize();
   stack.Restart();
-  CHECK(Pull(stack, 0, std::chrono::seconds(1)).empty());
-  view_request.clear_consistency();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stack.app().policies().events_seen() < events && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(stack.app().policies().events_seen() >= events);
+  CHECK(Pull(stack, 0, std::chrono::milliseconds(300)).empty());
+  CHECK(stack.LogSize() == events);  // no new notification request was written
   view = look();
   CHECK(view.notifications_size() == 3);
 }
 
-TEST_CASE("a failed notification stays visible and is offered again only after its backoff", "[e2e][melding]") {
+TEST_CASE("a failed notification stays visible and is not offered again before its backoff", "[e2e][melding]") {
   Stack stack;
   Configure(stack);
   auto request = NewRequest(kTenant, "anon-1");
@@ -368,7 +377,7 @@ TEST_CASE("a failed notification stays visible and is offered again only after i
   REQUIRE(first.size() == 1);
   CHECK(first[0].address().value() == "0687654321");
   CHECK(first[0].attempt() == 1);
-  Report(stack, first[0].notification_id(), false, "WhatsApp API: 503");
+  Report(stack, first[0], false, "WhatsApp API: 503");
   // Not offered again at once.
   CHECK(Pull(stack, 0, std::chrono::milliseconds(300)).empty());
   // The back office sees it failed, why, and when it will be tried again.
@@ -504,7 +513,7 @@ TEST_CASE("closing a parent melding resolves its open children and tells their r
   link.mutable_link_melding()->set_other_melding_id(child.aggregate_id());
   link.mutable_link_melding()->set_kind(pb::MELDING_LINK_KIND_PARENT_OF);
   stack.MustExecute(link);
-  for (const auto& n : Pull(stack, 2)) Report(stack, n.notification_id(), true);  // the acknowledgements
+  for (const auto& n : Pull(stack, 2)) Report(stack, n, true);  // the acknowledgements
 
   auto resolve = NewRequest();
   resolve.set_aggregate_id(parent.aggregate_id());
@@ -646,7 +655,7 @@ TEST_CASE("the back office filters meldingen by status, category, wijk, departme
   poor.mutable_record_satisfaction()->set_comment("Het gat is slordig gedicht, nu ligt er een bult.");
   poor.mutable_record_satisfaction()->set_request_reopen(true);
   const auto rated = stack.MustExecute(poor);
-  CHECK(rated.positions_size() == 2);
+  CHECK(rated.positions_size() == 1);  // score and reopen request in one event
   pb::GetMeldingRequest get;
   get.set_tenant(kTenant);
   get.set_melding_id(new_hole.aggregate_id());
@@ -657,4 +666,52 @@ TEST_CASE("the back office filters meldingen by status, category, wijk, departme
   CHECK(detail.melding().status() == pb::MELDING_STATUS_REOPEN_REQUESTED);
   CHECK(detail.melding().satisfaction_score() == 1);
   CHECK_THAT(detail.melding().history().rbegin()->reason(), Catch::Contains("KTO score 1"));
+}
+
+TEST_CASE("a notification goes to the citizen's preferred channel, not the one the melding came in on",
+          "[integration][melding]") {
+  Stack stack;
+  Configure(stack);
+  auto register_fatima = NewRequest();
+  auto* p = register_fatima.mutable_register_party();
+  p->set_kind(pb::PARTY_KIND_PERSON);
+  p->set_display_name("Fatima");
+  auto* phone = p->add_digital_addresses();
+  phone->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  phone->set_value("06-55512345");
+  auto* mail = p->add_digital_addresses();
+  mail->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  mail->set_value("fatima@example.nl");
+  mail->set_preferred(true);
+  const auto fatima = stack.MustExecute(register_fatima);
+  auto prefer_sms = NewRequest();
+  prefer_sms.set_aggregate_id(fatima.aggregate_id());
+  prefer_sms.mutable_set_preferred_channel()->set_channel(pb::CHANNEL_SMS);
+  stack.MustExecute(prefer_sms);
+
+  auto report = NewRequest(kTenant, "webform-77");
+  auto* m = report.mutable_register_melding();
+  m->set_category("wegdek");
+  m->set_description("Kuil in het fietspad");
+  m->mutable_location()->set_street("Parkweg");
+  m->set_reporter_party_id(fatima.aggregate_id());
+  m->set_channel(pb::CHANNEL_WEB_FORM);
+  stack.MustExecute(report);
+
+  std::vector<pb::OutboundNotification> sms;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (sms.empty() && std::chrono::steady_clock::now() < deadline) {
+    pb::PullNotificationsRequest request;
+    request.set_tenant(kTenant);
+    request.set_channel(pb::CHANNEL_SMS);
+    request.set_adapter_id("sms-adapter");
+    grpc::ClientContext context;
+    pb::PullNotificationsReply reply;
+    REQUIRE(stack.notifications().PullNotifications(&context, request, &reply).ok());
+    sms.assign(reply.notifications().begin(), reply.notifications().end());
+    if (sms.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(sms.size() == 1);
+  CHECK(sms[0].address().value() == "0655512345");
+  CHECK_THAT(sms[0].text(), Catch::Contains("meldingnummer"));
 }

@@ -41,12 +41,13 @@ AttachmentStore::AttachmentStore(std::string directory) : directory_(std::move(d
   std::filesystem::create_directories(directory_, ec);
 }
 
-std::string AttachmentStore::PathFor(const std::string& sha256) const {
-  return directory_ + "/" + sha256.substr(0, 2) + "/" + sha256;
+std::string AttachmentStore::PathFor(const std::string& tenant, const std::string& sha256) const {
+  return directory_ + "/" + tenant + "/" + sha256.substr(0, 2) + "/" + sha256;
 }
 
-Result<pb::Attachment> AttachmentStore::Put(const std::string& content, const std::string& media_type,
-                                            const std::string& file_name) {
+Result<pb::Attachment> AttachmentStore::Put(const std::string& tenant, const std::string& content,
+                                            const std::string& media_type, const std::string& file_name) {
+  if (!domain::IsValidTenant(tenant)) return std::unexpected(InvalidArgument("tenant: is not a valid tenant id"));
   if (content.empty()) return std::unexpected(InvalidArgument("content: is empty"));
   if (static_cast<int64_t>(content.size()) > domain::kMaxAttachmentBytes)
     return std::unexpected(InvalidArgument("content: at most {} bytes (10 MiB); got {}", domain::kMaxAttachmentBytes,
@@ -62,7 +63,7 @@ Result<pb::Attachment> AttachmentStore::Put(const std::string& content, const st
   attachment.set_media_type(media_type);
   attachment.set_size_bytes(static_cast<int64_t>(content.size()));
   attachment.set_file_name(file_name);
-  const std::string path = PathFor(attachment.sha256());
+  const std::string path = PathFor(tenant, attachment.sha256());
   if (std::filesystem::exists(path)) return attachment;  // same bytes, already stored
 
   std::error_code ec;
@@ -89,17 +90,18 @@ Result<pb::Attachment> AttachmentStore::Put(const std::string& content, const st
   return attachment;
 }
 
-Result<std::string> AttachmentStore::Get(const std::string& sha256) const {
+Result<std::string> AttachmentStore::Get(const std::string& tenant, const std::string& sha256) const {
   if (!IsHex64(sha256)) return std::unexpected(InvalidArgument("sha256: must be 64 lower-case hex digits"));
-  std::ifstream in(PathFor(sha256), std::ios::binary);
+  if (!domain::IsValidTenant(tenant)) return std::unexpected(InvalidArgument("tenant: is not a valid tenant id"));
+  std::ifstream in(PathFor(tenant, sha256), std::ios::binary);
   if (!in) return std::unexpected(NotFound("sha256: no attachment {} is stored", sha256));
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-bool AttachmentStore::Contains(const pb::Attachment& attachment) const {
-  if (!IsHex64(attachment.sha256())) return false;
+bool AttachmentStore::Contains(const std::string& tenant, const pb::Attachment& attachment) const {
+  if (!IsHex64(attachment.sha256()) || !domain::IsValidTenant(tenant)) return false;
   std::error_code ec;
-  const auto size = std::filesystem::file_size(PathFor(attachment.sha256()), ec);
+  const auto size = std::filesystem::file_size(PathFor(tenant, attachment.sha256()), ec);
   return !ec && static_cast<int64_t>(size) == attachment.size_bytes();
 }
 

@@ -4,6 +4,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/domain/melding_rules.h"
+#include "ks/domain/policy.h"
 #include "ks/domain/validation.h"
 
 namespace ks::domain {
@@ -12,10 +13,10 @@ namespace {
 using google::protobuf::util::TimeUtil;
 using Events = std::vector<pb::EventEnvelope>;
 
-Status CheckStored(const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments, const References& refs,
-                   std::string_view field) {
+Status CheckStored(std::string_view tenant, const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments,
+                   const References& refs, std::string_view field) {
   for (int i = 0; i < attachments.size(); ++i)
-    if (!refs.AttachmentStored(attachments[i]))
+    if (!refs.AttachmentStored(tenant, attachments[i]))
       return FailedPrecondition("{}[{}].sha256: no attachment {} of {} bytes is stored; upload it first", field, i,
                                 attachments[i].sha256(), attachments[i].size_bytes());
   return Status::Ok();
@@ -43,9 +44,12 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
     if (!c.reporter_party_id().empty() && !refs.PartyExists(tenant, c.reporter_party_id()))
       return std::unexpected(
           NotFound("register_melding.reporter_party_id: no party '{}' in tenant {}", c.reporter_party_id(), tenant));
-    if (Status s = CheckStored(c.attachments(), refs, "register_melding.attachments"); !s.ok()) return std::unexpected(s);
+    if (Status s = CheckStored(tenant, c.attachments(), refs, "register_melding.attachments"); !s.ok())
+      return std::unexpected(s);
+    if (!c.origin_interaction_id().empty() && !refs.InteractionExists(tenant, c.origin_interaction_id()))
+      return std::unexpected(NotFound("register_melding.origin_interaction_id: no interaction '{}' in tenant {}",
+                                      c.origin_interaction_id(), tenant));
     auto* ev = e.mutable_melding_registered();
-    ev->set_number(refs.AllocateMeldingNumber(tenant, YearOf(r.meta().occurred_at())));
     ev->set_category(c.category());
     ev->set_description(c.description());
     *ev->mutable_location() = c.location();
@@ -64,10 +68,15 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
                                 category->working_days());
     *ev->mutable_due_at() = TimeUtil::MillisecondsToTimestamp(due);
     ev->set_department(category->default_department());
-    if (!c.origin_interaction_id().empty() && !refs.InteractionExists(tenant, c.origin_interaction_id()))
-      return std::unexpected(NotFound("register_melding.origin_interaction_id: no interaction '{}' in tenant {}",
-                                      c.origin_interaction_id(), tenant));
     ev->set_origin_interaction_id(c.origin_interaction_id());
+    MeldingState reported;
+    reported.reporter_party_id = ev->reporter_party_id();
+    reported.reporter_address = ev->reporter_address();
+    reported.channel = ev->channel();
+    if (auto to = RecipientFor(reported, c.reporter_party_id().empty() ? AggregateState{} : refs.StateOf(c.reporter_party_id())))
+      *ev->mutable_acknowledge_to() = std::move(*to);
+    // Last, when nothing can refuse the command any more: a refused one uses up no number.
+    ev->set_number(refs.AllocateMeldingNumber(tenant, YearOf(r.meta().occurred_at())));
     return events;
   }
 
@@ -79,7 +88,11 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
         return std::unexpected(FailedPrecondition("change_melding_status.to: melding {} cannot go from {} to {}",
                                                   melding.number, MeldingStatusName(melding.status),
                                                   MeldingStatusName(c.to())));
-      if (Status s = CheckStored(c.attachments(), refs, "change_melding_status.attachments"); !s.ok())
+      if (c.to() == pb::MELDING_STATUS_SCHEDULED && melding.status == pb::MELDING_STATUS_SCHEDULED &&
+          melding.scheduled_window.SerializeAsString() == c.scheduled_window().SerializeAsString())
+        return std::unexpected(FailedPrecondition(
+            "change_melding_status.scheduled_window: melding {} is already scheduled for that window", melding.number));
+      if (Status s = CheckStored(tenant, c.attachments(), refs, "change_melding_status.attachments"); !s.ok())
         return std::unexpected(s);
       auto* ev = e.mutable_melding_status_changed();
       ev->set_from(melding.status);
@@ -89,6 +102,21 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
       if (c.has_scheduled_window()) *ev->mutable_scheduled_window() = c.scheduled_window();
       ev->set_public_message(c.public_message());
       *ev->mutable_attachments() = c.attachments();
+      // Whom to tell and which children close are decided now and kept in the event, so that a
+      // replay of the log reacts exactly as the first time.
+      if (c.notify_citizen()) {
+        const AggregateState reporter =
+            melding.reporter_party_id.empty() ? AggregateState{} : refs.StateOf(melding.reporter_party_id);
+        if (auto to = RecipientFor(melding, reporter)) *ev->mutable_notify_to() = std::move(*to);
+      }
+      if (c.to() == pb::MELDING_STATUS_RESOLVED) {
+        for (const auto& link : melding.links) {
+          if (link.kind() != pb::MELDING_LINK_KIND_PARENT_OF) continue;
+          const AggregateState child = refs.StateOf(link.melding_id());
+          if (child.type == pb::AGGREGATE_TYPE_MELDING && MeldingIsOpen(std::get<MeldingState>(child.data).status))
+            ev->add_children_to_close(link.melding_id());
+        }
+      }
       return events;
     }
     case pb::ExecuteRequest::kAssignMelding: {
@@ -124,7 +152,7 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
       return events;
     }
     case pb::ExecuteRequest::kAddMeldingAttachment: {
-      if (!refs.AttachmentStored(r.add_melding_attachment().attachment()))
+      if (!refs.AttachmentStored(tenant, r.add_melding_attachment().attachment()))
         return std::unexpected(FailedPrecondition("add_melding_attachment.attachment.sha256: no such attachment is "
                                                   "stored; upload it first"));
       *e.mutable_melding_attachment_added()->mutable_attachment() = r.add_melding_attachment().attachment();
@@ -136,16 +164,10 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
         return std::unexpected(FailedPrecondition(
             "record_satisfaction: melding {} is {}; satisfaction is asked after it is resolved", melding.number,
             MeldingStatusName(melding.status)));
+      // One event, so the score and the request to reopen are written together or not at all.
       e.mutable_melding_satisfaction_recorded()->set_score(c.score());
       e.mutable_melding_satisfaction_recorded()->set_comment(c.comment());
-      if (c.request_reopen()) {
-        pb::EventEnvelope reopen;
-        auto* ev = reopen.mutable_melding_status_changed();
-        ev->set_from(pb::MELDING_STATUS_RESOLVED);
-        ev->set_to(pb::MELDING_STATUS_REOPEN_REQUESTED);
-        ev->set_reason(fmt::format("KTO score {}: {}", c.score(), c.comment()));
-        events.push_back(std::move(reopen));
-      }
+      e.mutable_melding_satisfaction_recorded()->set_reopen_requested(c.request_reopen());
       return events;
     }
     default:
@@ -232,6 +254,12 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
         return std::unexpected(FailedPrecondition(
             "notification_id: notification '{}' is not out for delivery (already reported, or never taken)",
             r.aggregate_id()));
+      // Only the adapter that holds the current attempt may report on it: a late report from an
+      // adapter whose lease ran out must not undo (or repeat) the newer attempt.
+      if (c.attempt() != n.attempts || c.adapter_id() != n.adapter_id)
+        return std::unexpected(FailedPrecondition(
+            "attempt: notification '{}' is at attempt {} held by {}; this report is for attempt {} by {}",
+            r.aggregate_id(), n.attempts, n.adapter_id, c.attempt(), c.adapter_id()));
       if (c.delivered()) {
         e.mutable_notification_delivered()->set_provider_message_id(c.provider_message_id());
         return events;
@@ -265,8 +293,16 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       state.data = std::move(m);
       break;
     }
-    case pb::EventEnvelope::kMeldingStatusChanged:
-      std::get<MeldingState>(state.data).status = event.melding_status_changed().to();
+    case pb::EventEnvelope::kMeldingStatusChanged: {
+      auto& m = std::get<MeldingState>(state.data);
+      m.status = event.melding_status_changed().to();
+      m.scheduled_window = m.status == pb::MELDING_STATUS_SCHEDULED ? event.melding_status_changed().scheduled_window()
+                                                                     : pb::TimeWindow();
+      break;
+    }
+    case pb::EventEnvelope::kMeldingSatisfactionRecorded:
+      if (event.melding_satisfaction_recorded().reopen_requested())
+        std::get<MeldingState>(state.data).status = pb::MELDING_STATUS_REOPEN_REQUESTED;
       break;
     case pb::EventEnvelope::kMeldingLinked: {
       pb::MeldingLink link;
@@ -296,6 +332,7 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       n.status = pb::NOTIFICATION_STATUS_DISPATCHED;
       n.attempts = event.notification_dispatched().attempt();
       n.lease_until_ms = TimeUtil::TimestampToMilliseconds(event.notification_dispatched().lease_until());
+      n.adapter_id = event.notification_dispatched().adapter_id();
       break;
     }
     case pb::EventEnvelope::kNotificationDelivered:

@@ -8,6 +8,9 @@ namespace pb = ::klantstroom::v1;
 
 bool MeldingTransitionAllowed(pb::MeldingStatus from, pb::MeldingStatus to) {
   using enum pb::MeldingStatus;
+  // Staying put is no change (a second click must not notify twice); only a new time window may
+  // reschedule.
+  if (from == to && to != MELDING_STATUS_SCHEDULED) return false;
   switch (from) {
     case MELDING_STATUS_REGISTERED:
     case MELDING_STATUS_AWAITING_HANDLING:
@@ -20,8 +23,9 @@ bool MeldingTransitionAllowed(pb::MeldingStatus from, pb::MeldingStatus to) {
       return to == MELDING_STATUS_IN_PROGRESS || to == MELDING_STATUS_SCHEDULED || to == MELDING_STATUS_ON_HOLD ||
              to == MELDING_STATUS_RESOLVED || to == MELDING_STATUS_CANCELLED;
     case MELDING_STATUS_ON_HOLD:
+      // Resolving from on-hold happens when a parent melding's fix solves this one too.
       return to == MELDING_STATUS_AWAITING_HANDLING || to == MELDING_STATUS_IN_PROGRESS ||
-             to == MELDING_STATUS_SCHEDULED || to == MELDING_STATUS_CANCELLED;
+             to == MELDING_STATUS_SCHEDULED || to == MELDING_STATUS_RESOLVED || to == MELDING_STATUS_CANCELLED;
     case MELDING_STATUS_RESOLVED:
       return to == MELDING_STATUS_REOPEN_REQUESTED || to == MELDING_STATUS_REOPENED;
     case MELDING_STATUS_REOPEN_REQUESTED:

@@ -77,24 +77,27 @@ std::string DefaultText(pb::MeldingStatus status, const std::string& number) {
   }
 }
 
-std::optional<pb::ExecuteRequest> Notify(const pb::EventEnvelope& cause, const std::string& melding_id,
-                                         const MeldingState& melding, const StateLookup& lookup, std::string text,
-                                         const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments) {
-  const AggregateState reporter =
-      melding.reporter_party_id.empty() ? AggregateState{} : lookup.StateOf(melding.reporter_party_id);
-  const auto recipient = RecipientFor(melding, reporter);
-  if (!recipient) return std::nullopt;  // an anonymous melding without an address: nobody to tell
+pb::ExecuteRequest Notify(const pb::EventEnvelope& cause, const pb::NotificationTarget& to, const std::string& number,
+                          std::string text, const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments) {
   pb::ExecuteRequest r = SystemCommand(cause, "policy/notify/" + cause.event_id());
   auto* c = r.mutable_request_notification();
-  c->set_party_id(recipient->party_id);
-  c->set_channel(recipient->channel);
-  *c->mutable_address() = recipient->address;
+  c->set_party_id(to.party_id());
+  c->set_channel(to.channel());
+  *c->mutable_address() = to.address();
   c->set_text(std::move(text));
   *c->mutable_attachments() = attachments;
   c->set_source_event_id(cause.event_id());
-  c->set_subject_id(melding_id);
-  c->set_subject_number(melding.number);
+  c->set_subject_id(cause.aggregate_id());
+  c->set_subject_number(number);
   return r;
+}
+
+pb::NotificationTarget Target(const std::string& party_id, pb::Channel channel, const pb::DigitalAddress& address) {
+  pb::NotificationTarget t;
+  t.set_party_id(party_id);
+  t.set_channel(channel);
+  *t.mutable_address() = address;
+  return t;
 }
 
 pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
@@ -107,7 +110,7 @@ pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
 
 }  // namespace
 
-std::optional<Recipient> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
+std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
   if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
     const auto& party = std::get<PartyState>(reporter.data);
     if (party.preferred_channel != pb::CHANNEL_UNSPECIFIED) {
@@ -115,18 +118,18 @@ std::optional<Recipient> RecipientFor(const MeldingState& melding, const Aggrega
       const pb::DigitalAddress* best = nullptr;
       for (const auto& a : party.digital_addresses)
         if (a.kind() == kind && (best == nullptr || (a.preferred() && !best->preferred()))) best = &a;
-      if (best != nullptr) return Recipient{melding.reporter_party_id, party.preferred_channel, *best};
+      if (best != nullptr) return Target(melding.reporter_party_id, party.preferred_channel, *best);
     }
   }
   if (!melding.reporter_address.value().empty()) {
     const pb::DigitalAddressKind kind = melding.reporter_address.kind();
     const pb::Channel channel = AddressKindFor(melding.channel) == kind ? melding.channel : ChannelFor(kind);
-    if (channel != pb::CHANNEL_UNSPECIFIED) return Recipient{melding.reporter_party_id, channel, melding.reporter_address};
+    if (channel != pb::CHANNEL_UNSPECIFIED) return Target(melding.reporter_party_id, channel, melding.reporter_address);
   }
   if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
     for (const auto& a : std::get<PartyState>(reporter.data).digital_addresses)
       if (a.preferred() && ChannelFor(a.kind()) != pb::CHANNEL_UNSPECIFIED)
-        return Recipient{melding.reporter_party_id, ChannelFor(a.kind()), a};
+        return Target(melding.reporter_party_id, ChannelFor(a.kind()), a);
   }
   return std::nullopt;
 }
@@ -146,50 +149,41 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
   switch (event.payload_case()) {
     case pb::EventEnvelope::kMeldingRegistered: {
       const auto& ev = event.melding_registered();
-      MeldingState melding;
-      melding.number = ev.number();
-      melding.reporter_party_id = ev.reporter_party_id();
-      melding.reporter_address = ev.reporter_address();
-      melding.channel = ev.channel();
-      auto r = Notify(event, event.aggregate_id(), melding, lookup,
-                      fmt::format("Bedankt voor uw melding. Uw meldingnummer is {}. U hoort van ons als er iets "
-                                  "verandert.",
-                                  ev.number()),
-                      {});
-      if (r) out.push_back(std::move(*r));
+      if (ev.has_acknowledge_to())
+        out.push_back(Notify(event, ev.acknowledge_to(), ev.number(),
+                             fmt::format("Bedankt voor uw melding. Uw meldingnummer is {}. U hoort van ons als er iets "
+                                         "verandert.",
+                                         ev.number()),
+                             {}));
       break;
     }
     case pb::EventEnvelope::kMeldingStatusChanged: {
       const auto& ev = event.melding_status_changed();
+      if (!ev.has_notify_to() && ev.children_to_close().empty()) break;
+      // The number is the only thing read from the state: it never changes.
       const AggregateState state = lookup.StateOf(event.aggregate_id());
-      if (!state.exists() || state.type != pb::AGGREGATE_TYPE_MELDING) break;
-      const auto& melding = std::get<MeldingState>(state.data);
-      if (ev.notify_citizen()) {
-        std::string text = ev.public_message().empty() ? DefaultText(ev.to(), melding.number) : ev.public_message();
+      const std::string number =
+          state.type == pb::AGGREGATE_TYPE_MELDING ? std::get<MeldingState>(state.data).number : std::string();
+      if (ev.has_notify_to()) {
+        std::string text = ev.public_message().empty() ? DefaultText(ev.to(), number) : ev.public_message();
         if (ev.to() == pb::MELDING_STATUS_SCHEDULED && ev.has_scheduled_window())
-          text += fmt::format(" (melding {}, gepland: {})", melding.number, FormatWindowNl(ev.scheduled_window()));
+          text += fmt::format(" (melding {}, gepland: {})", number, FormatWindowNl(ev.scheduled_window()));
         else if (!ev.public_message().empty())
-          text += fmt::format(" (melding {})", melding.number);
-        auto r = Notify(event, event.aggregate_id(), melding, lookup, std::move(text), ev.attachments());
-        if (r) out.push_back(std::move(*r));
+          text += fmt::format(" (melding {})", number);
+        out.push_back(Notify(event, ev.notify_to(), number, std::move(text), ev.attachments()));
       }
-      if (ev.to() == pb::MELDING_STATUS_RESOLVED) {
-        for (const auto& link : melding.links) {
-          if (link.kind() != pb::MELDING_LINK_KIND_PARENT_OF) continue;
-          const AggregateState child = lookup.StateOf(link.melding_id());
-          if (!child.exists() || !MeldingIsOpen(std::get<MeldingState>(child.data).status)) continue;
-          pb::ExecuteRequest r = SystemCommand(event, "policy/close-child/" + event.event_id() + "/" + link.melding_id());
-          r.set_aggregate_id(link.melding_id());
-          auto* c = r.mutable_change_melding_status();
-          c->set_to(pb::MELDING_STATUS_RESOLVED);
-          c->set_reason(fmt::format("Hoofdmelding {} is afgehandeld.", melding.number));
-          c->set_notify_citizen(true);
-          c->set_public_message(ev.public_message().empty()
-                                    ? fmt::format("Het probleem is opgelost (samen met melding {}).", melding.number)
-                                    : ev.public_message());
-          *c->mutable_attachments() = ev.attachments();
-          out.push_back(std::move(r));
-        }
+      for (const std::string& child : ev.children_to_close()) {
+        pb::ExecuteRequest r = SystemCommand(event, "policy/close-child/" + event.event_id() + "/" + child);
+        r.set_aggregate_id(child);
+        auto* c = r.mutable_change_melding_status();
+        c->set_to(pb::MELDING_STATUS_RESOLVED);
+        c->set_reason(fmt::format("Hoofdmelding {} is afgehandeld.", number));
+        c->set_notify_citizen(true);
+        c->set_public_message(ev.public_message().empty()
+                                  ? fmt::format("Het probleem is opgelost (samen met melding {}).", number)
+                                  : ev.public_message());
+        *c->mutable_attachments() = ev.attachments();
+        out.push_back(std::move(r));
       }
       break;
     }

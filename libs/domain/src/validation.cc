@@ -324,6 +324,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (!c.delivered() && c.error().empty())
         return InvalidArgument("error: say why delivery failed");
       if (Status s = CheckMaxBytes(c.error(), 2000, "error"); !s.ok()) return s;
+      if (c.attempt() < 1) return InvalidArgument("attempt: give the attempt number the notification came with");
+      if (Status s = CheckId(c.adapter_id(), "adapter_id", true); !s.ok()) return s;
       return CheckMaxBytes(c.provider_message_id(), kMaxIdBytes, "provider_message_id");
     }
     case pb::ExecuteRequest::COMMAND_NOT_SET:

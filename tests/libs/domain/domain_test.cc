@@ -20,7 +20,12 @@ class KnownParties : public References {
   std::set<std::pair<std::string, std::string>> meldingen;
   std::map<std::string, pb::MeldingCategoryDefined> categories;  // by code
   std::set<std::string> stored_attachments;
+  std::map<std::string, AggregateState> states;
   int numbers_given = 0;
+  AggregateState StateOf(const std::string& id) const override {
+    auto it = states.find(id);
+    return it == states.end() ? AggregateState{} : it->second;
+  }
   bool PartyExists(std::string_view tenant, std::string_view id) const override {
     return parties.count({std::string(tenant), std::string(id)}) > 0;
   }
@@ -35,7 +40,9 @@ class KnownParties : public References {
     if (it == categories.end()) return std::nullopt;
     return it->second;
   }
-  bool AttachmentStored(const pb::Attachment& a) const override { return stored_attachments.count(a.sha256()) > 0; }
+  bool AttachmentStored(std::string_view, const pb::Attachment& a) const override {
+    return stored_attachments.count(a.sha256()) > 0;
+  }
   std::string AllocateMeldingNumber(std::string_view, int year) override {
     return "M-" + std::to_string(year) + "-" + std::to_string(++numbers_given);
   }

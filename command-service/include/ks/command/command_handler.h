@@ -60,14 +60,14 @@ class CommandHandler final : public domain::References {
   bool InteractionExists(std::string_view tenant, std::string_view interaction_id) const override;
   bool MeldingExists(std::string_view tenant, std::string_view melding_id) const override;
   std::optional<pb::MeldingCategoryDefined> FindCategory(std::string_view tenant, std::string_view code) const override;
-  bool AttachmentStored(const pb::Attachment& attachment) const override;
+  bool AttachmentStored(std::string_view tenant, const pb::Attachment& attachment) const override;
   std::string AllocateMeldingNumber(std::string_view tenant, int year) override;
 
-  // A copy of an aggregate's state (version 0 when unknown): for policies and the notification
-  // queue, which read state without changing it.
-  domain::AggregateState StateOf(const std::string& aggregate_id) const;
+  // A copy of an aggregate's state (version 0 when unknown): for decisions about other aggregates,
+  // policies and the notification queue, which read state without changing it.
+  domain::AggregateState StateOf(const std::string& aggregate_id) const override;
   // Notifications of `tenant` on `channel` that may be dispatched at `now_ms` (pending and due, or
-  // with an expired lease), oldest first, at most `max`.
+  // with an expired lease), at most `max`, in no particular order.
   std::vector<std::string> DueNotifications(std::string_view tenant, pb::Channel channel, int64_t now_ms,
                                             size_t max) const;
 

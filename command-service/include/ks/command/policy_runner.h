@@ -1,7 +1,9 @@
 // PolicyRunner: feeds every event of the log, from the start, to the pure policies
 // (ks/domain/policy.h) and executes the commands they return through the CommandHandler. Each such
-// command carries an idempotency key derived from its cause, so reading the log again after a
-// restart issues nothing twice: a notification is requested once per status change, ever.
+// command carries an idempotency key derived from its cause, and everything it depends on was
+// decided into the event, so reading the log again after a restart issues nothing new: one
+// notification request per status change. (Delivery is at-least-once towards the adapter, which
+// uses the notification id as its provider's idempotency key.)
 //
 // Thread-safety: runs on its own thread from construction until destruction.
 #pragma once

@@ -46,6 +46,7 @@ class AllInOne {
   command::CommandHandler& commands() { return *handler_; }
   eventlog::EventLog& log() { return *log_; }
   readmodel::ReadModelStore& store() { return *store_; }
+  command::PolicyRunner& policies() { return *policies_; }
 
  private:
   AllInOne() = default;

@@ -47,6 +47,7 @@ struct MeldingState {
   pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
   std::vector<pb::MeldingLink> links;
   std::vector<std::string> contact_interaction_ids;
+  pb::TimeWindow scheduled_window;
 };
 
 struct CategoryState {
@@ -63,6 +64,7 @@ struct NotificationState {
   int attempts = 0;
   int64_t lease_until_ms = 0;
   int64_t next_attempt_ms = 0;
+  std::string adapter_id;  // who holds the current lease
 };
 
 // The state of one aggregate, folded from its events. version 0 means it does not exist.
@@ -82,12 +84,14 @@ class References {
  public:
   virtual ~References() = default;
   virtual bool PartyExists(std::string_view tenant, std::string_view party_id) const = 0;
+  // Another aggregate's current state (version 0 when unknown), e.g. the reporter of a melding.
+  virtual AggregateState StateOf(const std::string& aggregate_id) const = 0;
   virtual bool InteractionExists(std::string_view tenant, std::string_view interaction_id) const = 0;
   virtual bool MeldingExists(std::string_view tenant, std::string_view melding_id) const = 0;
   // The tenant's definition of a melding category, or nullopt when it has none by that code.
   virtual std::optional<pb::MeldingCategoryDefined> FindCategory(std::string_view tenant, std::string_view code) const = 0;
-  // Whether the attachment store holds this content (uploaded before it is referred to).
-  virtual bool AttachmentStored(const pb::Attachment& attachment) const = 0;
+  // Whether the tenant's attachment store holds this content (uploaded before it is referred to).
+  virtual bool AttachmentStored(std::string_view tenant, const pb::Attachment& attachment) const = 0;
   // A new melding number for the tenant ("M-2026-00042"); never the same one twice.
   virtual std::string AllocateMeldingNumber(std::string_view tenant, int year) = 0;
 };

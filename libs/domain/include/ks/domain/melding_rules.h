@@ -8,7 +8,8 @@
 
 namespace ks::domain {
 
-// Whether a melding may go from `from` to `to`. Rescheduling (SCHEDULED -> SCHEDULED) is allowed.
+// Whether a melding may go from `from` to `to`. Staying in the same status is not a change, except
+// rescheduling (SCHEDULED -> SCHEDULED, with a new window).
 bool MeldingTransitionAllowed(::klantstroom::v1::MeldingStatus from, ::klantstroom::v1::MeldingStatus to);
 // Resolved and cancelled meldingen are closed; every other status is open.
 bool MeldingIsOpen(::klantstroom::v1::MeldingStatus status);
