@@ -1,19 +1,29 @@
 #include "ks/command/command_grpc_service.h"
 
+#include <grpcpp/impl/codegen/proto_utils.h>
+
 #include "ks/rpc/server.h"
 
 namespace ks::command {
 
 grpc::ServerUnaryReactor* CommandGrpcService::Execute(grpc::CallbackServerContext* context,
-                                                      const pb::ExecuteRequest* request, pb::ExecuteReply* reply) {
+                                                      const grpc::ByteBuffer* request, grpc::ByteBuffer* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  handler_.Execute(*request, [reactor, reply](Result<pb::ExecuteReply> result) {
-    if (result) {
-      *reply = std::move(*result);
-      reactor->Finish(grpc::Status::OK);
-    } else {
+  grpc::ByteBuffer bytes(*request);  // decoding consumes the buffer; this copy shares its slices
+  pb::ExecuteRequest decoded;
+  if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, pb::ExecuteRequest>(&bytes, &decoded).ok()) {
+    reactor->Finish(rpc::ToGrpc(InvalidArgument(
+        "request: is not a valid klantstroom.v1.ExecuteRequest (malformed protobuf, or a string field that is "
+        "not valid UTF-8)")));
+    return reactor;
+  }
+  handler_.Execute(std::move(decoded), [reactor, reply](Result<pb::ExecuteReply> result) {
+    if (!result) {
       reactor->Finish(rpc::ToGrpc(result.error()));
+      return;
     }
+    bool own_buffer = false;
+    reactor->Finish(grpc::GenericSerialize<grpc::ProtoBufferWriter, pb::ExecuteReply>(*result, reply, &own_buffer));
   });
   return reactor;
 }

@@ -195,21 +195,39 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
     done(std::unexpected(std::move(s)));
     return;
   }
+  if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
+    in_flight_.fetch_sub(1);
+    done(std::unexpected(Status(StatusCode::kResourceExhausted,
+                                fmt::format("the command service has {} commands in flight; retry later",
+                                            options_.max_in_flight))));
+    return;
+  }
+  // Every path below answers exactly once; the counter goes down with the answer.
+  done = [this, inner = std::move(done)](Result<pb::ExecuteReply> result) {
+    in_flight_.fetch_sub(1);
+    inner(std::move(result));
+  };
   const std::string aggregate_id = domain::ResolveAggregateId(request, NewTimeOrderedId());
+  size_t waiting = 0;
+  bool refused = false;
   {
     std::lock_guard lock(mutex_);
     Slot& slot = slots_[aggregate_id];
     if (slot.busy) {
-      if (slot.waiting.size() >= options_.max_waiting_per_aggregate) {
-        done(std::unexpected(Status(StatusCode::kResourceExhausted,
-                                    fmt::format("aggregate {} has {} commands waiting; retry later", aggregate_id,
-                                                slot.waiting.size()))));
+      waiting = slot.waiting.size();
+      if (waiting < options_.max_waiting_per_aggregate) {
+        slot.waiting.push_back({std::move(request), std::move(done)});
         return;
       }
-      slot.waiting.push_back({std::move(request), std::move(done)});
-      return;
+      refused = true;
+    } else {
+      slot.busy = true;
     }
-    slot.busy = true;
+  }
+  if (refused) {  // answered outside the lock
+    done(std::unexpected(Status(StatusCode::kResourceExhausted,
+                                fmt::format("aggregate {} has {} commands waiting; retry later", aggregate_id, waiting))));
+    return;
   }
   Run(aggregate_id, {std::move(request), std::move(done)});
 }

@@ -7,11 +7,13 @@
 namespace ks::testing {
 namespace {
 
-std::map<std::string, std::string> Dump(const std::string& path) {
+std::map<std::string, std::string> Dump(const std::string& path, const std::vector<std::string>& ignore) {
   std::map<std::string, std::string> out;
   auto store = readmodel::ReadModelStore::OpenPrimary(path);
   if (!store) return out;
   Status s = (*store)->View().Scan("", "", [&](std::string_view k, std::string_view v) {
+    for (const auto& prefix : ignore)
+      if (k.starts_with(prefix)) return true;
     out.emplace(std::string(k), std::string(v));
     return true;
   });
@@ -27,9 +29,10 @@ std::string Printable(const std::string& key) {
 
 }  // namespace
 
-std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b) {
-  const auto a = Dump(path_a);
-  const auto b = Dump(path_b);
+std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b,
+                                          const std::vector<std::string>& ignore_prefixes) {
+  const auto a = Dump(path_a, ignore_prefixes);
+  const auto b = Dump(path_b, ignore_prefixes);
   std::vector<std::string> diffs;
   if (a.empty()) diffs.push_back("store " + path_a + " is empty or cannot be opened");
   for (const auto& [k, v] : a) {

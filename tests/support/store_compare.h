@@ -7,6 +7,9 @@
 namespace ks::testing {
 
 // Human-readable differences (at most 20); empty when the stores hold the same keys and values.
-std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b);
+// Keys starting with one of `ignore_prefixes` are left out (log positions, when the stores were
+// built from differently partitioned logs).
+std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b,
+                                          const std::vector<std::string>& ignore_prefixes = {});
 
 }  // namespace ks::testing

@@ -11,6 +11,7 @@
 // Thread-safety: Execute may be called from any number of threads.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -35,6 +36,10 @@ struct CommandHandlerOptions {
   // Commands that may wait behind a busy aggregate before new ones are refused with
   // RESOURCE_EXHAUSTED. Default: 1000.
   size_t max_waiting_per_aggregate = 1000;
+  // Commands accepted but not yet answered, in all; beyond it new ones are refused with
+  // RESOURCE_EXHAUSTED, so overload costs bounded memory instead of an unbounded queue.
+  // Default: 20000.
+  size_t max_in_flight = 20000;
 };
 
 class CommandHandler final : public domain::References {
@@ -121,6 +126,7 @@ class CommandHandler final : public domain::References {
   std::unordered_map<std::string, int> melding_sequence_;      // by tenant '/' year
   std::set<std::string> open_notifications_;                    // not delivered and not given up
   int64_t events_replayed_ = 0;
+  std::atomic<size_t> in_flight_{0};
 };
 
 }  // namespace ks::command

@@ -1,0 +1,82 @@
+// Overload: more commands than the service takes at once are refused with RESOURCE_EXHAUSTED
+// (bounded queues, bounded memory), never crash it, and every accepted one is in the log once.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "klantstroom/v1/events.pb.h"
+#include "ks/command/command_handler.h"
+#include "ks/eventlog/embedded_log.h"
+#include "support/stack.h"
+#include "support/temp_dir.h"
+
+using namespace ks;
+using namespace ks::testing;
+namespace pb = ::klantstroom::v1;
+
+TEST_CASE("overload is refused with RESOURCE_EXHAUSTED and nothing accepted is lost", "[reliability][integration]") {
+  TempDir dir;
+  // fsync on every group commit keeps appends slow enough for commands to pile up.
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = true});
+  REQUIRE(log.has_value());
+  auto handler = command::CommandHandler::Start(**log, nullptr, {.max_waiting_per_aggregate = 20, .max_in_flight = 200});
+  REQUIRE(handler.has_value());
+  auto party = (*handler)->ExecuteSync(RegisterPerson("Drukke Burger"));
+  REQUIRE(party.has_value());
+
+  constexpr int kCommands = 3000;
+  std::atomic<int> answered{0};
+  std::atomic<int> accepted{0};
+  std::atomic<int> exhausted{0};
+  std::atomic<int> other{0};
+  std::mutex mutex;
+  std::set<std::string> accepted_texts;
+  for (int i = 0; i < kCommands; ++i) {
+    // Half on one busy aggregate (the party's own queue), half spread over new interactions.
+    pb::ExecuteRequest request;
+    if (i % 2 == 0) {
+      request = NewRequest();
+      request.set_aggregate_id(party->aggregate_id());
+      request.mutable_change_party_name()->set_display_name("Naam " + std::to_string(i));
+    } else {
+      request = RegisterMessage(party->aggregate_id(), pb::CHANNEL_CHAT, "bericht " + std::to_string(i), 1'794'815'220);
+    }
+    const std::string text = i % 2 == 0 ? "Naam " + std::to_string(i) : "bericht " + std::to_string(i);
+    (*handler)->Execute(std::move(request), [&, text](Result<pb::ExecuteReply> r) {
+      if (r) {
+        ++accepted;
+        std::lock_guard lock(mutex);
+        accepted_texts.insert(text);
+      } else if (r.error().code() == StatusCode::kResourceExhausted) {
+        ++exhausted;
+      } else {
+        UNSCOPED_INFO(r.error().ToString());
+        ++other;
+      }
+      ++answered;
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (answered.load() < kCommands && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(answered.load() == kCommands);
+  CHECK(other.load() == 0);
+  CHECK(exhausted.load() > 0);
+  CHECK(accepted.load() > 0);
+
+  // Every accepted command is in the log exactly once; nothing refused is.
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+  std::multiset<std::string> logged;
+  REQUIRE(eventlog::ReadUntil(**log, std::vector<int64_t>(4, 0), *ends, [&](const eventlog::StoredRecord& record) {
+            pb::EventEnvelope event;
+            REQUIRE(event.ParseFromString(record.value));
+            if (event.has_party_name_changed()) logged.insert(event.party_name_changed().display_name());
+            if (event.has_interaction_registered()) logged.insert(event.interaction_registered().text());
+            return Status::Ok();
+          }).ok());
+  CHECK(logged.size() == static_cast<size_t>(accepted.load()));
+  for (const auto& text : accepted_texts) CHECK(logged.count(text) == 1);
+}
