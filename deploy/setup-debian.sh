@@ -13,6 +13,8 @@ packages=(
   libfmt-dev            # formatting
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
 )
+# npm fetches buf for the schema-compatibility check; many machines have Node already.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,6 +9,7 @@
 
 #include "ks/core/ids.h"
 #include "ks/core/log.h"
+#include "ks/domain/event_codec.h"
 #include "ks/domain/validation.h"
 
 namespace ks::command {
@@ -38,11 +39,6 @@ std::string CommandHash(const pb::ExecuteRequest& request) {
   return Fingerprint128(bytes);
 }
 
-std::string EventTypeName(const pb::EventEnvelope& event) {
-  const auto* field = pb::EventEnvelope::descriptor()->FindFieldByNumber(static_cast<int>(event.payload_case()));
-  return field != nullptr ? field->message_type()->full_name() : "";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog& log,
@@ -55,13 +51,14 @@ Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog
   std::lock_guard lock(handler->mutex_);
   Status s = eventlog::ReadUntil(log, std::vector<int64_t>(ends->size(), 0), *ends,
                                  [&](const eventlog::StoredRecord& record) {
-                                   pb::EventEnvelope event;
-                                   if (!event.ParseFromString(record.value)) {
-                                     log::Error("command-service", "event at {}/{} does not parse; skipped",
-                                                record.partition, record.offset);
+                                   auto event = domain::DecodeEvent(record.value);
+                                   if (!event) {
+                                     // The projector parks it as a dead letter; here it has no state.
+                                     log::Error("command-service", "event at {}/{} not applied: {}", record.partition,
+                                                record.offset, event.error().ToString());
                                      return Status::Ok();
                                    }
-                                   handler->ApplyLocked(event, {record.partition, record.offset});
+                                   handler->ApplyLocked(*event, {record.partition, record.offset});
                                    ++handler->events_replayed_;
                                    return Status::Ok();
                                  });
@@ -180,8 +177,7 @@ Status CommandHandler::ReloadPartitionLocked(const std::string& aggregate_id) {
   const auto partition = static_cast<size_t>(log_.PartitionFor(aggregate_id));
   start[partition] = 0;
   Status s = eventlog::ReadUntil(log_, start, *ends, [&](const eventlog::StoredRecord& record) {
-    pb::EventEnvelope event;
-    if (event.ParseFromString(record.value)) ApplyLocked(event, {record.partition, record.offset});
+    if (auto event = domain::DecodeEvent(record.value)) ApplyLocked(*event, {record.partition, record.offset});
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -326,7 +322,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
   int64_t version = state.version;
   for (pb::EventEnvelope& event : events) {
     event.set_event_id(NewTimeOrderedId());
-    event.set_event_type(EventTypeName(event));
+    event.set_event_type(domain::EventTypeName(event));
     event.set_aggregate_type(type);
     event.set_aggregate_id(aggregate_id);
     event.set_aggregate_version(++version);
@@ -337,7 +333,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     *event.mutable_recorded_at() = now;
     event.set_correlation_id(meta.correlation_id().empty() ? events.front().event_id() : meta.correlation_id());
     event.set_idempotency_key(meta.idempotency_key());
-    event.set_schema_version(1);
+    event.set_schema_version(domain::kCurrentSchemaVersion);
     event.set_command_hash(command_hash);
     records.push_back({aggregate_id, event.SerializeAsString(), TimeUtil::TimestampToMilliseconds(now)});
   }

@@ -1,6 +1,7 @@
 #include "ks/command/policy_runner.h"
 
 #include "ks/core/log.h"
+#include "ks/domain/event_codec.h"
 
 namespace ks::command {
 
@@ -32,8 +33,9 @@ void PolicyRunner::Loop() {
       continue;
     }
     for (const eventlog::StoredRecord& record : *records) {
-      pb::EventEnvelope event;
-      if (!event.ParseFromString(record.value)) continue;  // the projector parks and reports these
+      auto decoded = domain::DecodeEvent(record.value);
+      if (!decoded) continue;  // the projector parks and reports these
+      const pb::EventEnvelope& event = *decoded;
       ++events_seen_;
       // The event may be read back before the handler has applied it (its append callback runs on
       // another thread): wait briefly so that the policy sees the state the event produced.

@@ -7,6 +7,7 @@
 #include "klantstroom/v1/events.pb.h"
 #include "ks/core/log.h"
 #include "ks/domain/aggregate.h"
+#include "ks/domain/event_codec.h"
 #include "ks/projector/folds.h"
 #include "ks/readmodel/keys.h"
 
@@ -155,15 +156,15 @@ Result<size_t> Projector::Step() {
     const auto p = static_cast<size_t>(record.partition);
     if (record.offset < next[p]) continue;  // re-delivered below our position
     next[p] = record.offset + 1;
-    pb::EventEnvelope event;
-    if (!event.ParseFromString(record.value) || domain::AggregateTypeOfEvent(event) == pb::AGGREGATE_TYPE_UNSPECIFIED) {
-      log::Error("projector", "event at {}/{} (key {}) cannot be decoded or has an unknown type; parked as dead letter",
-                 record.partition, record.offset, record.key);
+    auto event = domain::DecodeEvent(record.value);
+    if (!event) {
+      log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}", record.partition, record.offset,
+                 record.key, event.error().ToString());
       txn.Put(DeadLetterKey(record.partition, record.offset), record.value);
       ++parked;
       continue;
     }
-    auto result = ApplyEvent(txn, event);
+    auto result = ApplyEvent(txn, *event);
     if (!result) return std::unexpected(result.error());
     if (*result)
       ++applied;

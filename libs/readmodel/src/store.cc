@@ -28,11 +28,19 @@ Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what
   return IoError("read models {}: {}", what, s.ToString());
 }
 
-Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(const std::string& path) {
+Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(const std::string& path,
+                                                                     std::shared_ptr<rocksdb::FileSystem> file_system) {
+  rocksdb::Options options = StoreOptions();
+  std::unique_ptr<rocksdb::Env> env;
+  if (file_system) {
+    env = rocksdb::NewCompositeEnv(file_system);
+    options.env = env.get();
+  }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(StoreOptions(), path, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   if (!s.ok()) return std::unexpected(FromRocks(s, "open " + path));
-  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path));
+  return std::unique_ptr<ReadModelStore>(
+      new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path, std::move(env)));
 }
 
 Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(const std::string& path,
@@ -43,7 +51,7 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(const std:
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, path, secondary_path, &raw);
   if (!s.ok()) return std::unexpected(FromRocks(s, "open as secondary " + path));
-  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path));
+  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path, nullptr));
 }
 
 ReadModelStore::~ReadModelStore() {

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "ks/core/status.h"
 
@@ -30,8 +32,10 @@ class ReadView;
 class ReadModelStore {
  public:
   // The writer's store, created when missing. UNAVAILABLE when RocksDB cannot open it (for
-  // example another projector holds its lock).
-  static Result<std::unique_ptr<ReadModelStore>> OpenPrimary(const std::string& path);
+  // example another projector holds its lock). `file_system`, when given, is the RocksDB
+  // FileSystem to store through (tests inject disk faults with it). Default: the local disk.
+  static Result<std::unique_ptr<ReadModelStore>> OpenPrimary(
+      const std::string& path, std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
   // A reader of a primary in another process. `secondary_path` is a private directory for the
   // secondary's own files. UNAVAILABLE while the primary has not created the store yet.
   static Result<std::unique_ptr<ReadModelStore>> OpenSecondary(const std::string& path,
@@ -51,9 +55,10 @@ class ReadModelStore {
   static Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
  private:
-  ReadModelStore(std::unique_ptr<rocksdb::DB> db, bool primary, std::string path)
-      : db_(std::move(db)), primary_(primary), path_(std::move(path)) {}
+  ReadModelStore(std::unique_ptr<rocksdb::DB> db, bool primary, std::string path, std::unique_ptr<rocksdb::Env> env)
+      : env_(std::move(env)), db_(std::move(db)), primary_(primary), path_(std::move(path)) {}
   friend class ReadView;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first, destroyed last)
   std::unique_ptr<rocksdb::DB> db_;
   const bool primary_;
   const std::string path_;

@@ -1,0 +1,123 @@
+// Disk trouble: the projector's disk fills up (its writes fail with "no space left"), the
+// projector stops with a clear error and commits nothing partial; once there is space again a new
+// projector resumes from its last committed batch and the read models equal a clean rebuild.
+//
+// The fault is injected through RocksDB's own FileSystem plugin interface around the real local
+// file system, the way librdkafka's mock cluster injects broker faults: RocksDB itself is real.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+#include <rocksdb/file_system.h>
+
+#include "klantstroom/v1/events.pb.h"
+#include "ks/command/command_handler.h"
+#include "ks/eventlog/embedded_log.h"
+#include "ks/projector/projector.h"
+#include "support/stack.h"
+#include "support/store_compare.h"
+#include "support/temp_dir.h"
+
+using namespace ks;
+using namespace ks::testing;
+namespace pb = ::klantstroom::v1;
+
+namespace {
+
+// The local file system, except that while `full` is set every write fails as on a full disk.
+class FillableFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  FillableFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "FillableFileSystem"; }
+  std::atomic<bool> full{false};
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (full.load()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = target()->NewWritableFile(f, options, &file, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(file), &full);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::atomic<bool>* full)
+        : FSWritableFileWrapper(file.get()), owned_(std::move(file)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+      return FSWritableFileWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return rocksdb::IOStatus::NoSpace("injected: disk full");
+      return FSWritableFileWrapper::Append(data, options, info, dbg);
+    }
+
+   private:
+    std::unique_ptr<rocksdb::FSWritableFile> owned_;
+    std::atomic<bool>* full_;
+  };
+};
+
+}  // namespace
+
+TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is space", "[reliability][integration]") {
+  TempDir dir;
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
+  REQUIRE(log.has_value());
+  {
+    auto handler = command::CommandHandler::Start(**log);
+    REQUIRE(handler.has_value());
+    for (int p = 0; p < 10; ++p) {
+      const auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(p)));
+      REQUIRE(party.has_value());
+      for (int i = 0; i < 30; ++i)
+        REQUIRE((*handler)->ExecuteSync(RegisterMessage(party->aggregate_id(), pb::CHANNEL_EMAIL,
+                                                        "mail " + std::to_string(i), 1'794'815'220 + i)));
+    }
+  }
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+
+  auto fs = std::make_shared<FillableFileSystem>();
+  std::vector<int64_t> committed;
+  {
+    auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
+    REQUIRE(store.has_value());
+    auto projector = projector::Projector::Open(**log, **store, {.max_batch_events = 40});
+    REQUIRE(projector.has_value());
+    for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Step().has_value());
+    committed = (*projector)->next_offsets();
+
+    fs->full.store(true);
+    auto failed = (*projector)->Step();
+    REQUIRE_FALSE(failed.has_value());
+    CHECK(failed.error().code() == StatusCode::kUnavailable);
+    CHECK_THAT(failed.error().message(), Catch::Contains("commit batch") && Catch::Contains("disk full"));
+    CHECK((*projector)->next_offsets() == committed);  // nothing of the failed batch counts as done
+  }
+  // Space is back: a new projector on the reopened store resumes from the last committed batch.
+  fs->full.store(false);
+  {
+    auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
+    REQUIRE(store.has_value());
+    auto projector = projector::Projector::Open(**log, **store);
+    REQUIRE(projector.has_value());
+    CHECK((*projector)->next_offsets() == committed);
+    REQUIRE((*projector)->CatchUpTo(*ends).ok());
+  }
+  {
+    auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
+    REQUIRE(clean.has_value());
+    auto projector = projector::Projector::Open(**log, **clean);
+    REQUIRE(projector.has_value());
+    REQUIRE((*projector)->CatchUpTo(*ends).ok());
+  }
+  const auto differences = StoreDifferences(dir.Sub("live"), dir.Sub("clean"));
+  for (const auto& d : differences) UNSCOPED_INFO(d);
+  CHECK(differences.empty());
+}
