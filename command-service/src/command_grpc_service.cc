@@ -17,14 +17,17 @@ grpc::ServerUnaryReactor* CommandGrpcService::Execute(grpc::CallbackServerContex
         "not valid UTF-8)")));
     return reactor;
   }
-  handler_.Execute(std::move(decoded), [reactor, reply](Result<pb::ExecuteReply> result) {
-    if (!result) {
-      reactor->Finish(rpc::ToGrpc(result.error()));
-      return;
-    }
-    bool own_buffer = false;
-    reactor->Finish(grpc::GenericSerialize<grpc::ProtoBufferWriter, pb::ExecuteReply>(*result, reply, &own_buffer));
-  });
+  handler_.Execute(
+      std::move(decoded),
+      [reactor, reply](Result<pb::ExecuteReply> result) {
+        if (!result) {
+          reactor->Finish(rpc::ToGrpc(result.error()));
+          return;
+        }
+        bool own_buffer = false;
+        reactor->Finish(grpc::GenericSerialize<grpc::ProtoBufferWriter, pb::ExecuteReply>(*result, reply, &own_buffer));
+      },
+      context->deadline());
   return reactor;
 }
 

@@ -186,7 +186,7 @@ Status CommandHandler::ReloadPartitionLocked(const std::string& aggregate_id) {
   return Status::Ok();
 }
 
-void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
+void CommandHandler::Execute(pb::ExecuteRequest request, Done done, Deadline deadline) {
   if (Status s = domain::ValidateRequest(request); !s.ok()) {
     done(std::unexpected(std::move(s)));
     return;
@@ -212,7 +212,7 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
     if (slot.busy) {
       waiting = slot.waiting.size();
       if (waiting < options_.max_waiting_per_aggregate) {
-        slot.waiting.push_back({std::move(request), std::move(done)});
+        slot.waiting.push_back({std::move(request), std::move(done), deadline});
         return;
       }
       refused = true;
@@ -225,7 +225,7 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done) {
                                 fmt::format("aggregate {} has {} commands waiting; retry later", aggregate_id, waiting))));
     return;
   }
-  Run(aggregate_id, {std::move(request), std::move(done)});
+  Run(aggregate_id, {std::move(request), std::move(done), deadline});
 }
 
 std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::string& aggregate_id) {
@@ -255,6 +255,11 @@ void CommandHandler::ReleaseSlot(const std::string& aggregate_id) {
 }
 
 bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) {
+  if (std::chrono::system_clock::now() >= pending.deadline) {
+    pending.done(std::unexpected(Status(StatusCode::kDeadlineExceeded,
+                                        "the call's deadline passed while the command waited; it was not run")));
+    return true;
+  }
   pb::ExecuteRequest& request = pending.request;
   const auto now = TimeUtil::GetCurrentTime();
   // Decisions that depend on time (due dates, backoffs) use the command's time, never a clock.

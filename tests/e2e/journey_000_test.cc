@@ -9,6 +9,7 @@
 #include "ks/eventlog/dev_cluster.h"
 #include "ks/journeys/journey_000.h"
 #include "support/process.h"
+#include "support/stack.h"
 #include "support/temp_dir.h"
 
 using namespace ks::testing;
@@ -70,6 +71,9 @@ TEST_CASE("journey 000 through three processes on Kafka: what Karin and Windy se
   const int query_port = query_service.WaitForPort();
   REQUIRE(command_port > 0);
   REQUIRE(query_port > 0);
+  // Each service answers the standard health check.
+  CHECK(HealthStatus("127.0.0.1:" + std::to_string(command_port)) == "SERVING");
+  CHECK(HealthStatus("127.0.0.1:" + std::to_string(query_port)) == "SERVING");
   auto commands = pb::CommandService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(command_port), grpc::InsecureChannelCredentials()));
   auto queries = pb::QueryService::NewStub(

@@ -138,6 +138,10 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
     rd_kafka_mock_push_request_errors(mock, kProduceApi, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
                                       RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // A permanent (non-retriable) produce error: that append fails, the command is answered
+    // UNAVAILABLE, and its retry goes through.
+    rd_kafka_mock_push_request_errors(mock, kProduceApi, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     rd_kafka_mock_push_request_errors(mock, kFetchApi, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                       RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -80,3 +80,38 @@ TEST_CASE("overload is refused with RESOURCE_EXHAUSTED and nothing accepted is l
   CHECK(logged.size() == static_cast<size_t>(accepted.load()));
   for (const auto& text : accepted_texts) CHECK(logged.count(text) == 1);
 }
+
+TEST_CASE("a command whose caller's deadline passed while it waited is not run", "[reliability][integration]") {
+  TempDir dir;
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
+  REQUIRE(log.has_value());
+  auto handler = command::CommandHandler::Start(**log);
+  REQUIRE(handler.has_value());
+  auto party = (*handler)->ExecuteSync(RegisterPerson("Burger"));
+  REQUIRE(party.has_value());
+  auto rename = [&](const std::string& name) {
+    auto r = NewRequest();
+    r.set_aggregate_id(party->aggregate_id());
+    r.mutable_change_party_name()->set_display_name(name);
+    return r;
+  };
+  std::atomic<int> answered{0};
+  std::atomic<bool> expired_refused{false};
+  // Many renames queue behind each other on one aggregate; the last one's deadline is already over.
+  for (int i = 0; i < 50; ++i)
+    (*handler)->Execute(rename("Naam " + std::to_string(i)), [&](Result<pb::ExecuteReply>) { ++answered; });
+  (*handler)->Execute(
+      rename("Te laat"),
+      [&](Result<pb::ExecuteReply> r) {
+        expired_refused = !r && r.error().code() == StatusCode::kDeadlineExceeded;
+        ++answered;
+      },
+      std::chrono::system_clock::now() - std::chrono::milliseconds(1));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (answered.load() < 51 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(answered.load() == 51);
+  CHECK(expired_refused.load());
+  auto state = (*handler)->StateOf(party->aggregate_id());
+  CHECK(std::get<ks::domain::PartyState>(state.data).display_name != "Te laat");
+}

@@ -1,10 +1,45 @@
 #include "support/stack.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <google/protobuf/util/time_util.h>
+#include <grpcpp/generic/generic_stub.h>
 
 namespace ks::testing {
 
 using google::protobuf::util::TimeUtil;
+
+std::string HealthStatus(const std::string& address) {
+  grpc::GenericStub generic(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status result;
+  generic.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status s) {
+                      std::lock_guard lock(m);
+                      result = std::move(s);
+                      done = true;
+                      cv.notify_one();
+                    });
+  std::unique_lock lock(m);
+  cv.wait(lock, [&] { return done; });
+  if (!result.ok()) return "error: " + result.error_message();
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "error: unreadable answer";
+  std::string bytes;
+  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  // HealthCheckResponse { ServingStatus status = 1; }: SERVING is 1, NOT_SERVING 2.
+  if (bytes == std::string("\x08\x01", 2)) return "SERVING";
+  if (bytes == std::string("\x08\x02", 2)) return "NOT_SERVING";
+  return "unknown";
+}
 
 pb::ExecuteRequest NewRequest(const std::string& tenant, const std::string& key) {
   pb::ExecuteRequest r;

@@ -85,6 +85,10 @@ class Stack {
   std::unique_ptr<pb::AttachmentService::Stub> uploads_;
 };
 
+// Asks the standard grpc.health.v1.Health/Check of the server at `address` (host:port) and
+// returns "SERVING", "NOT_SERVING", or the error.
+std::string HealthStatus(const std::string& address);
+
 // Command builders shared by the tests.
 pb::ExecuteRequest NewRequest(const std::string& tenant = "gemeente-test", const std::string& key = "");
 pb::ExecuteRequest RegisterPerson(const std::string& name, const std::string& email = "", const std::string& phone = "",

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -53,9 +54,13 @@ class CommandHandler final : public domain::References {
                                                        const attachments::AttachmentStore* attachments = nullptr,
                                                        CommandHandlerOptions options = {});
 
+  using Deadline = std::chrono::system_clock::time_point;
+
   // Runs `request` and calls `done` exactly once, possibly before returning, possibly later on a
   // log thread. Error codes: see CommandService.Execute in proto/klantstroom/v1/command_service.proto.
-  void Execute(pb::ExecuteRequest request, Done done);
+  // A command still waiting behind a busy aggregate when `deadline` passes is not run: it is
+  // answered DEADLINE_EXCEEDED and writes nothing (its caller has given up on it).
+  void Execute(pb::ExecuteRequest request, Done done, Deadline deadline = Deadline::max());
 
   // Blocking form of Execute.
   Result<pb::ExecuteReply> ExecuteSync(pb::ExecuteRequest request);
@@ -83,6 +88,7 @@ class CommandHandler final : public domain::References {
   struct Pending {
     pb::ExecuteRequest request;
     Done done;
+    Deadline deadline = Deadline::max();
   };
   struct Slot {
     domain::AggregateState state;
