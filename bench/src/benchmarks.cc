@@ -1,0 +1,230 @@
+#include "src/benchmarks.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <random>
+
+#include <grpcpp/grpcpp.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "bench.grpc.pb.h"
+#include "klantstroom/v1/command_service.grpc.pb.h"
+#include "klantstroom/v1/query_service.grpc.pb.h"
+#include "ks/allinone/all_in_one.h"
+#include "ks/core/log.h"
+#include "ks/eventlog/embedded_log.h"
+#include "ks/projector/projector.h"
+#include "ks/rpc/server.h"
+#include "src/workload.h"
+
+namespace ks::bench {
+namespace {
+
+namespace pb = ::klantstroom::v1;
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Keeps `concurrency` calls in flight until `total` have completed. `issue(i, done)` starts call i
+// and must call done(ok) exactly once when it completes (from any thread).
+Sample RunInFlight(size_t total, int concurrency, const std::function<void(size_t, std::function<void(bool)>)>& issue) {
+  std::mutex mutex;
+  std::condition_variable cv;
+  size_t next = 0;
+  size_t finished = 0;
+  size_t failed = 0;
+  Latencies latencies;
+  std::function<void()> launch;
+  launch = [&] {
+    size_t i;
+    {
+      std::lock_guard lock(mutex);
+      if (next >= total) return;
+      i = next++;
+    }
+    const auto started = Clock::now();
+    issue(i, [&, started](bool ok) {
+      {
+        std::lock_guard lock(mutex);
+        latencies.Add(Ms(Clock::now() - started));
+        ++finished;
+        if (!ok) ++failed;
+      }
+      cv.notify_one();
+      launch();
+    });
+  };
+  const auto start = Clock::now();
+  for (int c = 0; c < concurrency; ++c) launch();
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return finished == total; });
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (failed > 0) log::Warn("bench", "{} of {} calls failed", failed, total);
+  return {static_cast<double>(total) / seconds, latencies.Percentile(50), latencies.Percentile(99), seconds};
+}
+
+class EchoService final : public klantstroom::bench::Echo::CallbackService {
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const klantstroom::bench::EchoMessage* request,
+                                 klantstroom::bench::EchoMessage* reply) override {
+    *reply = *request;
+    auto* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+}  // namespace
+
+Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes) {
+  EchoService service;
+  int port = 0;
+  auto server = rpc::StartServer("127.0.0.1:0", {&service}, &port);
+  KS_CHECK(server.has_value());
+  auto stub = klantstroom::bench::Echo::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  klantstroom::bench::EchoMessage message;
+  message.set_payload(std::string(payload_bytes, 'x'));
+  struct Call {
+    grpc::ClientContext context;
+    klantstroom::bench::EchoMessage reply;
+  };
+  Sample s = RunInFlight(calls, concurrency, [&](size_t, std::function<void(bool)> done) {
+    auto* call = new Call();
+    stub->async()->Echo(&call->context, &message, &call->reply, [call, done](grpc::Status status) {
+      delete call;
+      done(status.ok());
+    });
+  });
+  (*server)->Shutdown();
+  return s;
+}
+
+Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes) {
+  const std::string dir = options.work_dir + "/ingest-" + std::to_string(options.seed);
+  std::filesystem::remove_all(dir);
+  auto app = allinone::AllInOne::Start({.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = true});
+  KS_CHECK(app.has_value());
+  auto stub = pb::CommandService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string((*app)->port()), grpc::InsecureChannelCredentials()));
+  const Workload workload = MakeWorkload(options.parties, options.commands, options.seed);
+  struct Call {
+    grpc::ClientContext context;
+    pb::ExecuteReply reply;
+  };
+  auto send = [&](const std::vector<pb::ExecuteRequest>& requests) {
+    return RunInFlight(requests.size(), options.concurrency, [&](size_t i, std::function<void(bool)> done) {
+      auto* call = new Call();
+      stub->async()->Execute(&call->context, &requests[i], &call->reply, [call, done](grpc::Status status) {
+        delete call;
+        done(status.ok());
+      });
+    });
+  };
+  (void)send(workload.parties);  // the parties first; not measured
+  const Sample s = send(workload.commands);
+  size_t bytes = 0;
+  for (const auto& r : workload.commands) bytes += r.ByteSizeLong();
+  *request_bytes = bytes / std::max<size_t>(1, workload.commands.size());
+  return s;
+}
+
+Sample ProjectionBenchmark(const BenchOptions& options) {
+  const std::string dir = options.work_dir + "/ingest-" + std::to_string(options.seed);
+  auto log = eventlog::OpenEmbeddedLog({.path = dir + "/log", .sync = false});
+  KS_CHECK(log.has_value());
+  const std::string store_dir = options.work_dir + "/projection-" + std::to_string(options.seed);
+  std::filesystem::remove_all(store_dir);
+  auto store = readmodel::ReadModelStore::OpenPrimary(store_dir);
+  KS_CHECK(store.has_value());
+  auto projector = projector::Projector::Open(**log, **store);
+  KS_CHECK(projector.has_value());
+  auto ends = (*log)->EndOffsets();
+  KS_CHECK(ends.has_value());
+  const auto start = Clock::now();
+  KS_CHECK((*projector)->CatchUpTo(*ends).ok());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {static_cast<double>((*projector)->events_applied()) / seconds, 0, 0, seconds};
+}
+
+Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes) {
+  std::filesystem::remove_all(dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.IncreaseParallelism(2);
+  rocksdb::DB* raw = nullptr;
+  KS_CHECK(rocksdb::DB::Open(options, dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::mt19937 rng(1);
+  const std::string value(value_bytes, 'v');
+  const auto start = Clock::now();
+  rocksdb::WriteBatch batch;
+  std::string current;
+  for (size_t i = 0; i < events; ++i) {
+    // As the projector: the aggregate's record (mostly new keys, some busy ones) and its version.
+    const std::string key = (rng() % 10 < 3) ? "I\0bench\0busy-" + std::to_string(rng() % 40)
+                                             : "I\0bench\0agg-" + std::to_string(i);
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &current);
+    KS_CHECK(s.ok() || s.IsNotFound());
+    batch.Put(key, value);
+    batch.Put("V\0" + key, "12345678");
+    if (batch.Count() >= 4000) {
+      KS_CHECK(db->Write(rocksdb::WriteOptions(), &batch).ok());
+      batch.Clear();
+    }
+  }
+  KS_CHECK(db->Write(rocksdb::WriteOptions(), &batch).ok());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {static_cast<double>(events) / seconds, 0, 0, seconds};
+}
+
+Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes) {
+  const std::string dir = options.work_dir + "/views";
+  std::filesystem::remove_all(dir);
+  auto app = allinone::AllInOne::Start({.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = false});
+  KS_CHECK(app.has_value());
+  pb::LogPosition last;
+  for (auto& request : BusyParty("veelbeller", 300)) {
+    auto reply = (*app)->commands().ExecuteSync(std::move(request));
+    KS_CHECK(reply.has_value());
+  }
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*app)->port()), grpc::InsecureChannelCredentials());
+  auto stub = pb::QueryService::NewStub(channel);
+  // Wait until the projector has applied everything.
+  auto ends = (*app)->log().EndOffsets();
+  KS_CHECK(ends.has_value());
+  pb::GetCustomerViewRequest request;
+  request.set_tenant("gemeente-ede");
+  request.set_party_id("veelbeller");
+  request.set_page_size(50);
+  for (size_t p = 0; p < ends->size(); ++p) {
+    if ((*ends)[p] == 0) continue;
+    auto* min = request.mutable_consistency()->add_min_positions();
+    min->set_partition(static_cast<int32_t>(p));
+    min->set_offset((*ends)[p] - 1);
+  }
+  {
+    grpc::ClientContext context;
+    pb::CustomerView view;
+    KS_CHECK(stub->GetCustomerView(&context, request, &view).ok());
+    KS_CHECK(view.timeline_size() == 50);
+    *answer_bytes = view.ByteSizeLong();
+  }
+  request.clear_consistency();
+  struct Call {
+    grpc::ClientContext context;
+    pb::CustomerView reply;
+  };
+  return RunInFlight(options.queries, options.concurrency, [&](size_t, std::function<void(bool)> done) {
+    auto* call = new Call();
+    stub->async()->GetCustomerView(&call->context, &request, &call->reply, [call, done](grpc::Status status) {
+      delete call;
+      done(status.ok());
+    });
+  });
+}
+
+}  // namespace ks::bench

@@ -1,0 +1,39 @@
+// The benchmarks. Each returns one Sample (throughput and latency); main() repeats them, takes
+// medians and holds each against its reference from the same run.
+#pragma once
+
+#include <string>
+
+#include "src/measure.h"
+
+namespace ks::bench {
+
+struct BenchOptions {
+  std::string work_dir;     // scratch space, removed afterwards
+  size_t parties = 2000;
+  size_t commands = 50000;  // per ingest run
+  int concurrency = 64;     // calls in flight
+  size_t queries = 20000;   // per query run
+  uint32_t seed = 1;
+};
+
+// gRPC alone: an echo of `payload_bytes` with `concurrency` calls in flight, `calls` in all.
+Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
+
+// Commands through CommandService over gRPC into the embedded log (fsynced group commits), each
+// answered after its append is durable. Leaves the log in `options.work_dir/ingest-<seed>`; sets
+// *request_bytes to the average command size.
+Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes);
+
+// Folding that log into fresh read models (all of them), events per second.
+Sample ProjectionBenchmark(const BenchOptions& options);
+
+// RocksDB alone: read-modify-write of `events` values of `value_bytes` under keys drawn like the
+// projector's, committed in batches of 2000.
+Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes);
+
+// GetCustomerView of a party with 300 contacts (first page of 50), `concurrency` in flight; sets
+// *answer_bytes to the answer's size.
+Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes);
+
+}  // namespace ks::bench

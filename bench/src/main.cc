@@ -1,0 +1,70 @@
+// ks-bench: how fast Klantstroom is, each figure beside its reference measured in the same run
+// (gRPC echo of the same size and concurrency, RocksDB read-modify-write of the same volume).
+//   ks-bench            the full run (a few minutes on 2 cores); prints a table, writes JSON
+//   ks-bench --smoke    seconds: every benchmark once on tiny sizes, so the suite never rots
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "ks/core/flags.h"
+#include "ks/core/log.h"
+#include "src/benchmarks.h"
+
+int main(int argc, char** argv) {
+  ks::Flags flags("ks-bench", "benchmarks against their references, measured in the same run");
+  flags.Define("smoke", "false", "run every benchmark once on tiny sizes (for the test suite)")
+      .Define("repeats", "3", "runs per figure; the median is reported")
+      .Define("work-dir", "", "scratch directory (default: a new one under the temp dir)")
+      .Define("json", "bench-results.json", "where to write the figures as JSON");
+  int exit_code = 0;
+  if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+  ks::log::SetMinLevel(ks::log::Level::kWarn);
+  const bool smoke = flags.GetBool("smoke");
+  ks::bench::BenchOptions options;
+  options.work_dir = flags.Get("work-dir").empty()
+                         ? (std::filesystem::temp_directory_path() / ("ks-bench-" + std::to_string(::getpid()))).string()
+                         : flags.Get("work-dir");
+  std::filesystem::create_directories(options.work_dir);
+  if (smoke) {
+    options.parties = 50;
+    options.commands = 300;
+    options.queries = 200;
+    options.concurrency = 8;
+  }
+  const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
+
+  std::vector<ks::bench::Figure> figures;
+  size_t request_bytes = 0;
+  const auto ingest = ks::bench::MedianOf(repeats, [&] {
+    ++options.seed;
+    return ks::bench::IngestBenchmark(options, &request_bytes);
+  });
+  const auto echo_ingest = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::EchoBenchmark(options.concurrency, options.commands, request_bytes);
+  });
+  figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
+                     fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency), echo_ingest, 0.5});
+
+  const auto projection = ks::bench::MedianOf(repeats, [&] { return ks::bench::ProjectionBenchmark(options); });
+  const size_t events = options.parties + options.commands;
+  const auto rmw = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
+  });
+  figures.push_back({"projection: events into all read models", projection, "RocksDB read-modify-write", rmw, 1.0});
+
+  size_t answer_bytes = 0;
+  const auto views = ks::bench::MedianOf(repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); });
+  const auto echo_views = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes);
+  });
+  figures.push_back({"GetCustomerView (300 contacts, page 50)", views,
+                     fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency), echo_views, 0.5});
+
+  std::printf("%s", ks::bench::FormatTable(figures).c_str());
+  std::ofstream(flags.Get("json")) << ks::bench::FormatJson(figures);
+  std::error_code ec;
+  std::filesystem::remove_all(options.work_dir, ec);
+  for (const auto& f : figures)
+    if (f.value.per_second <= 0) return 1;
+  return 0;
+}

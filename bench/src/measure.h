@@ -1,0 +1,46 @@
+// Measuring: throughput with latency percentiles, the median of repeated runs, and the report
+// table that holds each figure against its reference from the same run.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace ks::bench {
+
+struct Sample {
+  double per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double seconds = 0;  // wall time of the run
+};
+
+// Collects latencies (ms) and answers percentiles. Not thread-safe: one per thread, then Merge.
+class Latencies {
+ public:
+  void Add(double ms) { values_.push_back(ms); }
+  void Merge(const Latencies& other) { values_.insert(values_.end(), other.values_.begin(), other.values_.end()); }
+  // `p` in [0, 100]; 0 when empty.
+  double Percentile(double p) const;
+
+ private:
+  std::vector<double> values_;
+};
+
+// Runs `run` `repeats` times; the sample with the median throughput.
+Sample MedianOf(int repeats, const std::function<Sample()>& run);
+
+struct Figure {
+  std::string name;
+  Sample value;
+  std::string reference_name;
+  Sample reference;
+  // The ratio value/reference the project aims for (0: none).
+  double target_ratio = 0;
+};
+
+// A readable table, and a JSON document of the same figures.
+std::string FormatTable(const std::vector<Figure>& figures);
+std::string FormatJson(const std::vector<Figure>& figures);
+
+}  // namespace ks::bench
