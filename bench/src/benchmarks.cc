@@ -30,41 +30,60 @@ using Clock = std::chrono::steady_clock;
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Keeps `concurrency` calls in flight until `total` have completed. `issue(i, done)` starts call i
-// and must call done(ok) exactly once when it completes (from any thread).
+// and must call done(ok) exactly once when it completes (from any thread). The shared state lives
+// as long as the last callback that touches it, not just as long as this function.
 Sample RunInFlight(size_t total, int concurrency, const std::function<void(size_t, std::function<void(bool)>)>& issue) {
-  std::mutex mutex;
-  std::condition_variable cv;
-  size_t next = 0;
-  size_t finished = 0;
-  size_t failed = 0;
-  Latencies latencies;
-  std::function<void()> launch;
-  launch = [&] {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable cv;
+    size_t next = 0;
+    size_t finished = 0;
+    size_t failed = 0;
+    Latencies latencies;
+    std::function<void(size_t, std::function<void(bool)>)> issue;
+    size_t total = 0;
+    // Starts the next call, if any; its completion starts the one after. Owned by the state, so
+    // it lives as long as any callback that may still run it.
+    std::function<void(const std::shared_ptr<State>&)> launch;
+  };
+  auto state = std::make_shared<State>();
+  state->issue = issue;
+  state->total = total;
+  state->launch = [](const std::shared_ptr<State>& st) {
     size_t i;
     {
-      std::lock_guard lock(mutex);
-      if (next >= total) return;
-      i = next++;
+      std::lock_guard lock(st->mutex);
+      if (st->next >= st->total) return;
+      i = st->next++;
     }
     const auto started = Clock::now();
-    issue(i, [&, started](bool ok) {
+    st->issue(i, [st, started](bool ok) {
+      bool all_done;
       {
-        std::lock_guard lock(mutex);
-        latencies.Add(Ms(Clock::now() - started));
-        ++finished;
-        if (!ok) ++failed;
+        std::lock_guard lock(st->mutex);
+        st->latencies.Add(Ms(Clock::now() - started));
+        ++st->finished;
+        if (!ok) ++st->failed;
+        all_done = st->finished == st->total;
       }
-      cv.notify_one();
-      launch();
+      if (all_done) {
+        st->cv.notify_one();
+      } else {
+        st->launch(st);
+      }
     });
   };
   const auto start = Clock::now();
-  for (int c = 0; c < concurrency; ++c) launch();
-  std::unique_lock lock(mutex);
-  cv.wait(lock, [&] { return finished == total; });
+  for (int c = 0; c < concurrency; ++c) state->launch(state);
+  std::unique_lock lock(state->mutex);
+  state->cv.wait(lock, [&] { return state->finished == state->total; });
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (failed > 0) log::Warn("bench", "{} of {} calls failed", failed, total);
-  return {static_cast<double>(total) / seconds, latencies.Percentile(50), latencies.Percentile(99), seconds};
+  if (state->failed > 0) log::Warn("bench", "{} of {} calls failed", state->failed, total);
+  const Sample sample{static_cast<double>(total) / seconds, state->latencies.Percentile(50),
+                      state->latencies.Percentile(99), seconds};
+  lock.unlock();
+  // The state holds its own launch function, which holds nothing: no cycle keeps it alive.
+  return sample;
 }
 
 class EchoService final : public klantstroom::bench::Echo::CallbackService {

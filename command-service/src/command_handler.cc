@@ -233,8 +233,9 @@ std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::
   Slot& slot = slots_[aggregate_id];
   if (slot.waiting.empty()) {
     slot.busy = false;
-    // A slot for an aggregate that never came to exist (a refused create) is dropped again.
-    if (!slot.state.exists()) slots_.erase(aggregate_id);
+    // A slot for an aggregate that never came to exist (a refused create) is dropped again, unless
+    // an append for it was not confirmed: it may have landed, and the retry must find it.
+    if (!slot.state.exists() && !slot.needs_reload) slots_.erase(aggregate_id);
     return std::nullopt;
   }
   Pending next = std::move(slot.waiting.front());

@@ -22,10 +22,10 @@ grpc::ServerUnaryReactor* QueryGrpcService::Serve(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto now = std::chrono::steady_clock::now();
   auto deadline = now + options_.max_consistency_wait;
-  // The caller's own deadline, when sooner, wins (a little earlier, so the answer still reaches it).
+  // The caller's own deadline, when sooner, wins (100 ms earlier, so the answer still reaches it).
   const auto client_deadline = context->deadline();
   if (client_deadline != std::chrono::system_clock::time_point::max()) {
-    const auto left = client_deadline - std::chrono::system_clock::now() - std::chrono::milliseconds(20);
+    const auto left = client_deadline - std::chrono::system_clock::now() - std::chrono::milliseconds(100);
     deadline = std::min(deadline, now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(left));
   }
   Parked parked{&consistency, std::move(answer), reactor, deadline};

@@ -134,7 +134,7 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   while (producing.load() || kills < 4) {
     ChildProcess projector(ProgramPath("projector/projector"), {log_flag, "--read-models=" + live, "--batch=25"},
                            projector_log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 350));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 400));
     projector.Kill();
     ++kills;
   }

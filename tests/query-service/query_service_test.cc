@@ -213,7 +213,7 @@ TEST_CASE("read your writes: a query waits for the positions a command returned,
   p->set_partition(0);
   p->set_offset(1'000'000);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1000));
   pb::CustomerView view;
   grpc::Status status = stack.queries().GetCustomerView(&context, ahead, &view);
   CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);

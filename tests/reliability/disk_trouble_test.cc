@@ -24,7 +24,8 @@ namespace pb = ::klantstroom::v1;
 
 namespace {
 
-// The local file system, except that while `full` is set every write fails as on a full disk.
+// The local file system, except that while `full` is set every write fails as on a full disk,
+// and syncs fail with an I/O error.
 class FillableFileSystem : public rocksdb::FileSystemWrapper {
  public:
   FillableFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
@@ -55,6 +56,14 @@ class FillableFileSystem : public rocksdb::FileSystemWrapper {
                              const rocksdb::DataVerificationInfo& info, rocksdb::IODebugContext* dbg) override {
       if (full_->load()) return rocksdb::IOStatus::NoSpace("injected: disk full");
       return FSWritableFileWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return rocksdb::IOStatus::IOError("injected: write failed");
+      return FSWritableFileWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return rocksdb::IOStatus::IOError("injected: write failed");
+      return FSWritableFileWrapper::Fsync(options, dbg);
     }
 
    private:

@@ -167,14 +167,20 @@ TEST_CASE("hostile commands get a clear answer, never a crash or a partial write
     std::mutex m;
     std::condition_variable cv;
     bool done = false;
+    grpc::Status answer;
     generic.UnaryCall(&context, "/klantstroom.v1.CommandService/Execute", grpc::StubOptions(), &request, &response,
-                      [&](grpc::Status) {
+                      [&](grpc::Status s) {
                         std::lock_guard lock(m);
+                        answer = std::move(s);
                         done = true;
                         cv.notify_one();
                       });
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return done; });
+    // Garbage either does not decode, or decodes into something that breaks a rule: both are
+    // INVALID_ARGUMENT with a message.
+    CHECK(answer.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_FALSE(answer.error_message().empty());
   }
   CHECK(stack.LogSize() == size);
   // And the service still works.
