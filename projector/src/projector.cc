@@ -1,8 +1,9 @@
 #include "ks/projector/projector.h"
 
-#include <set>
+#include <algorithm>
+#include <unordered_map>
 
-#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/core/log.h"
@@ -17,95 +18,90 @@ namespace {
 namespace keys = readmodel::keys;
 using readmodel::ReadModelStore;
 
-// One batch being built: writes go to a WriteBatchWithIndex, so that reads within the batch see
-// the batch's own earlier writes (an interaction registered and reported in the same batch).
+// One batch being built. Records touched in the batch are kept in memory (the latest value of
+// each) and written once at commit, so a busy party's record is read from RocksDB once per batch
+// however many of its events the batch holds; index entries go straight into the WriteBatch, in
+// order, so a delete and a later put of the same key end as a put.
 class BatchTxn {
  public:
-  explicit BatchTxn(rocksdb::DB* db) : db_(db), batch_(rocksdb::BytewiseComparator(), 0, true) {}
+  explicit BatchTxn(rocksdb::DB* db) : db_(db) {}
 
-  Result<std::optional<std::string>> Get(const std::string& key) {
+  Result<std::optional<std::string>> GetRecord(const std::string& key) {
+    if (auto it = records_.find(key); it != records_.end()) return std::optional<std::string>(it->second);
     std::string value;
-    rocksdb::Status s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(), key, &value);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return std::unexpected(ReadModelStore::FromRocks(s, "read"));
     return std::optional<std::string>(std::move(value));
   }
+  void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
   void Put(const std::string& key, const std::string& value) { KS_CHECK(batch_.Put(key, value).ok()); }
   void Delete(const std::string& key) { KS_CHECK(batch_.Delete(key).ok()); }
   Status Commit() {
+    for (const auto& [key, value] : records_) KS_CHECK(batch_.Put(key, value).ok());
     rocksdb::WriteOptions options;
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
     // the log, so the projector does not pay for an fsync per batch.
     options.sync = false;
-    return ReadModelStore::FromRocks(db_->Write(options, batch_.GetWriteBatch()), "commit batch");
+    return ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch");
   }
 
  private:
   rocksdb::DB* db_;
-  rocksdb::WriteBatchWithIndex batch_;
+  rocksdb::WriteBatch batch_;
+  std::unordered_map<std::string, std::string> records_;
 };
 
-// Folds `event` into the record stored at `key` and moves its index entries along.
+// Folds `event` into the record stored at `key` and moves its index entries along. The record's
+// own version says which events it has applied: an event at or below it is a duplicate and is
+// skipped (returns false).
 template <typename RecordT, typename Fold>
-Status ApplyToRecord(BatchTxn& txn, const std::string& key, const pb::EventEnvelope& event, Fold fold) {
-  auto stored = txn.Get(key);
-  if (!stored) return stored.error();
+Result<bool> ApplyToRecord(BatchTxn& txn, const std::string& key, const pb::EventEnvelope& event, Fold fold) {
+  auto stored = txn.GetRecord(key);
+  if (!stored) return std::unexpected(stored.error());
   RecordT before;
   if (stored->has_value() && !before.ParseFromString(**stored))
-    return Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key));
+    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
+  if (event.aggregate_version() <= before.version()) return false;
   RecordT after = fold(before, event);
   const std::vector<std::string> old_keys = IndexKeys(before);
   const std::vector<std::string> new_keys = IndexKeys(after);
-  const std::set<std::string> keep(new_keys.begin(), new_keys.end());
   for (const std::string& k : old_keys)
-    if (!keep.count(k)) txn.Delete(k);
-  for (const std::string& k : new_keys) txn.Put(k, "");
-  txn.Put(key, after.SerializeAsString());
-  return Status::Ok();
+    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) txn.Delete(k);
+  for (const std::string& k : new_keys)
+    if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) txn.Put(k, "");
+  txn.PutRecord(key, after.SerializeAsString());
+  return true;
 }
 
 // Folds one event into every read model. Returns false when it was skipped as already applied.
 Result<bool> ApplyEvent(BatchTxn& txn, const pb::EventEnvelope& event) {
-  const std::string version_key = keys::AppliedVersion(event.aggregate_id());
-  auto applied = txn.Get(version_key);
-  if (!applied) return std::unexpected(applied.error());
-  const int64_t applied_version = applied->has_value() ? keys::DecodeInt64(**applied) : 0;
-  if (event.aggregate_version() <= applied_version) return false;
-
-  Status s;
   switch (domain::AggregateTypeOfEvent(event)) {
     case pb::AGGREGATE_TYPE_PARTY:
-      s = ApplyToRecord<pb::PartyProfile>(txn, keys::Party(event.tenant(), event.aggregate_id()), event, FoldParty);
-      break;
+      return ApplyToRecord<pb::PartyProfile>(txn, keys::Party(event.tenant(), event.aggregate_id()), event, FoldParty);
     case pb::AGGREGATE_TYPE_INTERACTION:
-      s = ApplyToRecord<pb::InteractionRecord>(txn, keys::Interaction(event.tenant(), event.aggregate_id()), event,
-                                               FoldInteraction);
-      break;
+      return ApplyToRecord<pb::InteractionRecord>(txn, keys::Interaction(event.tenant(), event.aggregate_id()), event,
+                                                  FoldInteraction);
     case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
-      s = ApplyToRecord<pb::CallbackRecord>(txn, keys::Callback(event.tenant(), event.aggregate_id()), event,
-                                            FoldCallback);
-      break;
+      return ApplyToRecord<pb::CallbackRecord>(txn, keys::Callback(event.tenant(), event.aggregate_id()), event,
+                                               FoldCallback);
     case pb::AGGREGATE_TYPE_MELDING:
-      s = ApplyToRecord<pb::MeldingRecord>(txn, keys::Melding(event.tenant(), event.aggregate_id()), event, FoldMelding);
-      break;
+      return ApplyToRecord<pb::MeldingRecord>(txn, keys::Melding(event.tenant(), event.aggregate_id()), event,
+                                              FoldMelding);
     case pb::AGGREGATE_TYPE_MELDING_CATEGORY:
-      s = ApplyToRecord<pb::MeldingCategoryRecord>(
+      return ApplyToRecord<pb::MeldingCategoryRecord>(
           txn, keys::Category(event.tenant(), event.melding_category_defined().code()), event, FoldCategory);
-      break;
     case pb::AGGREGATE_TYPE_EMPLOYEE:
-      s = ApplyToRecord<pb::EmployeeRecord>(
+      return ApplyToRecord<pb::EmployeeRecord>(
           txn, keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), event, FoldEmployee);
-      break;
     case pb::AGGREGATE_TYPE_NOTIFICATION:
-      s = ApplyToRecord<pb::NotificationRecord>(txn, keys::Notification(event.tenant(), event.aggregate_id()), event,
-                                                FoldNotification);
-      break;
+      return ApplyToRecord<pb::NotificationRecord>(txn, keys::Notification(event.tenant(), event.aggregate_id()), event,
+                                                   FoldNotification);
     default:
-      KS_CHECK(false && "events of unknown type are parked before they get here");
+      break;
   }
-  if (!s.ok()) return std::unexpected(s);
-  txn.Put(version_key, keys::EncodeInt64(event.aggregate_version()));
-  return true;
+  KS_CHECK(false && "events of unknown type are parked before they get here");
+  return false;
 }
 
 std::string DeadLetterKey(int32_t partition, int64_t offset) {

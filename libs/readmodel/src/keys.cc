@@ -137,7 +137,6 @@ std::string_view LastPart(std::string_view key) {
   return last == std::string_view::npos ? key : key.substr(last + 1);
 }
 
-std::string AppliedVersion(std::string_view aggregate_id) { return Join({"V", aggregate_id}); }
 std::string PartitionProgress(int32_t partition) {
   std::string out(kPartitionProgressPrefix);
   codec::PutBigEndian32(out, static_cast<uint32_t>(partition));

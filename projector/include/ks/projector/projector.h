@@ -1,8 +1,8 @@
 // Projector: consumes the event log in batches and folds every event into the read models.
-// Each batch is one RocksDB WriteBatch holding the new records, their index entries, the applied
-// version of each aggregate and the log positions consumed, so a crash at any moment leaves the
-// store at the end of some batch: on restart it resumes exactly there, never losing an event and
-// never counting one twice. An event whose aggregate version is already applied is skipped
+// Each batch is one RocksDB WriteBatch holding the new records (each record carries the version of
+// its aggregate it reflects), their index entries and the log positions consumed, so a crash at
+// any moment leaves the store at the end of some batch: on restart it resumes exactly there,
+// never losing an event and never counting one twice. An event whose aggregate version is already applied is skipped
 // (duplicate delivery). An event that cannot be decoded, or whose type this version does not
 // know, is parked in a dead-letter record with its position, and projection goes on.
 //

@@ -22,7 +22,6 @@
 //   N  tenant notification                   -> NotificationRecord
 //   PN tenant party ~time notification       -> ""   notifications to a party, newest first
 //   SN tenant subject notification           -> ""   notifications about a melding
-//   V  aggregate                             -> version applied (8 bytes)
 //   ~p partition                             -> next offset to apply (8 bytes)
 #pragma once
 
@@ -85,7 +84,6 @@ std::string SubjectNotification(std::string_view tenant, std::string_view subjec
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);
 
-std::string AppliedVersion(std::string_view aggregate_id);
 std::string PartitionProgress(int32_t partition);
 inline constexpr std::string_view kPartitionProgressPrefix = "~p";
 
