@@ -206,13 +206,7 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
   CHECK(commands.Terminate() == 0);
 
   // The read models equal a clean rebuild...
-  {
-    ChildProcess rebuild(ProgramPath("projector/projector"), {log_flag, "--rebuild-into=" + dir.Sub("clean")}, logs);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (rebuild.running() && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE_FALSE(rebuild.running());
-  }
+  REQUIRE(RebuildReadModels(log_flag, dir.Sub("clean"), logs) == 0);
   const auto differences = StoreDifferences(live, dir.Sub("clean"));
   for (const auto& d : differences) UNSCOPED_INFO(d);
   CHECK(differences.empty());

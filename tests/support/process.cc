@@ -13,6 +13,15 @@ namespace ks::testing {
 
 std::string ProgramPath(const std::string& name) { return std::string(KS_PROGRAM_DIR) + "/" + name; }
 
+int RebuildReadModels(const std::string& log_flag, const std::string& into, const std::string& log_path) {
+  ChildProcess rebuild(ProgramPath("projector/projector"), {log_flag, "--rebuild-into=" + into}, log_path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (rebuild.running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (rebuild.running()) return -1;
+  return rebuild.Terminate();
+}
+
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
                            const std::string& stderr_path) {
   int out[2];

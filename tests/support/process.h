@@ -42,4 +42,8 @@ class ChildProcess {
 // Where the test executables find the programs under test (set by CMake).
 std::string ProgramPath(const std::string& name);
 
+// Runs `projector --rebuild-into=into` against `log_flag` ("--log=...") to completion (at most
+// 60 s); its log goes to `log_path`. Returns the projector's exit code (-1 when it did not end).
+int RebuildReadModels(const std::string& log_flag, const std::string& into, const std::string& log_path);
+
 }  // namespace ks::testing
