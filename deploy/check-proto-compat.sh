@@ -9,8 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 against="${1:-HEAD~1}"
 buf=deploy/tools/node_modules/.bin/buf
+# Two checks may start at once (ctest -j): one installs, under a lock, and the other waits for it.
 if [ ! -x "$buf" ]; then
-  npm install --prefix deploy/tools --no-audit --no-fund --loglevel=error >/dev/null
+  (
+    flock 9
+    [ -x "$buf" ] || npm install --prefix deploy/tools --no-audit --no-fund --loglevel=error >/dev/null
+  ) 9>deploy/tools/.install.lock
 fi
 if [ "$against" = "--self-test" ]; then
   scratch=$(mktemp -d)
