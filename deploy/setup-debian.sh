@@ -12,6 +12,8 @@ packages=(
   catch2                # tests
   libfmt-dev            # formatting
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
+  libxapian-dev         # search over all communication (with Snowball's Dutch stemmer)
+  chromium              # the test that opens the analysts' HTML report in a headless browser
 )
 # npm fetches buf for the schema-compatibility check; many machines have Node already.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -74,34 +74,11 @@ Result<bool> ApplyToRecord(BatchTxn& txn, const std::string& key, const pb::Even
   return true;
 }
 
-// Folds one event into every read model. Returns false when it was skipped as already applied.
+// Folds one event into its read model. Returns false when it was skipped as already applied.
 Result<bool> ApplyEvent(BatchTxn& txn, const pb::EventEnvelope& event) {
-  switch (domain::AggregateTypeOfEvent(event)) {
-    case pb::AGGREGATE_TYPE_PARTY:
-      return ApplyToRecord<pb::PartyProfile>(txn, keys::Party(event.tenant(), event.aggregate_id()), event, FoldParty);
-    case pb::AGGREGATE_TYPE_INTERACTION:
-      return ApplyToRecord<pb::InteractionRecord>(txn, keys::Interaction(event.tenant(), event.aggregate_id()), event,
-                                                  FoldInteraction);
-    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
-      return ApplyToRecord<pb::CallbackRecord>(txn, keys::Callback(event.tenant(), event.aggregate_id()), event,
-                                               FoldCallback);
-    case pb::AGGREGATE_TYPE_MELDING:
-      return ApplyToRecord<pb::MeldingRecord>(txn, keys::Melding(event.tenant(), event.aggregate_id()), event,
-                                              FoldMelding);
-    case pb::AGGREGATE_TYPE_MELDING_CATEGORY:
-      return ApplyToRecord<pb::MeldingCategoryRecord>(
-          txn, keys::Category(event.tenant(), event.melding_category_defined().code()), event, FoldCategory);
-    case pb::AGGREGATE_TYPE_EMPLOYEE:
-      return ApplyToRecord<pb::EmployeeRecord>(
-          txn, keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), event, FoldEmployee);
-    case pb::AGGREGATE_TYPE_NOTIFICATION:
-      return ApplyToRecord<pb::NotificationRecord>(txn, keys::Notification(event.tenant(), event.aggregate_id()), event,
-                                                   FoldNotification);
-    default:
-      break;
-  }
-  KS_CHECK(false && "events of unknown type are parked before they get here");
-  return false;
+  return WithFoldFor(event, [&]<typename RecordT>(const std::string& key, RecordT (*fold)(RecordT, const pb::EventEnvelope&)) {
+    return ApplyToRecord<RecordT>(txn, key, event, fold);
+  });
 }
 
 std::string DeadLetterKey(int32_t partition, int64_t offset) {

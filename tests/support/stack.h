@@ -54,6 +54,8 @@ class Stack {
   pb::QueryService::Stub& queries() { return *queries_; }
   allinone::AllInOne& app() { return *app_; }
   int port() const { return app_->port(); }
+  // The all-in-one's data directory (the embedded log is in log/ below it).
+  std::string data_dir() const { return dir_.Sub("data"); }
 
   // Total records in the log: what a refused command must not change.
   int64_t LogSize() {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
@@ -87,6 +88,10 @@ class EmbeddedLog final : public EventLog {
   std::string description() const override { return "embedded:" + options_.path; }
 
   void AppendAsync(std::vector<Record> records, AppendCallback done) override {
+    if (options_.read_only) {
+      done(std::unexpected(FailedPrecondition("event log {} is open for reading only", description())));
+      return;
+    }
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
@@ -101,6 +106,34 @@ class EmbeddedLog final : public EventLog {
   Result<std::vector<int64_t>> EndOffsets() override {
     std::lock_guard lock(mutex_);
     return end_offsets_;
+  }
+
+  Result<std::vector<int64_t>> OffsetsForTime(int64_t timestamp_ms) override {
+    std::vector<int64_t> ends;
+    {
+      std::lock_guard lock(mutex_);
+      ends = end_offsets_;
+    }
+    std::vector<int64_t> result(ends.size());
+    for (size_t p = 0; p < ends.size(); ++p) {
+      // Binary search for the first offset whose timestamp is not before `timestamp_ms`.
+      int64_t lo = 0;
+      int64_t hi = ends[p];
+      while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        std::string value;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), RecordKey(static_cast<int32_t>(p), mid), &value);
+        StoredRecord record;
+        if (!s.ok() || !DecodeValue(value, record))
+          return std::unexpected(IoError("embedded log: record {}/{} unreadable: {}", p, mid, s.ToString()));
+        if (record.timestamp_ms < timestamp_ms)
+          lo = mid + 1;
+        else
+          hi = mid;
+      }
+      result[p] = lo;
+    }
+    return result;
   }
 
   Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int64_t>& start_offsets) override {
@@ -239,7 +272,14 @@ Result<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& opti
   // Records are written once and read in key order: a bigger write buffer means fewer flushes.
   db_options.write_buffer_size = 64 << 20;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, &raw);
+  rocksdb::Status s;
+  if (options.read_only) {
+    if (!std::filesystem::exists(options.path + "/CURRENT"))
+      return std::unexpected(NotFound("embedded log {}: there is no log there", options.path));
+    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, &raw);
+  } else {
+    s = rocksdb::DB::Open(db_options, options.path, &raw);
+  }
   if (!s.ok()) return std::unexpected(EmbeddedLog::IoStatus(s, "open " + options.path));
   std::unique_ptr<rocksdb::DB> db(raw);
 
@@ -255,7 +295,7 @@ Result<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& opti
           "embedded log {}: has {} partitions, asked for {}; a log's partition count never changes",
           options.path, existing, partitions));
     partitions = existing;
-  } else if (s.IsNotFound()) {
+  } else if (s.IsNotFound() && !options.read_only) {
     if (partitions < 0) return std::unexpected(InvalidArgument("partitions: must be at least 1"));
     if (partitions == 0) partitions = 12;
     rocksdb::WriteOptions w;

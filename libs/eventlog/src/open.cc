@@ -27,4 +27,14 @@ Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partiti
       "event log '{}': must be 'embedded:DIR' or 'kafka:HOST:PORT[,HOST:PORT...][/TOPIC]'", spec));
 }
 
+Result<std::unique_ptr<EventLog>> OpenLogForReading(std::string_view spec) {
+  if (spec.starts_with("embedded:")) {
+    EmbeddedLogOptions options;
+    options.path = std::string(spec.substr(9));
+    options.read_only = true;
+    return OpenEmbeddedLog(options);
+  }
+  return OpenLog(spec, 0);
+}
+
 }  // namespace ks::eventlog

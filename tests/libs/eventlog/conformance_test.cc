@@ -143,6 +143,40 @@ TEMPLATE_TEST_CASE("a reader restarts from the positions it is given", "[eventlo
   CHECK(more->empty());
 }
 
+TEMPLATE_TEST_CASE("a reader can start from a date: the first record at or after it, per partition",
+                   "[eventlog][integration]", EmbeddedBackend, KafkaBackend) {
+  TestType backend(2);
+  auto log = backend.Open();
+  // One record a minute for 30 minutes, over both partitions.
+  const int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00Z
+  std::map<std::pair<int32_t, int64_t>, int64_t> time_at;
+  for (int i = 0; i < 30; ++i) {
+    auto pos = log->Append({MakeRecord("k" + std::to_string(i % 7), std::to_string(i), t0 + i * 60'000)});
+    REQUIRE(pos.has_value());
+    time_at[{pos->front().partition, pos->front().offset}] = t0 + i * 60'000;
+  }
+  auto ends = log->EndOffsets();
+  REQUIRE(ends.has_value());
+  for (int64_t minute : {0, 1, 10, 29}) {
+    const int64_t t = t0 + minute * 60'000 - 1;
+    auto offsets = log->OffsetsForTime(t);
+    REQUIRE(offsets.has_value());
+    for (int32_t p = 0; p < 2; ++p) {
+      // Expected: the first offset of the partition whose time is >= t.
+      int64_t expected = (*ends)[static_cast<size_t>(p)];
+      for (const auto& [where, time] : time_at)
+        if (where.first == p && time >= t) {
+          expected = std::min(expected, where.second);
+        }
+      CHECK((*offsets)[static_cast<size_t>(p)] == expected);
+    }
+  }
+  // After the last record: the end.
+  auto after = log->OffsetsForTime(t0 + 3'600'000);
+  REQUIRE(after.has_value());
+  CHECK(*after == *ends);
+}
+
 TEMPLATE_TEST_CASE("appended records survive closing and reopening the log", "[eventlog][integration]",
                    EmbeddedBackend, KafkaBackend) {
   TestType backend(4);

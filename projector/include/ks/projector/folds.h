@@ -15,6 +15,9 @@
 
 #include "klantstroom/v1/events.pb.h"
 #include "klantstroom/v1/read_models.pb.h"
+#include "ks/core/status.h"
+#include "ks/domain/aggregate.h"
+#include "ks/readmodel/keys.h"
 
 namespace ks::projector {
 
@@ -42,5 +45,35 @@ std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);
 // Under the party (newest first) and under the melding it is about.
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
+
+// Which read-model record `event` folds into, and with which fold: calls
+// `apply(record_key, fold)`, where `fold` is one of the functions above (so `apply` can deduce the
+// record type from it), and returns what `apply` returns. The projector (records in RocksDB) and
+// the analysts' replay (records in memory) both route events through here.
+// `event` must be of a known type (DecodeEvent refuses the others).
+template <typename Apply>
+auto WithFoldFor(const pb::EventEnvelope& event, Apply&& apply) {
+  namespace keys = readmodel::keys;
+  switch (domain::AggregateTypeOfEvent(event)) {
+    case pb::AGGREGATE_TYPE_PARTY:
+      return apply(keys::Party(event.tenant(), event.aggregate_id()), FoldParty);
+    case pb::AGGREGATE_TYPE_INTERACTION:
+      return apply(keys::Interaction(event.tenant(), event.aggregate_id()), FoldInteraction);
+    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
+      return apply(keys::Callback(event.tenant(), event.aggregate_id()), FoldCallback);
+    case pb::AGGREGATE_TYPE_MELDING:
+      return apply(keys::Melding(event.tenant(), event.aggregate_id()), FoldMelding);
+    case pb::AGGREGATE_TYPE_MELDING_CATEGORY:
+      return apply(keys::Category(event.tenant(), event.melding_category_defined().code()), FoldCategory);
+    case pb::AGGREGATE_TYPE_EMPLOYEE:
+      return apply(keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), FoldEmployee);
+    case pb::AGGREGATE_TYPE_NOTIFICATION:
+      return apply(keys::Notification(event.tenant(), event.aggregate_id()), FoldNotification);
+    default:
+      break;
+  }
+  KS_CHECK(false && "events of unknown type are refused by DecodeEvent before they get here");
+  return apply(std::string(), FoldParty);
+}
 
 }  // namespace ks::projector

@@ -5,7 +5,8 @@
 // one WriteBatch (group commit), so throughput comes from batching while each append is still
 // acknowledged only once it is in the WAL (and fsynced, unless `sync` is off).
 //
-// Only one process may open a directory at a time (RocksDB's lock); a second gets UNAVAILABLE.
+// Only one process may open a directory for writing at a time (RocksDB's lock); a second gets
+// UNAVAILABLE. Readers that open it read-only may be many.
 #pragma once
 
 #include <memory>
@@ -27,6 +28,10 @@ struct EmbeddedLogOptions {
   bool sync = true;
   // Most records written in one group commit. Default: 4096.
   size_t max_batch_records = 4096;
+  // Open for reading only, as the log is at this moment, beside a process that has it open for
+  // writing (the analysts' replay next to a running service). Appends are refused with
+  // FAILED_PRECONDITION; a missing log is NOT_FOUND. Default: false.
+  bool read_only = false;
 };
 
 Result<std::unique_ptr<EventLog>> OpenEmbeddedLog(const EmbeddedLogOptions& options);

@@ -86,6 +86,12 @@ class EventLog {
   // For every partition, the offset the next appended record will get (the "high watermark").
   virtual Result<std::vector<int64_t>> EndOffsets() = 0;
 
+  // For every partition, the offset of the first record whose timestamp is at or after
+  // `timestamp_ms`, or the end offset when there is none: where a reader starts "from a date".
+  // Timestamps are append times, which grow with the offset (Kafka's log-append semantics), so
+  // the answer is exact up to the clock skew between writers.
+  virtual Result<std::vector<int64_t>> OffsetsForTime(int64_t timestamp_ms) = 0;
+
   // A reader that starts at `start_offsets[p]` for every partition p (the vector has
   // partition_count() entries). INVALID_ARGUMENT when the vector has the wrong size.
   virtual Result<std::unique_ptr<LogReader>> OpenReader(const std::vector<int64_t>& start_offsets) = 0;

@@ -14,4 +14,9 @@ namespace ks::eventlog {
 // `partitions_if_new` applies only when the log or topic does not exist yet; 0 means 12.
 Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new = 0);
 
+// The same, for a reader that never appends (the analysts' replay): an embedded log is opened
+// read-only, as it is now, so it may be read beside the service that writes it; a log that does
+// not exist is NOT_FOUND rather than created.
+Result<std::unique_ptr<EventLog>> OpenLogForReading(std::string_view spec);
+
 }  // namespace ks::eventlog

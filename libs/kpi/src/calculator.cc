@@ -1,0 +1,272 @@
+#include "ks/kpi/calculator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "klantstroom/v1/common.pb.h"
+#include "ks/kpi/catalog.h"
+#include "ks/kpi/local_time.h"
+
+namespace ks::kpi {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using namespace names;
+
+int64_t Ms(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 && t.nanos() == 0 ? 0 : TimeUtil::TimestampToMilliseconds(t);
+}
+
+// Nearest-rank percentile of `values` (sorted here); 0 for none.
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
+  return values[std::max<size_t>(rank, 1) - 1];
+}
+
+// Rounds to 4 decimals, so that figures print the same however they were summed.
+double Round(double v) { return std::round(v * 10000.0) / 10000.0; }
+
+// The figures being collected: (tenant, kpi, dimension, bucket) -> value, kept sorted.
+class Figures {
+ public:
+  void Add(const std::string& tenant, std::string_view kpi, const std::string& dim, const std::string& bucket,
+           double v) {
+    values_[{tenant, std::string(kpi), dim, bucket}] += v;
+  }
+  void Set(const std::string& tenant, std::string_view kpi, const std::string& dim, const std::string& bucket,
+           double v) {
+    values_[{tenant, std::string(kpi), dim, bucket}] = v;
+  }
+  void MoveInto(pb::KpiReport& report) {
+    for (auto& [key, value] : values_) {
+      pb::KpiFigure* f = report.add_figures();
+      f->set_tenant(std::get<0>(key));
+      f->set_kpi(std::get<1>(key));
+      f->set_dimension(std::get<2>(key));
+      f->set_bucket(std::get<3>(key));
+      f->set_value(Round(value));
+    }
+  }
+
+ private:
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, double> values_;
+};
+
+// Samples per (tenant, dimension), for percentiles.
+using Samples = std::map<std::pair<std::string, std::string>, std::vector<double>>;
+
+void AddPercentiles(Figures& figures, const Samples& samples, std::string_view p50, std::string_view p90,
+                    double unit_ms) {
+  for (const auto& [key, values] : samples) {
+    std::vector<double> in_unit;
+    in_unit.reserve(values.size());
+    for (double v : values) in_unit.push_back(v / unit_ms);
+    figures.Set(key.first, p50, key.second, "", Percentile(in_unit, 0.5));
+    figures.Set(key.first, p90, key.second, "", Percentile(in_unit, 0.9));
+  }
+}
+
+}  // namespace
+
+std::string ChannelLabel(int channel) {
+  std::string name = pb::Channel_Name(static_cast<pb::Channel>(channel));
+  if (name.empty()) return "channel-" + std::to_string(channel);
+  name = name.substr(std::string_view("CHANNEL_").size());
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return name;
+}
+
+KpiCalculator::KpiCalculator(int64_t from_ms, int64_t to_ms, std::string tenant, KpiOptions options)
+    : from_ms_(from_ms), to_ms_(to_ms), tenant_(std::move(tenant)), options_(options) {}
+
+bool KpiCalculator::Selected(const std::string& tenant, int64_t at_ms) const {
+  return (tenant_.empty() || tenant == tenant_) && at_ms >= from_ms_ && at_ms < to_ms_;
+}
+
+void KpiCalculator::Add(const pb::InteractionRecord& r) {
+  if (r.channel() == pb::CHANNEL_INTERNAL) return;
+  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  std::string citizen = r.party_id();
+  if (citizen.empty() && !r.counterpart().value().empty())
+    citizen = std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value();
+  contacts_.push_back({r.tenant(), Ms(r.occurred_at()), r.channel(), r.direction() == pb::DIRECTION_INBOUND,
+                       std::move(citizen), r.interaction_id(), {r.topics().begin(), r.topics().end()}});
+}
+
+void KpiCalculator::Add(const pb::CallbackRecord& r) {
+  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  if (!r.origin_interaction_id().empty()) callback_origins_.push_back(r.tenant() + '\0' + r.origin_interaction_id());
+  callbacks_.push_back({r.tenant(), Ms(r.requested_at()), Ms(r.first_attempt_at()), Ms(r.closed_at()), Ms(r.due_at()),
+                        r.status() == pb::CALLBACK_STATUS_COMPLETED, r.status() == pb::CALLBACK_STATUS_OPEN});
+}
+
+void KpiCalculator::Add(const pb::MeldingRecord& r) {
+  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  meldingen_.push_back({r.tenant(), r.category(), Ms(r.registered_at()), Ms(r.resolved_at()), Ms(r.due_at()),
+                        r.status() == pb::MELDING_STATUS_RESOLVED, r.status() == pb::MELDING_STATUS_CANCELLED,
+                        r.reopen_count() > 0, r.satisfaction_score()});
+}
+
+void KpiCalculator::Add(const pb::NotificationRecord& r) {
+  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  notifications_.push_back({r.tenant(), Ms(r.requested_at()), r.channel(),
+                            r.status() == pb::NOTIFICATION_STATUS_DELIVERED,
+                            r.status() == pb::NOTIFICATION_STATUS_GAVE_UP});
+}
+
+pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
+  Figures figures;
+
+  // ---- Contacts ----
+  // Inbound contacts per citizen in time order, for repeat contacts and first-contact resolution.
+  std::unordered_map<std::string, std::vector<int64_t>> inbound_times;
+  for (const Contact& c : contacts_)
+    if (c.inbound && !c.citizen.empty()) inbound_times[c.tenant + '\0' + c.citizen].push_back(c.at_ms);
+  for (auto& [citizen, times] : inbound_times) std::sort(times.begin(), times.end());
+  const std::unordered_set<std::string> origins(callback_origins_.begin(), callback_origins_.end());
+  std::map<std::pair<std::string, std::string>, int64_t> topic_counts;
+  struct InboundCounts {
+    int64_t all = 0, repeats = 0, resolved_first = 0;
+  };
+  std::map<std::pair<std::string, std::string>, InboundCounts> inbound;  // per (tenant, channel)
+  for (const Contact& c : contacts_) {
+    if (!Selected(c.tenant, c.at_ms)) continue;
+    const std::string channel = ChannelLabel(c.channel);
+    for (const std::string& dim : {std::string(), channel}) {
+      figures.Add(c.tenant, kContacts, dim, "", 1);
+      if (options_.hourly) figures.Add(c.tenant, kContacts, dim, HourBucket(c.at_ms), 1);
+      figures.Add(c.tenant, kContacts, dim, DayBucket(c.at_ms), 1);
+      figures.Add(c.tenant, kContacts, dim, WeekBucket(c.at_ms), 1);
+    }
+    for (const std::string& topic : c.topics) ++topic_counts[{c.tenant, topic}];
+    if (!c.inbound) continue;
+    bool repeat = false;
+    bool repeated_later = false;
+    if (!c.citizen.empty()) {
+      const std::vector<int64_t>& times = inbound_times[c.tenant + '\0' + c.citizen];
+      // Another inbound contact in [at - window, at) or (at, at + window]; an exact tie of two
+      // contacts counts the other as earlier for neither.
+      auto lo = std::lower_bound(times.begin(), times.end(), c.at_ms - options_.repeat_window_ms);
+      repeat = lo != times.end() && *lo < c.at_ms;
+      auto hi = std::upper_bound(times.begin(), times.end(), c.at_ms);
+      repeated_later = hi != times.end() && *hi <= c.at_ms + options_.repeat_window_ms;
+    }
+    const bool handed_off = origins.contains(c.tenant + '\0' + c.interaction_id);
+    for (const std::string& dim : {std::string(), channel}) {
+      InboundCounts& counts = inbound[{c.tenant, dim}];
+      ++counts.all;
+      counts.repeats += repeat ? 1 : 0;
+      counts.resolved_first += (!handed_off && !repeated_later) ? 1 : 0;
+    }
+  }
+  for (const auto& [key, counts] : inbound) {
+    const auto& [tenant, dim] = key;
+    const auto all = static_cast<double>(counts.all);
+    figures.Set(tenant, kContactsInbound, dim, "", all);
+    figures.Set(tenant, kRepeatContacts, dim, "", static_cast<double>(counts.repeats));
+    figures.Set(tenant, kFirstContactResolution, dim, "", static_cast<double>(counts.resolved_first) / all);
+    if (dim.empty()) figures.Set(tenant, kRepeatContactShare, "", "", static_cast<double>(counts.repeats) / all);
+  }
+  // The most frequent topics per municipality (ties by name).
+  std::map<std::string, std::vector<std::pair<int64_t, std::string>>> topics_by_tenant;
+  for (const auto& [key, n] : topic_counts) topics_by_tenant[key.first].push_back({-n, key.second});
+  for (auto& [tenant, list] : topics_by_tenant) {
+    std::sort(list.begin(), list.end());
+    for (size_t i = 0; i < list.size() && i < options_.top_topics; ++i)
+      figures.Set(tenant, kTopicContacts, list[i].second, "", static_cast<double>(-list[i].first));
+  }
+
+  // ---- Callback requests ----
+  Samples first_attempt, completion;
+  for (const Callback& cb : callbacks_) {
+    if (!Selected(cb.tenant, cb.requested_ms)) continue;
+    figures.Add(cb.tenant, kCallbacksRequested, "", "", 1);
+    figures.Add(cb.tenant, kCallbacksRequested, "", DayBucket(cb.requested_ms), 1);
+    figures.Add(cb.tenant, kCallbacksRequested, "", WeekBucket(cb.requested_ms), 1);
+    figures.Add(cb.tenant, kCallbacksCompleted, "", "", cb.completed ? 1 : 0);
+    const bool overdue = cb.due_ms != 0 && (cb.open ? cb.due_ms < as_of_ms : cb.closed_ms > cb.due_ms);
+    figures.Add(cb.tenant, kCallbacksOverdue, "", "", overdue ? 1 : 0);
+    if (cb.first_attempt_ms != 0)
+      first_attempt[{cb.tenant, ""}].push_back(static_cast<double>(cb.first_attempt_ms - cb.requested_ms));
+    if (cb.completed) completion[{cb.tenant, ""}].push_back(static_cast<double>(cb.closed_ms - cb.requested_ms));
+  }
+  AddPercentiles(figures, first_attempt, kCallbackFirstAttemptP50, kCallbackFirstAttemptP90, 60'000.0);
+  AddPercentiles(figures, completion, kCallbackCompletionP50, kCallbackCompletionP90, 60'000.0);
+
+  // ---- Meldingen ----
+  Samples resolution;
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> on_time;  // (on time, resolved)
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> reopened;  // (reopened, all)
+  for (const Melding& m : meldingen_) {
+    if (!Selected(m.tenant, m.registered_ms)) continue;
+    for (const std::string& dim : {std::string(), m.category}) {
+      figures.Add(m.tenant, kMeldingenRegistered, dim, "", 1);
+      if (dim.empty()) {
+        figures.Add(m.tenant, kMeldingenRegistered, dim, DayBucket(m.registered_ms), 1);
+        figures.Add(m.tenant, kMeldingenRegistered, dim, WeekBucket(m.registered_ms), 1);
+      }
+      figures.Add(m.tenant, kMeldingenResolved, dim, "", m.resolved ? 1 : 0);
+      const bool overdue_open = !m.resolved && !m.cancelled && m.due_ms != 0 && m.due_ms < as_of_ms;
+      figures.Add(m.tenant, kMeldingenOverdueOpen, dim, "", overdue_open ? 1 : 0);
+      auto& [re, all] = reopened[{m.tenant, dim}];
+      re += m.reopened ? 1 : 0;
+      ++all;
+      if (m.resolved) {
+        resolution[{m.tenant, dim}].push_back(static_cast<double>(m.resolved_ms - m.registered_ms));
+        auto& [in_time, resolved] = on_time[{m.tenant, dim}];
+        in_time += (m.due_ms == 0 || m.resolved_ms <= m.due_ms) ? 1 : 0;
+        ++resolved;
+      }
+    }
+    if (m.satisfaction > 0) {
+      figures.Add(m.tenant, kKtoResponses, "", "", 1);
+      figures.Add(m.tenant, kKtoScoreCount, std::to_string(m.satisfaction), "", 1);
+    }
+  }
+  AddPercentiles(figures, resolution, kMeldingResolutionP50, kMeldingResolutionP90, 3'600'000.0);
+  for (const auto& [key, counts] : on_time)
+    figures.Set(key.first, kMeldingOnTimeShare, key.second, "",
+                static_cast<double>(counts.first) / static_cast<double>(counts.second));
+  for (const auto& [key, counts] : reopened)
+    figures.Set(key.first, kMeldingReopenedShare, key.second, "",
+                static_cast<double>(counts.first) / static_cast<double>(counts.second));
+  {
+    std::map<std::string, std::pair<int64_t, int64_t>> kto;  // (sum, n)
+    for (const Melding& m : meldingen_)
+      if (m.satisfaction > 0 && Selected(m.tenant, m.registered_ms)) {
+        kto[m.tenant].first += m.satisfaction;
+        ++kto[m.tenant].second;
+      }
+    for (const auto& [tenant, sum_n] : kto)
+      figures.Set(tenant, kKtoScoreMean, "", "",
+                  static_cast<double>(sum_n.first) / static_cast<double>(sum_n.second));
+  }
+
+  // ---- Notifications ----
+  for (const Notification& n : notifications_) {
+    if (!Selected(n.tenant, n.requested_ms)) continue;
+    for (const std::string& dim : {std::string(), ChannelLabel(n.channel)}) {
+      figures.Add(n.tenant, kNotificationsRequested, dim, "", 1);
+      figures.Add(n.tenant, kNotificationsDelivered, dim, "", n.delivered ? 1 : 0);
+      figures.Add(n.tenant, kNotificationsFailed, dim, "", n.failed ? 1 : 0);
+    }
+  }
+
+  pb::KpiReport report;
+  *report.mutable_from() = TimeUtil::MillisecondsToTimestamp(from_ms_);
+  *report.mutable_to() = TimeUtil::MillisecondsToTimestamp(to_ms_);
+  report.set_tenant_filter(tenant_);
+  *report.mutable_as_of() = TimeUtil::MillisecondsToTimestamp(as_of_ms);
+  figures.MoveInto(report);
+  return report;
+}
+
+}  // namespace ks::kpi
