@@ -17,6 +17,9 @@
 #include "ks/allinone/all_in_one.h"
 #include "ks/core/log.h"
 #include "ks/eventlog/embedded_log.h"
+#include "ks/eventlog/open.h"
+#include "ks/replay/replay.h"
+#include <google/protobuf/util/time_util.h>
 #include "ks/projector/projector.h"
 #include "ks/rpc/server.h"
 #include "src/workload.h"
@@ -26,6 +29,7 @@ namespace {
 
 namespace pb = ::klantstroom::v1;
 using Clock = std::chrono::steady_clock;
+using google::protobuf::util::TimeUtil;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -167,6 +171,78 @@ Sample ProjectionBenchmark(const BenchOptions& options) {
   KS_CHECK((*projector)->CatchUpTo(*ends).ok());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return {static_cast<double>((*projector)->events_applied()) / seconds, 0, 0, seconds};
+}
+
+size_t BuildReplayHistory(const BenchOptions& options) {
+  auto source = eventlog::OpenEmbeddedLog({.path = options.work_dir + "/ingest-" + std::to_string(options.seed) + "/log",
+                                           .sync = false});
+  KS_CHECK(source.has_value());
+  auto ends = (*source)->EndOffsets();
+  KS_CHECK(ends.has_value());
+  std::vector<pb::EventEnvelope> events;
+  KS_CHECK(eventlog::ReadUntil(**source, std::vector<int64_t>(ends->size(), 0), *ends,
+                               [&](const eventlog::StoredRecord& r) {
+                                 pb::EventEnvelope e;
+                                 KS_CHECK(e.ParseFromString(r.value));
+                                 events.push_back(std::move(e));
+                                 return Status::Ok();
+                               })
+               .ok());
+  source->reset();
+  const std::string dir = options.work_dir + "/replay-log";
+  std::filesystem::remove_all(dir);
+  auto log = eventlog::OpenEmbeddedLog({.path = dir, .partitions = 12, .sync = false});
+  KS_CHECK(log.has_value());
+  constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+  size_t written = 0;
+  for (size_t copy = 0; written < options.replay_events; ++copy) {
+    std::vector<eventlog::Record> batch;
+    for (pb::EventEnvelope e : events) {
+      const std::string suffix = "-" + std::to_string(copy);
+      e.set_aggregate_id(e.aggregate_id() + suffix);
+      e.set_event_id(e.event_id() + suffix);
+      e.set_tenant(e.tenant() + "-" + std::to_string(copy % 5));
+      if (e.has_interaction_registered() && !e.interaction_registered().party_id().empty())
+        e.mutable_interaction_registered()->set_party_id(e.interaction_registered().party_id() + suffix);
+      const int64_t shift = static_cast<int64_t>(copy % 90) * kDayMs;
+      *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(TimeUtil::TimestampToMilliseconds(e.occurred_at()) + shift);
+      batch.push_back({e.aggregate_id(), e.SerializeAsString(), TimeUtil::TimestampToMilliseconds(e.recorded_at())});
+    }
+    written += batch.size();
+    KS_CHECK((*log)->Append(std::move(batch)).has_value());
+  }
+  return written;
+}
+
+Sample ReplayBenchmark(const BenchOptions& options) {
+  auto log = eventlog::OpenLogForReading("embedded:" + options.work_dir + "/replay-log");
+  KS_CHECK(log.has_value());
+  replay::ReplayOptions replay_options;
+  replay_options.from_ms = 0;
+  replay_options.to_ms = 4'102'444'800'000;  // 2100-01-01
+  replay_options.from_start = true;
+  replay_options.threads = 2;
+  auto result = replay::RunReplay(**log, replay_options);
+  KS_CHECK(result.has_value());
+  KS_CHECK(result->report.figures_size() > 0);
+  return {static_cast<double>(result->events_read) / result->seconds, 0, 0, result->seconds};
+}
+
+Sample RawLogReadBenchmark(const BenchOptions& options) {
+  auto log = eventlog::OpenLogForReading("embedded:" + options.work_dir + "/replay-log");
+  KS_CHECK(log.has_value());
+  auto ends = (*log)->EndOffsets();
+  KS_CHECK(ends.has_value());
+  size_t n = 0;
+  const auto start = Clock::now();
+  KS_CHECK(eventlog::ReadUntil(**log, std::vector<int64_t>(ends->size(), 0), *ends,
+                               [&](const eventlog::StoredRecord&) {
+                                 ++n;
+                                 return Status::Ok();
+                               })
+               .ok());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {static_cast<double>(n) / seconds, 0, 0, seconds};
 }
 
 Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes) {

@@ -15,6 +15,7 @@ struct BenchOptions {
   int concurrency = 64;     // calls in flight
   size_t queries = 20000;   // per query run
   uint32_t seed = 1;
+  size_t replay_events = 1'000'000;  // history for the KPI replay
 };
 
 // gRPC alone: an echo of `payload_bytes` with `concurrency` calls in flight, `calls` in all.
@@ -31,6 +32,16 @@ Sample ProjectionBenchmark(const BenchOptions& options);
 // RocksDB alone: read-modify-write of `events` values of `value_bytes` under keys drawn like the
 // projector's, committed in batches of 2000.
 Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes);
+
+// Writes a history of at least `options.replay_events` events into `options.work_dir/replay-log`:
+// the ingest log's events copied over again with new aggregate ids, spread over three months and
+// five municipalities (events of real shape and size, written straight into the log). Returns
+// the number of events written.
+size_t BuildReplayHistory(const BenchOptions& options);
+// The analysts' KPI replay (all municipalities, the whole history, 2 threads) of that log.
+Sample ReplayBenchmark(const BenchOptions& options);
+// Reading the same log without decoding anything: the raw limit of the replay.
+Sample RawLogReadBenchmark(const BenchOptions& options);
 
 // GetCustomerView of a party with 300 contacts (first page of 50), `concurrency` in flight; sets
 // *answer_bytes to the answer's size.

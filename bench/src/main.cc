@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     options.commands = 300;
     options.queries = 200;
     options.concurrency = 8;
+    options.replay_events = 20'000;
   }
   const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
 
@@ -51,6 +52,12 @@ int main(int argc, char** argv) {
     return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
   });
   figures.push_back({"projection: events into all read models", projection, "RocksDB read-modify-write", rmw, 1.0});
+
+  const size_t history = ks::bench::BuildReplayHistory(options);
+  const auto replay = ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(options); });
+  const auto raw_read = ks::bench::MedianOf(repeats, [&] { return ks::bench::RawLogReadBenchmark(options); });
+  figures.push_back({fmt::format("KPI replay: {} events, all KPIs", history), replay, "reading the same log, no decoding",
+                     raw_read, 0});
 
   size_t answer_bytes = 0;
   const auto views = ks::bench::MedianOf(repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); });

@@ -5,6 +5,7 @@
 #include "ks/core/log.h"
 #include "ks/eventlog/embedded_log.h"
 #include "ks/rpc/server.h"
+#include "ks/search/search_index.h"
 
 namespace ks::allinone {
 
@@ -33,8 +34,13 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   app->projector_ = std::move(*projector);
   app->projector_thread_ = std::thread([a = app.get()] { a->RunProjector(); });
 
+  // The search index follows the log on a thread of its own, with its own positions.
+  app->search_thread_ = std::thread([a = app.get(), dir = options.data_dir + "/search"] {
+    search::RunIndexerUntil(*a->log_, dir, a->search_stop_);
+  });
+
   app->policies_ = std::make_unique<command::PolicyRunner>(*app->handler_, *app->log_);
-  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, app->attachments_.get());
+  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, app->attachments_.get(), options.data_dir + "/search");
   app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_);
   app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_);
   app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_);
@@ -79,6 +85,8 @@ AllInOne::~AllInOne() {
   }
   projector_cv_.notify_all();
   if (projector_thread_.joinable()) projector_thread_.join();
+  search_stop_.store(true);
+  if (search_thread_.joinable()) search_thread_.join();
   policies_.reset();
   // The log goes first: closing it finishes appends in flight, whose callbacks still use the
   // command handler.

@@ -291,6 +291,7 @@ std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
   const std::string& id = record.melding_id();
   const int64_t due = TimeUtil::TimestampToMilliseconds(record.due_at());
   out.push_back(keys::MeldingNumber(t, record.number(), id));
+  out.push_back(keys::Started(t, "M", TimeUtil::TimestampToMilliseconds(record.registered_at()), id));
   if (!record.reporter_party_id().empty()) out.push_back(keys::PartyMelding(t, record.reporter_party_id(), id));
   out.push_back(keys::MeldingIndex(t, "status", std::to_string(record.status()), due, id));
   if (!domain::MeldingIsOpen(record.status())) return out;
@@ -317,6 +318,8 @@ std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record) {
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record) {
   std::vector<std::string> out;
   if (record.notification_id().empty()) return out;
+  out.push_back(keys::Started(record.tenant(), "N", TimeUtil::TimestampToMilliseconds(record.requested_at()),
+                              record.notification_id()));
   if (!record.party_id().empty())
     out.push_back(keys::PartyNotification(record.tenant(), record.party_id(),
                                           TimeUtil::TimestampToMilliseconds(record.requested_at()),
@@ -340,6 +343,7 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
   std::vector<std::string> out;
   if (record.interaction_id().empty()) return out;
   const int64_t ms = TimeUtil::TimestampToMilliseconds(record.occurred_at());
+  out.push_back(keys::Started(record.tenant(), "I", ms, record.interaction_id()));
   if (!record.party_id().empty())
     out.push_back(keys::PartyTimeline(record.tenant(), record.party_id(), ms, record.interaction_id()));
   if (record.has_counterpart())
@@ -350,6 +354,9 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
 
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
   std::vector<std::string> out;
+  if (record.callback_id().empty()) return out;
+  out.push_back(keys::Started(record.tenant(), "C", TimeUtil::TimestampToMilliseconds(record.requested_at()),
+                              record.callback_id()));
   if (record.status() != pb::CALLBACK_STATUS_OPEN) return out;
   out.push_back(keys::OpenCallback(record.tenant(), record.party_id(), record.callback_id()));
   if (!record.target().department().empty())

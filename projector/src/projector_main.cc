@@ -8,6 +8,7 @@
 #include "ks/eventlog/open.h"
 #include "ks/projector/projector.h"
 #include "ks/rpc/server.h"
+#include "ks/search/search_index.h"
 
 namespace ks::projector {
 
@@ -17,7 +18,8 @@ int ProjectorMain(int argc, char** argv) {
   flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("read-models", "data/read-models", "directory of the read-model store")
       .Define("rebuild-into", "", "build a fresh store in this directory from offset 0 up to the log's current end, then exit")
-      .Define("batch", "2000", "most events folded per batch");
+      .Define("batch", "2000", "most events folded per batch")
+      .Define("search-index", "data/search", "directory of the search index kept beside the read models (empty: none)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto batch = flags.GetInt("batch");
@@ -64,12 +66,21 @@ int ProjectorMain(int argc, char** argv) {
     return 0;
   }
 
+  // The search index follows the log on its own thread, with its own positions.
+  std::atomic<bool> search_stop{false};
+  std::thread search_worker;
+  if (const std::string search_dir = flags.Get("search-index"); !search_dir.empty())
+    search_worker = std::thread([&, search_dir] {
+      search::RunIndexerUntil(**event_log, search_dir, search_stop, static_cast<size_t>(*batch));
+    });
+
   Status result;
   std::thread worker([&] { result = (*projector)->Run(); });
   std::thread waiter([&] {
     const std::string signal = rpc::WaitForShutdownSignal();
     log::Info("projector", "{}: finishing the current batch, then stopping", signal);
     (*projector)->stop();
+    search_stop.store(true);
   });
   worker.join();
   if (!result.ok()) {
@@ -78,6 +89,7 @@ int ProjectorMain(int argc, char** argv) {
     std::_Exit(1);
   }
   waiter.join();
+  if (search_worker.joinable()) search_worker.join();
   log::Info("projector", "stopped after applying {} events", (*projector)->events_applied());
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "ks/domain/melding_rules.h"
 #include "ks/domain/validation.h"
 #include "ks/readmodel/keys.h"
+#include "src/engine_helpers.h"
 
 namespace ks::query {
 namespace {
@@ -15,39 +16,15 @@ namespace {
 namespace keys = readmodel::keys;
 using google::protobuf::util::TimeUtil;
 using readmodel::ReadView;
+using internal::AddReflects;
+using internal::CheckTenant;
+using internal::GetRecord;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr int kDefaultQueueLimit = 100;
 constexpr int kMaxQueueLimit = 1000;
 
-Status CheckTenant(const std::string& tenant) {
-  if (!domain::IsValidTenant(tenant))
-    return InvalidArgument("tenant: must be 1-63 characters of a-z, 0-9 and '-' (got '{}')", tenant.substr(0, 64));
-  return Status::Ok();
-}
-
-template <typename Message>
-Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key) {
-  auto bytes = view.Get(key);
-  if (!bytes) return std::unexpected(bytes.error());
-  if (!bytes->has_value()) return std::optional<Message>();
-  Message message;
-  if (!message.ParseFromString(**bytes))
-    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
-  return std::optional<Message>(std::move(message));
-}
-
-Status AddReflects(const ReadView& view, google::protobuf::RepeatedPtrField<pb::PartitionProgress>* out) {
-  auto progress = view.ReadProgress();
-  if (!progress) return progress.error();
-  for (const auto& [partition, next] : *progress) {
-    auto* p = out->Add();
-    p->set_partition(partition);
-    p->set_next_offset(next);
-  }
-  return Status::Ok();
-}
 
 std::string ToHex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

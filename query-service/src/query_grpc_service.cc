@@ -171,6 +171,28 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetAttachment(grpc::CallbackServerCo
   });
 }
 
+grpc::ServerUnaryReactor* QueryGrpcService::Search(grpc::CallbackServerContext* context,
+                                                   const pb::SearchRequest* request, pb::SearchReply* reply) {
+  static const pb::Consistency kNone;
+  return Serve(context, kNone, [this, request, reply](const readmodel::ReadView&) {
+    return Into(reply, [&] { return engine_.Search(*request); });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetKpis(grpc::CallbackServerContext* context,
+                                                    const pb::GetKpisRequest* request, pb::KpiReport* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.GetKpis(view, *request, std::chrono::system_clock::now()); });
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetTopTopics(grpc::CallbackServerContext* context,
+                                                         const pb::GetTopTopicsRequest* request, pb::TopTopics* reply) {
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.GetTopTopics(view, *request, std::chrono::system_clock::now()); });
+  });
+}
+
 CatchUpLoop::CatchUpLoop(readmodel::ReadModelStore& store, std::chrono::milliseconds interval) : store_(store) {
   thread_ = std::thread([this, interval] {
     std::unique_lock lock(mutex_);

@@ -70,6 +70,9 @@ struct Partial {
 Result<ReplayResult> RunReplay(eventlog::EventLog& log, const ReplayOptions& options) {
   if (options.to_ms <= options.from_ms)
     return std::unexpected(InvalidArgument("to: must be after from (the period is [from, to))"));
+  constexpr int64_t kLatestMs = 253'402'300'799'000;  // 9999-12-31T23:59:59Z, the latest Timestamp
+  if (options.from_ms < 0 || options.to_ms > kLatestMs)
+    return std::unexpected(InvalidArgument("from, to: must lie between 1970 and 9999"));
   if (options.threads < 1) return std::unexpected(InvalidArgument("threads: must be at least 1"));
   const auto started = std::chrono::steady_clock::now();
 

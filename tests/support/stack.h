@@ -31,6 +31,15 @@ class Stack {
     Start();
   }
 
+  // Stops everything and leaves the data directory for other programs to open.
+  void Stop() {
+    commands_.reset();
+    queries_.reset();
+    notifications_.reset();
+    uploads_.reset();
+    app_.reset();
+  }
+
   // Sends a command; returns the gRPC status, the reply in *reply when given.
   grpc::Status Execute(const pb::ExecuteRequest& request, pb::ExecuteReply* reply = nullptr) {
     grpc::ClientContext context;

@@ -1,5 +1,6 @@
 #include "ks/readmodel/keys.h"
 
+#include <algorithm>
 #include <climits>
 #include <initializer_list>
 
@@ -150,6 +151,16 @@ std::string EncodeInt64(int64_t v) {
 }
 int64_t DecodeInt64(std::string_view bytes) {
   return bytes.size() == 8 ? static_cast<int64_t>(codec::GetBigEndian64(bytes.data())) : 0;
+}
+
+std::string StartedPrefix(std::string_view tenant, std::string_view kind) { return Join({"S", tenant, kind, ""}); }
+std::string StartedBound(std::string_view tenant, std::string_view kind, int64_t ms) {
+  std::string key = StartedPrefix(tenant, kind);
+  codec::PutBigEndian64(key, static_cast<uint64_t>(std::max<int64_t>(ms, 0)));
+  return key;
+}
+std::string Started(std::string_view tenant, std::string_view kind, int64_t started_ms, std::string_view id) {
+  return StartedBound(tenant, kind, started_ms) + kSep + std::string(id);
 }
 
 }  // namespace ks::readmodel::keys

@@ -34,16 +34,18 @@ pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb:
 
 // Party lookup keys: one per identifier and per digital address.
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile);
-// Timeline keys: under the party (when linked) and under the counterpart address (when known).
+// When it occurred (for the live KPIs); timeline keys under the party (when linked) and under the
+// counterpart address (when known).
 std::vector<std::string> IndexKeys(const pb::InteractionRecord& record);
-// While open: the party's open callbacks and the department/employee queues.
+// When it was requested; while open also the party's open callbacks and the department/employee
+// queues.
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record);
-// Number, reporter, status; while open also category, neighbourhood, address, department, employee.
+// Number, when registered, reporter, status; while open also category, neighbourhood, address, department, employee.
 std::vector<std::string> IndexKeys(const pb::MeldingRecord& record);
 std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 // While absent with a replacement: the replacement's "replaces" entry.
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);
-// Under the party (newest first) and under the melding it is about.
+// When requested; under the party (newest first) and under the melding it is about.
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
 
 // Which read-model record `event` folds into, and with which fold: calls

@@ -12,7 +12,12 @@
 #include <optional>
 
 #include "klantstroom/v1/query_service.pb.h"
+#include <memory>
+#include <mutex>
+#include <string>
+
 #include "ks/attachments/attachment_store.h"
+#include "ks/search/search_index.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::query {
@@ -22,8 +27,10 @@ namespace pb = ::klantstroom::v1;
 class QueryEngine {
  public:
   // `store` (and `attachments`, which may be null) must outlive the engine.
-  explicit QueryEngine(readmodel::ReadModelStore& store, const attachments::AttachmentStore* attachments = nullptr)
-      : store_(store), attachments_(attachments) {}
+  // `search_dir`: where the projector keeps the search index ("" when there is none).
+  explicit QueryEngine(readmodel::ReadModelStore& store, const attachments::AttachmentStore* attachments = nullptr,
+                       std::string search_dir = "")
+      : store_(store), attachments_(attachments), search_dir_(std::move(search_dir)) {}
 
   // A view reflecting at least `consistency.min_positions`, or std::nullopt when the store has not
   // got there yet. INVALID_ARGUMENT for a negative partition or offset.
@@ -43,6 +50,15 @@ class QueryEngine {
                                        std::chrono::system_clock::time_point now) const;
   Result<pb::PublicMeldingStatus> GetPublicMeldingStatus(const readmodel::ReadView& view,
                                                          const pb::GetPublicMeldingStatusRequest& request) const;
+  // Figures of the KPI catalog (libs/kpi) for a period of at most 31 days, judged at `now`.
+  // INVALID_ARGUMENT naming a bad field.
+  Result<pb::KpiReport> GetKpis(const readmodel::ReadView& view, const pb::GetKpisRequest& request,
+                                std::chrono::system_clock::time_point now) const;
+  Result<pb::TopTopics> GetTopTopics(const readmodel::ReadView& view, const pb::GetTopTopicsRequest& request,
+                                     std::chrono::system_clock::time_point now) const;
+  // Not tied to a view: the search index keeps its own progress. UNAVAILABLE while the index does
+  // not exist yet (or none is configured); INVALID_ARGUMENT naming a bad field.
+  Result<pb::SearchReply> Search(const pb::SearchRequest& request) const;
   // Not tied to a view: attachments are immutable files. NOT_FOUND for unknown content.
   Result<pb::AttachmentContent> GetAttachment(const pb::GetAttachmentRequest& request) const;
 
@@ -51,6 +67,10 @@ class QueryEngine {
  private:
   readmodel::ReadModelStore& store_;
   const attachments::AttachmentStore* attachments_;
+  const std::string search_dir_;
+  // Opened at the first search (the projector may create the index after we start).
+  mutable std::mutex search_mutex_;
+  mutable std::unique_ptr<search::SearchIndex> search_;
 };
 
 }  // namespace ks::query

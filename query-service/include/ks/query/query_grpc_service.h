@@ -46,6 +46,12 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
                                                    pb::PublicMeldingStatus* reply) override;
   grpc::ServerUnaryReactor* GetAttachment(grpc::CallbackServerContext* context, const pb::GetAttachmentRequest* request,
                                           pb::AttachmentContent* reply) override;
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context, const pb::SearchRequest* request,
+                                   pb::SearchReply* reply) override;
+  grpc::ServerUnaryReactor* GetKpis(grpc::CallbackServerContext* context, const pb::GetKpisRequest* request,
+                                    pb::KpiReport* reply) override;
+  grpc::ServerUnaryReactor* GetTopTopics(grpc::CallbackServerContext* context, const pb::GetTopTopicsRequest* request,
+                                         pb::TopTopics* reply) override;
 
  private:
   using Answer = std::function<Status(const readmodel::ReadView&)>;

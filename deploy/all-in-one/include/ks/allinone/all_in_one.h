@@ -5,6 +5,7 @@
 // Thread-safety: Start and Stop from one thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <condition_variable>
@@ -58,6 +59,8 @@ class AllInOne {
   std::unique_ptr<command::PolicyRunner> policies_;
   std::unique_ptr<projector::Projector> projector_;
   std::thread projector_thread_;
+  std::atomic<bool> search_stop_{false};
+  std::thread search_thread_;
   std::mutex projector_mutex_;
   std::condition_variable projector_cv_;
   bool stopping_ = false;

@@ -22,6 +22,8 @@
 //   N  tenant notification                   -> NotificationRecord
 //   PN tenant party ~time notification       -> ""   notifications to a party, newest first
 //   SN tenant subject notification           -> ""   notifications about a melding
+//   S  tenant kind time id                  -> ""   records by the time they started (kind I, C, M, N:
+//                                                    contacts, callbacks, meldingen, notifications)
 //   ~p partition                             -> next offset to apply (8 bytes)
 #pragma once
 
@@ -80,6 +82,12 @@ std::string PartyNotification(std::string_view tenant, std::string_view party_id
                               std::string_view notification_id);
 std::string SubjectNotificationsPrefix(std::string_view tenant, std::string_view subject_id);
 std::string SubjectNotification(std::string_view tenant, std::string_view subject_id, std::string_view notification_id);
+
+// Records of one kind ("I", "C", "M", "N") by the time they started, oldest first: for the live
+// KPIs of a period. Started(...) is an entry; StartedBound(...) the smallest key at or after `ms`.
+std::string Started(std::string_view tenant, std::string_view kind, int64_t started_ms, std::string_view id);
+std::string StartedBound(std::string_view tenant, std::string_view kind, int64_t ms);
+std::string StartedPrefix(std::string_view tenant, std::string_view kind);
 
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);

@@ -1,0 +1,98 @@
+// Search over all communication: interactions (text, conversation report, topics) and meldingen
+// (description), in a Xapian database with Snowball's Dutch stemmer, after folding diacritics
+// (text_fold.h): "verhuizing" finds "verhuizen", "geinformeerd" finds "geïnformeerd".
+//
+// SearchIndexer consumes the event log like the projector does and keeps its own applied
+// position in the index's metadata, written in the same Xapian commit as the documents it
+// covers; a document's id is its aggregate's, and it is replaced, never added twice. So a crash at
+// any moment resumes at the last commit and never loses or doubles an entry.
+//
+// SearchIndex (reading) opens the same directory read-only and sees the last commit.
+//
+// Thread-safety: an indexer is used by one thread; a SearchIndex by one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "klantstroom/v1/events.pb.h"
+#include "ks/core/status.h"
+#include "ks/eventlog/event_log.h"
+
+namespace ks::search {
+
+class SearchIndexer {
+ public:
+  // Opens (or creates) the index in `dir` and a reader on `log` from the index's own positions.
+  // Each commit covers at most `max_batch_events` events.
+  static Result<std::unique_ptr<SearchIndexer>> Open(eventlog::EventLog& log, const std::string& dir,
+                                                     size_t max_batch_events = 2000);
+  ~SearchIndexer();
+
+  // Polls one batch of events, indexes it and commits it with the positions. Returns the number of
+  // events consumed (0 when none came within `wait`).
+  Result<size_t> Step(std::chrono::milliseconds wait = std::chrono::milliseconds(50));
+  // Steps until every partition reached `end_offsets`.
+  Status CatchUpTo(const std::vector<int64_t>& end_offsets);
+  const std::vector<int64_t>& next_offsets() const;
+
+ private:
+  struct Impl;
+  explicit SearchIndexer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Keeps the index in `dir` up to date with `log` until `stop` becomes true: steps an indexer, and
+// after an error (a full disk, an unreachable broker) logs it and opens a new one a second later,
+// which resumes from the last commit. For a thread of the projector or the all-in-one.
+void RunIndexerUntil(eventlog::EventLog& log, const std::string& dir, const std::atomic<bool>& stop,
+                     size_t max_batch_events = 2000);
+
+struct SearchQuery {
+  std::string tenant;  // required
+  std::string text;    // words; required
+  // Filters, each optional.
+  int channel = 0;
+  std::string party_id;
+  int64_t from_ms = 0;  // occurred at or after
+  int64_t to_ms = 0;    // occurred before (0: no end)
+  size_t offset = 0;
+  size_t limit = 20;
+};
+
+struct SearchHit {
+  std::string kind;  // "interaction" or "melding"
+  std::string id;
+  std::string party_id;
+  int channel = 0;
+  int64_t occurred_ms = 0;
+  std::string text;  // the indexed text (interaction text and report, or melding description)
+  std::vector<std::string> topics;
+  double score = 0;  // relevance, higher first
+};
+
+struct SearchResult {
+  std::vector<SearchHit> hits;
+  // Exact up to 10,000 matches, estimated beyond.
+  size_t total_estimate = 0;
+};
+
+class SearchIndex {
+ public:
+  // NOT_FOUND while no indexer has created it yet.
+  static Result<std::unique_ptr<SearchIndex>> Open(const std::string& dir);
+  ~SearchIndex();
+  // Ranked hits. Sees the indexer's last commit at the time of the call.
+  Result<SearchResult> Search(const SearchQuery& query);
+
+ private:
+  struct Impl;
+  explicit SearchIndex(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ks::search

@@ -1,0 +1,47 @@
+// Helpers shared by the query engine's source files (not part of its interface).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "klantstroom/v1/query_service.pb.h"
+#include "ks/core/status.h"
+#include "ks/domain/validation.h"
+#include "ks/readmodel/store.h"
+
+namespace ks::query::internal {
+
+namespace pb = ::klantstroom::v1;
+using readmodel::ReadView;
+
+inline Status CheckTenant(const std::string& tenant) {
+  if (!domain::IsValidTenant(tenant))
+    return InvalidArgument("tenant: must be 1-63 characters of a-z, 0-9 and '-' (got '{}')", tenant.substr(0, 64));
+  return Status::Ok();
+}
+
+template <typename Message>
+inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key) {
+  auto bytes = view.Get(key);
+  if (!bytes) return std::unexpected(bytes.error());
+  if (!bytes->has_value()) return std::optional<Message>();
+  Message message;
+  if (!message.ParseFromString(**bytes))
+    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
+  return std::optional<Message>(std::move(message));
+}
+
+inline Status AddReflects(const ReadView& view, google::protobuf::RepeatedPtrField<pb::PartitionProgress>* out) {
+  auto progress = view.ReadProgress();
+  if (!progress) return progress.error();
+  for (const auto& [partition, next] : *progress) {
+    auto* p = out->Add();
+    p->set_partition(partition);
+    p->set_next_offset(next);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ks::query::internal
