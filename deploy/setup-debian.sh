@@ -12,6 +12,7 @@ packages=(
   catch2                # tests
   libfmt-dev            # formatting
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
+  libjemalloc-dev       # the programs' allocator (millions of small protobuf strings)
   libxapian-dev         # search over all communication (with Snowball's Dutch stemmer)
   chromium              # the test that opens the analysts' HTML report in a headless browser
 )

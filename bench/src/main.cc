@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   flags.Define("smoke", "false", "run every benchmark once on tiny sizes (for the test suite)")
       .Define("repeats", "3", "runs per figure; the median is reported")
       .Define("work-dir", "", "scratch directory (default: a new one under the temp dir)")
-      .Define("json", "bench-results.json", "where to write the figures as JSON");
+      .Define("json", "bench-results.json", "where to write the figures as JSON")
+      .Define("keep", "false", "keep the scratch directory (its replay-log/ is a history to try ks-replay on)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   ks::log::SetMinLevel(ks::log::Level::kWarn);
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
   std::printf("%s", ks::bench::FormatTable(figures).c_str());
   std::ofstream(flags.Get("json")) << ks::bench::FormatJson(figures);
   std::error_code ec;
-  std::filesystem::remove_all(options.work_dir, ec);
+  if (!flags.GetBool("keep")) std::filesystem::remove_all(options.work_dir, ec);
   for (const auto& f : figures)
     if (f.value.per_second <= 0) return 1;
   return 0;

@@ -19,7 +19,7 @@ int ProjectorMain(int argc, char** argv) {
       .Define("read-models", "data/read-models", "directory of the read-model store")
       .Define("rebuild-into", "", "build a fresh store in this directory from offset 0 up to the log's current end, then exit")
       .Define("batch", "2000", "most events folded per batch")
-      .Define("search-index", "data/search", "directory of the search index kept beside the read models (empty: none)");
+      .Define("search-index", "", "directory of the search index (default: search/ beside the read models; 'none': no index)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto batch = flags.GetInt("batch");
@@ -69,7 +69,7 @@ int ProjectorMain(int argc, char** argv) {
   // The search index follows the log on its own thread, with its own positions.
   std::atomic<bool> search_stop{false};
   std::thread search_worker;
-  if (const std::string search_dir = flags.Get("search-index"); !search_dir.empty())
+  if (const std::string search_dir = search::SearchIndexDir(flags.Get("search-index"), store_path); !search_dir.empty())
     search_worker = std::thread([&, search_dir] {
       search::RunIndexerUntil(**event_log, search_dir, search_stop, static_cast<size_t>(*batch));
     });

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <array>
+#include <deque>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -34,30 +36,79 @@ double Percentile(std::vector<double> values, double p) {
 // Rounds to 4 decimals, so that figures print the same however they were summed.
 double Round(double v) { return std::round(v * 10000.0) / 10000.0; }
 
-// The figures being collected: (tenant, kpi, dimension, bucket) -> value, kept sorted.
+// Hashing for string keys that also takes string_views (no temporary strings on lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+
+// The figures being collected: (tenant, kpi, dimension, bucket) -> value. The four parts are
+// interned to numbers while counting (millions of additions), and turned back into strings,
+// sorted, only at the end.
 class Figures {
  public:
-  void Add(const std::string& tenant, std::string_view kpi, const std::string& dim, const std::string& bucket,
-           double v) {
-    values_[{tenant, std::string(kpi), dim, bucket}] += v;
+  void Add(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket, double v) {
+    values_[Key(tenant, kpi, dim, bucket)] += v;
   }
-  void Set(const std::string& tenant, std::string_view kpi, const std::string& dim, const std::string& bucket,
-           double v) {
-    values_[{tenant, std::string(kpi), dim, bucket}] = v;
+  void Set(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket, double v) {
+    values_[Key(tenant, kpi, dim, bucket)] = v;
   }
   void MoveInto(pb::KpiReport& report) {
-    for (auto& [key, value] : values_) {
+    std::vector<std::pair<std::array<std::string_view, 4>, double>> sorted;
+    sorted.reserve(values_.size());
+    for (const auto& [key, value] : values_)
+      sorted.push_back({{names_[key[0]], names_[key[1]], names_[key[2]], names_[key[3]]}, value});
+    std::sort(sorted.begin(), sorted.end());
+    for (const auto& [key, value] : sorted) {
       pb::KpiFigure* f = report.add_figures();
-      f->set_tenant(std::get<0>(key));
-      f->set_kpi(std::get<1>(key));
-      f->set_dimension(std::get<2>(key));
-      f->set_bucket(std::get<3>(key));
+      f->set_tenant(std::string(key[0]));
+      f->set_kpi(std::string(key[1]));
+      f->set_dimension(std::string(key[2]));
+      f->set_bucket(std::string(key[3]));
       f->set_value(Round(value));
     }
   }
 
  private:
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, double> values_;
+  using FigureKey = std::array<uint32_t, 4>;
+  struct KeyHash {
+    size_t operator()(const FigureKey& k) const {
+      return (static_cast<size_t>(k[0]) * 0x9E3779B97F4A7C15ULL) ^ (static_cast<size_t>(k[1]) << 48) ^
+             (static_cast<size_t>(k[2]) << 24) ^ k[3];
+    }
+  };
+  uint32_t Intern(std::string_view s) {
+    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
+    // names_ is a deque: the strings the ids_ keys view never move.
+    names_.emplace_back(s);
+    const auto id = static_cast<uint32_t>(names_.size() - 1);
+    ids_.emplace(names_.back(), id);
+    return id;
+  }
+  FigureKey Key(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket) {
+    return {Intern(tenant), Intern(kpi), Intern(dim), Intern(bucket)};
+  }
+
+  std::deque<std::string> names_;
+  std::unordered_map<std::string_view, uint32_t, StringHash, std::equal_to<>> ids_;
+  std::unordered_map<FigureKey, double, KeyHash> values_;
+};
+
+// The hour, day and ISO-week labels of a moment, worked out once per local hour seen.
+class BucketLabels {
+ public:
+  struct Labels {
+    std::string hour, day, week;
+  };
+  const Labels& For(int64_t utc_ms) {
+    const int64_t hour = utc_ms / 3'600'000 - (utc_ms < 0 ? 1 : 0);
+    auto [it, inserted] = cache_.try_emplace(hour);
+    if (inserted) it->second = {HourBucket(utc_ms), DayBucket(utc_ms), WeekBucket(utc_ms)};
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<int64_t, Labels> cache_;
 };
 
 // Samples per (tenant, dimension), for percentiles.
@@ -77,11 +128,19 @@ void AddPercentiles(Figures& figures, const Samples& samples, std::string_view p
 }  // namespace
 
 std::string ChannelLabel(int channel) {
-  std::string name = pb::Channel_Name(static_cast<pb::Channel>(channel));
-  if (name.empty()) return "channel-" + std::to_string(channel);
-  name = name.substr(std::string_view("CHANNEL_").size());
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  return name;
+  // Worked out once per channel: the KPIs ask for it per contact.
+  static const std::vector<std::string> labels = [] {
+    std::vector<std::string> out;
+    for (int c = 0; c <= pb::Channel_MAX; ++c) {
+      std::string name = pb::Channel_IsValid(c) ? pb::Channel_Name(static_cast<pb::Channel>(c)) : "";
+      if (name.starts_with("CHANNEL_")) name = name.substr(std::string_view("CHANNEL_").size());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      out.push_back(name.empty() ? "channel-" + std::to_string(c) : name);
+    }
+    return out;
+  }();
+  if (channel >= 0 && static_cast<size_t>(channel) < labels.size()) return labels[static_cast<size_t>(channel)];
+  return "channel-" + std::to_string(channel);
 }
 
 KpiCalculator::KpiCalculator(int64_t from_ms, int64_t to_ms, std::string tenant, KpiOptions options)
@@ -122,6 +181,18 @@ void KpiCalculator::Add(const pb::NotificationRecord& r) {
                             r.status() == pb::NOTIFICATION_STATUS_GAVE_UP});
 }
 
+void KpiCalculator::Merge(KpiCalculator&& other) {
+  auto append = [](auto& to, auto& from) {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    from.clear();
+  };
+  append(contacts_, other.contacts_);
+  append(callbacks_, other.callbacks_);
+  append(callback_origins_, other.callback_origins_);
+  append(meldingen_, other.meldingen_);
+  append(notifications_, other.notifications_);
+}
+
 pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
   Figures figures;
 
@@ -137,14 +208,16 @@ pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
     int64_t all = 0, repeats = 0, resolved_first = 0;
   };
   std::map<std::pair<std::string, std::string>, InboundCounts> inbound;  // per (tenant, channel)
+  BucketLabels buckets;
   for (const Contact& c : contacts_) {
     if (!Selected(c.tenant, c.at_ms)) continue;
     const std::string channel = ChannelLabel(c.channel);
+    const BucketLabels::Labels& at = buckets.For(c.at_ms);
     for (const std::string& dim : {std::string(), channel}) {
       figures.Add(c.tenant, kContacts, dim, "", 1);
-      if (options_.hourly) figures.Add(c.tenant, kContacts, dim, HourBucket(c.at_ms), 1);
-      figures.Add(c.tenant, kContacts, dim, DayBucket(c.at_ms), 1);
-      figures.Add(c.tenant, kContacts, dim, WeekBucket(c.at_ms), 1);
+      if (options_.hourly) figures.Add(c.tenant, kContacts, dim, at.hour, 1);
+      figures.Add(c.tenant, kContacts, dim, at.day, 1);
+      figures.Add(c.tenant, kContacts, dim, at.week, 1);
     }
     for (const std::string& topic : c.topics) ++topic_counts[{c.tenant, topic}];
     if (!c.inbound) continue;
@@ -189,8 +262,8 @@ pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
   for (const Callback& cb : callbacks_) {
     if (!Selected(cb.tenant, cb.requested_ms)) continue;
     figures.Add(cb.tenant, kCallbacksRequested, "", "", 1);
-    figures.Add(cb.tenant, kCallbacksRequested, "", DayBucket(cb.requested_ms), 1);
-    figures.Add(cb.tenant, kCallbacksRequested, "", WeekBucket(cb.requested_ms), 1);
+    figures.Add(cb.tenant, kCallbacksRequested, "", buckets.For(cb.requested_ms).day, 1);
+    figures.Add(cb.tenant, kCallbacksRequested, "", buckets.For(cb.requested_ms).week, 1);
     figures.Add(cb.tenant, kCallbacksCompleted, "", "", cb.completed ? 1 : 0);
     const bool overdue = cb.due_ms != 0 && (cb.open ? cb.due_ms < as_of_ms : cb.closed_ms > cb.due_ms);
     figures.Add(cb.tenant, kCallbacksOverdue, "", "", overdue ? 1 : 0);
@@ -210,8 +283,8 @@ pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
     for (const std::string& dim : {std::string(), m.category}) {
       figures.Add(m.tenant, kMeldingenRegistered, dim, "", 1);
       if (dim.empty()) {
-        figures.Add(m.tenant, kMeldingenRegistered, dim, DayBucket(m.registered_ms), 1);
-        figures.Add(m.tenant, kMeldingenRegistered, dim, WeekBucket(m.registered_ms), 1);
+        figures.Add(m.tenant, kMeldingenRegistered, dim, buckets.For(m.registered_ms).day, 1);
+        figures.Add(m.tenant, kMeldingenRegistered, dim, buckets.For(m.registered_ms).week, 1);
       }
       figures.Add(m.tenant, kMeldingenResolved, dim, "", m.resolved ? 1 : 0);
       const bool overdue_open = !m.resolved && !m.cancelled && m.due_ms != 0 && m.due_ms < as_of_ms;

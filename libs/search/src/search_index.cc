@@ -189,6 +189,13 @@ Status SearchIndexer::CatchUpTo(const std::vector<int64_t>& end_offsets) {
   return Status::Ok();
 }
 
+std::string SearchIndexDir(const std::string& flag, const std::string& read_models) {
+  if (flag == "none") return "";
+  if (!flag.empty()) return flag;
+  const std::filesystem::path parent = std::filesystem::path(read_models).lexically_normal().parent_path();
+  return (parent / "search").string();
+}
+
 void RunIndexerUntil(eventlog::EventLog& log, const std::string& dir, const std::atomic<bool>& stop,
                      size_t max_batch_events) {
   while (!stop.load()) {

@@ -22,6 +22,8 @@ inline constexpr uint32_t kCurrentSchemaVersion = 1;
 // event; INVALID_ARGUMENT for a schema version newer than this code, or a payload it does not know
 // (a future event type). Callers park such records rather than skip them.
 Result<::klantstroom::v1::EventEnvelope> DecodeEvent(std::string_view bytes);
+// The same into `event`, whose allocations are reused: for readers that decode millions in a row.
+Status DecodeEventInto(std::string_view bytes, ::klantstroom::v1::EventEnvelope& event);
 
 // The fully qualified name of the event's payload message ("klantstroom.v1.PartyRegistered").
 std::string EventTypeName(const ::klantstroom::v1::EventEnvelope& event);

@@ -40,6 +40,10 @@ class KpiCalculator {
   void Add(const pb::MeldingRecord& record);
   void Add(const pb::NotificationRecord& record);
 
+  // Takes over what `other` (same period, tenant and options) was given, so that threads can each
+  // feed a calculator of their own and merge them before Report().
+  void Merge(KpiCalculator&& other);
+
   // The figures, judged at `as_of_ms` (what is open and past due then is overdue).
   pb::KpiReport Report(int64_t as_of_ms) const;
 

@@ -52,6 +52,10 @@ class SearchIndexer {
 void RunIndexerUntil(eventlog::EventLog& log, const std::string& dir, const std::atomic<bool>& stop,
                      size_t max_batch_events = 2000);
 
+// The index directory a program uses: `flag` when given ("none": no index, returned as ""), else
+// search/ beside the read-model directory `read_models`.
+std::string SearchIndexDir(const std::string& flag, const std::string& read_models);
+
 struct SearchQuery {
   std::string tenant;  // required
   std::string text;    // words; required
