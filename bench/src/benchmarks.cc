@@ -322,4 +322,202 @@ Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes) 
   });
 }
 
+namespace {
+
+pb::ExecuteRequest BenchRequest(const std::string& key) {
+  pb::ExecuteRequest r;
+  r.mutable_meta()->set_tenant("gemeente-ede");
+  r.mutable_meta()->mutable_actor()->set_kind(pb::ACTOR_KIND_EMPLOYEE);
+  r.mutable_meta()->mutable_actor()->set_id("bench-kcc");
+  r.mutable_meta()->set_idempotency_key(key);
+  return r;
+}
+
+// An all-in-one with `callbacks` open callback requests for department "vergunningen" and
+// `meldingen` open meldingen, fully projected.
+std::unique_ptr<allinone::AllInOne> LoadedApp(const std::string& dir, size_t callbacks, size_t meldingen) {
+  std::filesystem::remove_all(dir);
+  auto app = allinone::AllInOne::Start({.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = false});
+  KS_CHECK(app.has_value());
+  auto& handler = (*app)->commands();
+  pb::ExecuteRequest party = BenchRequest("party");
+  party.mutable_register_party()->set_kind(pb::PARTY_KIND_PERSON);
+  party.mutable_register_party()->set_display_name("Bench Burger");
+  auto registered = handler.ExecuteSync(party);
+  KS_CHECK(registered.has_value());
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (size_t i = 0; i < callbacks; ++i) {
+    pb::ExecuteRequest r = BenchRequest("cb-" + std::to_string(i));
+    auto* c = r.mutable_request_callback();
+    c->set_party_id(registered->aggregate_id());
+    c->set_subject("Vraag over de vergunning");
+    c->set_context(std::string(300, 'x'));
+    c->set_urgency(i % 3 == 0 ? pb::URGENCY_HIGH : pb::URGENCY_NORMAL);
+    c->mutable_target()->set_department("vergunningen");
+    *c->mutable_due_at() = TimeUtil::SecondsToTimestamp(now_s + static_cast<int64_t>(i % 100) * 3600);
+    KS_CHECK(handler.ExecuteSync(std::move(r)).has_value());
+  }
+  if (meldingen > 0) {
+    pb::ExecuteRequest category = BenchRequest("category");
+    category.mutable_define_melding_category()->set_code("STRAAT");
+    category.mutable_define_melding_category()->set_name("Straat en stoep");
+    category.mutable_define_melding_category()->set_due_days(10);
+    KS_CHECK(handler.ExecuteSync(std::move(category)).has_value());
+  }
+  for (size_t i = 0; i < meldingen; ++i) {
+    pb::ExecuteRequest r = BenchRequest("melding-" + std::to_string(i));
+    auto* m = r.mutable_register_melding();
+    m->set_category("STRAAT");
+    m->set_description("Losliggende stoeptegel voor nummer " + std::to_string(i));
+    m->mutable_location()->set_street("Dorpsstraat");
+    m->mutable_location()->set_house_number(std::to_string(i));
+    m->set_channel(pb::CHANNEL_WEB_FORM);
+    KS_CHECK(handler.ExecuteSync(std::move(r)).has_value());
+  }
+  // Until the projector has applied all of it.
+  auto ends = (*app)->log().EndOffsets();
+  KS_CHECK(ends.has_value());
+  while (true) {
+    auto progress = (*app)->store().View().ReadProgress();
+    KS_CHECK(progress.has_value());
+    bool done = true;
+    for (size_t p = 0; p < ends->size(); ++p) {
+      int64_t next = 0;
+      for (const auto& [partition, offset] : *progress)
+        if (partition == static_cast<int32_t>(p)) next = offset;
+      if (next < (*ends)[p]) done = false;
+    }
+    if (done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::move(*app);
+}
+
+// `send(context, request, reply, on_done)` starts one asynchronous call.
+template <typename Request, typename Reply, typename Send>
+Sample QueryInFlight(const BenchOptions& options, const Request& request, Send send) {
+  struct Call {
+    grpc::ClientContext context;
+    Reply reply;
+  };
+  return RunInFlight(options.queries, options.concurrency, [&](size_t, std::function<void(bool)> done) {
+    auto* call = new Call();
+    send(&call->context, &request, &call->reply, [call, done](grpc::Status status) {
+      delete call;
+      done(status.ok());
+    });
+  });
+}
+
+}  // namespace
+
+Sample CallbackQueueBenchmark(const BenchOptions& options, size_t* answer_bytes) {
+  auto app = LoadedApp(options.work_dir + "/queue", 500, 0);
+  auto stub = pb::QueryService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(app->port()), grpc::InsecureChannelCredentials()));
+  pb::GetCallbackQueueRequest request;
+  request.set_tenant("gemeente-ede");
+  request.set_department("vergunningen");
+  request.set_limit(100);
+  {
+    grpc::ClientContext context;
+    pb::CallbackQueue queue;
+    KS_CHECK(stub->GetCallbackQueue(&context, request, &queue).ok());
+    KS_CHECK(queue.callbacks_size() == 100);
+    *answer_bytes = queue.ByteSizeLong();
+  }
+  return QueryInFlight<pb::GetCallbackQueueRequest, pb::CallbackQueue>(
+      options, request, [&](auto* context, auto* req, auto* reply, std::function<void(grpc::Status)> done) {
+        stub->async()->GetCallbackQueue(context, req, reply, std::move(done));
+      });
+}
+
+Sample OpenMeldingenBenchmark(const BenchOptions& options, size_t* answer_bytes) {
+  auto app = LoadedApp(options.work_dir + "/meldingen", 0, 1000);
+  auto stub = pb::QueryService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(app->port()), grpc::InsecureChannelCredentials()));
+  pb::ListMeldingenRequest request;
+  request.set_tenant("gemeente-ede");
+  request.set_limit(50);  // no statuses given: every open one
+  {
+    grpc::ClientContext context;
+    pb::MeldingList list;
+    KS_CHECK(stub->ListMeldingen(&context, request, &list).ok());
+    KS_CHECK(list.meldingen_size() == 50);
+    *answer_bytes = list.ByteSizeLong();
+  }
+  return QueryInFlight<pb::ListMeldingenRequest, pb::MeldingList>(
+      options, request, [&](auto* context, auto* req, auto* reply, std::function<void(grpc::Status)> done) {
+        stub->async()->ListMeldingen(context, req, reply, std::move(done));
+      });
+}
+
+Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands) {
+  const std::string dir = options.work_dir + "/freshness";
+  std::filesystem::remove_all(dir);
+  auto app = allinone::AllInOne::Start({.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = true});
+  KS_CHECK(app.has_value());
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*app)->port()), grpc::InsecureChannelCredentials());
+  auto commands_stub = pb::CommandService::NewStub(channel);
+  auto queries_stub = pb::QueryService::NewStub(channel);
+  const Workload workload = MakeWorkload(options.parties, commands, options.seed + 1000);
+  for (const auto& party : workload.parties) KS_CHECK((*app)->commands().ExecuteSync(party).has_value());
+
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable cv;
+    size_t finished = 0;
+    size_t failed = 0;
+    Latencies freshness;
+  } shared;
+  struct Call {
+    grpc::ClientContext command_context;
+    pb::ExecuteReply reply;
+    grpc::ClientContext query_context;
+    pb::GetCustomerViewRequest query;
+    pb::CustomerView view;
+    Clock::time_point answered;
+  };
+  auto finish = [&shared](bool ok, double ms) {
+    std::lock_guard lock(shared.mutex);
+    if (ok) shared.freshness.Add(ms); else ++shared.failed;
+    ++shared.finished;
+    shared.cv.notify_all();
+  };
+  const auto start = Clock::now();
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  for (size_t i = 0; i < workload.commands.size(); ++i) {
+    std::this_thread::sleep_until(start + interval * static_cast<int64_t>(i));
+    const pb::ExecuteRequest& request = workload.commands[i];
+    auto* call = new Call();
+    commands_stub->async()->Execute(&call->command_context, &request, &call->reply,
+        [&, call, request_ptr = &request](grpc::Status status) {
+          if (!status.ok()) {
+            finish(false, 0);
+            delete call;
+            return;
+          }
+          call->answered = Clock::now();
+          call->query.set_tenant(request_ptr->meta().tenant());
+          // The party whose view shows the write (contacts and callbacks name one).
+          call->query.set_party_id(request_ptr->has_register_interaction() ? request_ptr->register_interaction().party_id()
+                                                                             : request_ptr->request_callback().party_id());
+          call->query.set_page_size(1);
+          for (const auto& p : call->reply.positions()) *call->query.mutable_consistency()->add_min_positions() = p;
+          call->query_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+          queries_stub->async()->GetCustomerView(&call->query_context, &call->query, &call->view,
+                                                 [&, call](grpc::Status query_status) {
+                                                   finish(query_status.ok(), Ms(Clock::now() - call->answered));
+                                                   delete call;
+                                                 });
+        });
+  }
+  std::unique_lock lock(shared.mutex);
+  shared.cv.wait(lock, [&] { return shared.finished == workload.commands.size(); });
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (shared.failed > 0) log::Warn("bench", "freshness: {} of {} failed", shared.failed, workload.commands.size());
+  return {static_cast<double>(workload.commands.size()) / seconds, shared.freshness.Percentile(50),
+          shared.freshness.Percentile(99), seconds};
+}
+
 }  // namespace ks::bench

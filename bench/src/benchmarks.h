@@ -47,4 +47,15 @@ Sample RawLogReadBenchmark(const BenchOptions& options);
 // *answer_bytes to the answer's size.
 Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes);
 
+// A KCC's two other screens, with `concurrency` calls in flight: a department's callback queue
+// (500 open requests, first 100 in handling order) and the open meldingen (1,000, first page of
+// 50 by due time). Each sets its answer's size for the echo reference.
+Sample CallbackQueueBenchmark(const BenchOptions& options, size_t* answer_bytes);
+Sample OpenMeldingenBenchmark(const BenchOptions& options, size_t* answer_bytes);
+
+// Freshness: commands sent at `rate` per second; after each answer, a customer-view query that
+// asks for the command's positions (read-your-writes). The sample's p50/p99 is the time from the
+// command's answer to that query's answer: how soon a write is visible, projector included.
+Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands);
+
 }  // namespace ks::bench

@@ -68,6 +68,31 @@ int main(int argc, char** argv) {
   figures.push_back({"GetCustomerView (300 contacts, page 50)", views,
                      fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency), echo_views, 0.5});
 
+  size_t queue_bytes = 0;
+  const auto queue = ks::bench::MedianOf(repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); });
+  const auto echo_queue = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes);
+  });
+  figures.push_back({"GetCallbackQueue (500 open, first 100)", queue,
+                     fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency), echo_queue, 0.5});
+  size_t meldingen_bytes = 0;
+  const auto meldingen =
+      ks::bench::MedianOf(repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); });
+  const auto echo_meldingen = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes);
+  });
+  figures.push_back({"ListMeldingen (1,000 open, first 50)", meldingen,
+                     fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency), echo_meldingen, 0.5});
+
+  // Freshness at half the ingest rate this run measured; its p50/p99 are what count.
+  const double half_rate = std::max(10.0, ingest.per_second / 2);
+  const size_t fresh_commands = smoke ? 100 : std::min<size_t>(options.commands / 5, static_cast<size_t>(half_rate * 4));
+  const auto freshness = ks::bench::MedianOf(repeats, [&] {
+    return ks::bench::FreshnessBenchmark(options, half_rate, fresh_commands);
+  });
+  figures.push_back({fmt::format("freshness: answer to visible, at {:.0f} commands/s", half_rate), freshness,
+                     "ingest rate of this run", ingest, 0});
+
   std::printf("%s", ks::bench::FormatTable(figures).c_str());
   std::ofstream(flags.Get("json")) << ks::bench::FormatJson(figures);
   std::error_code ec;
