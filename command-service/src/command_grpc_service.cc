@@ -2,6 +2,7 @@
 
 #include <grpcpp/impl/codegen/proto_utils.h>
 
+#include "ks/auth/grpc_caller.h"
 #include "ks/rpc/server.h"
 
 namespace ks::command {
@@ -15,6 +16,17 @@ grpc::ServerUnaryReactor* CommandGrpcService::Execute(grpc::CallbackServerContex
     reactor->Finish(rpc::ToGrpc(InvalidArgument(
         "request: is not a valid klantstroom.v1.ExecuteRequest (malformed protobuf, or a string field that is "
         "not valid UTF-8)")));
+    return reactor;
+  }
+  // Whoever writes acts for their own tenant; analysts only read.
+  auto caller = auth::CallerOf(authenticator_, *context);
+  Status allowed = caller ? auth::Authorize(*caller, decoded.meta().tenant(),
+                                            {auth::Role::kChannelAdapter, auth::Role::kKcc, auth::Role::kSpecialist,
+                                             auth::Role::kBackOffice, auth::Role::kAdmin},
+                                            "Execute")
+                          : caller.error();
+  if (!allowed.ok()) {
+    reactor->Finish(rpc::ToGrpc(allowed));
     return reactor;
   }
   handler_.Execute(

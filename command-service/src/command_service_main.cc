@@ -16,6 +16,7 @@ int CommandServiceMain(int argc, char** argv) {
   flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
       .Define("attachments", "data/attachments", "directory of the attachment store (shared with the query service)")
+      .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("partitions", "0", "partitions when the log or topic has to be created (0: 12); an existing one keeps its own");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
@@ -36,9 +37,14 @@ int CommandServiceMain(int argc, char** argv) {
     log::Error("command-service", "cannot rebuild state: {}", handler.error().ToString());
     return 1;
   }
-  CommandGrpcService service(**handler);
-  NotificationGrpcService notifications(**handler);
-  AttachmentGrpcService uploads(attachment_store);
+  auto authenticator = auth::AuthenticatorFor(flags.Get("auth-tokens"), "command-service");
+  if (!authenticator) {
+    log::Error("command-service", "{}", authenticator.error().ToString());
+    return 2;
+  }
+  CommandGrpcService service(**handler, **authenticator);
+  NotificationGrpcService notifications(**handler, **authenticator);
+  AttachmentGrpcService uploads(attachment_store, **authenticator);
   auto policies = std::make_unique<PolicyRunner>(**handler, **event_log);
   int port = 0;
   auto server = rpc::StartServer(flags.Get("listen"), {&service, &notifications, &uploads}, &port);

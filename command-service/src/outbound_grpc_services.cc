@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/auth/grpc_caller.h"
 #include "ks/domain/validation.h"
 #include "ks/rpc/server.h"
 
@@ -18,6 +19,14 @@ pb::ExecuteRequest AdapterCommand(const std::string& tenant, const std::string& 
   return r;
 }
 
+// OK when the caller may do `what` for `tenant` in one of `roles`.
+Status Allowed(const auth::Authenticator& authenticator, const grpc::CallbackServerContext& context,
+               const std::string& tenant, std::initializer_list<auth::Role> roles, std::string_view what) {
+  auto caller = auth::CallerOf(authenticator, context);
+  if (!caller) return caller.error();
+  return auth::Authorize(*caller, tenant, roles, what);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* NotificationGrpcService::PullNotifications(grpc::CallbackServerContext* context,
@@ -28,6 +37,10 @@ grpc::ServerUnaryReactor* NotificationGrpcService::PullNotifications(grpc::Callb
     reactor->Finish(rpc::ToGrpc(s));
     return reactor;
   };
+  if (Status s = Allowed(authenticator_, *context, request->tenant(), {auth::Role::kChannelAdapter, auth::Role::kAdmin},
+                         "PullNotifications");
+      !s.ok())
+    return finish(s);
   if (!domain::IsValidTenant(request->tenant())) return finish(InvalidArgument("tenant: must be 1-63 characters of a-z, 0-9 and '-'"));
   if (request->channel() == pb::CHANNEL_UNSPECIFIED || !pb::Channel_IsValid(request->channel()))
     return finish(InvalidArgument("channel: is required"));
@@ -68,6 +81,12 @@ grpc::ServerUnaryReactor* NotificationGrpcService::ReportDelivery(grpc::Callback
                                                                   const pb::ReportDeliveryRequest* request,
                                                                   pb::ExecuteReply* reply) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (Status s = Allowed(authenticator_, *context, request->tenant(), {auth::Role::kChannelAdapter, auth::Role::kAdmin},
+                         "ReportDelivery");
+      !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
   pb::ExecuteRequest report = AdapterCommand(request->tenant(), request->adapter_id());
   if (request->notification_id().empty()) {
     reactor->Finish(rpc::ToGrpc(InvalidArgument("notification_id: is required")));
@@ -92,6 +111,14 @@ grpc::ServerUnaryReactor* AttachmentGrpcService::Upload(grpc::CallbackServerCont
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!domain::IsValidTenant(request->tenant())) {
     reactor->Finish(rpc::ToGrpc(InvalidArgument("tenant: must be 1-63 characters of a-z, 0-9 and '-'")));
+    return reactor;
+  }
+  if (Status s = Allowed(authenticator_, *context, request->tenant(),
+                         {auth::Role::kChannelAdapter, auth::Role::kKcc, auth::Role::kSpecialist, auth::Role::kBackOffice,
+                          auth::Role::kAdmin},
+                         "Upload");
+      !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
     return reactor;
   }
   auto stored = store_.Put(request->tenant(), request->content(), request->media_type(), request->file_name());

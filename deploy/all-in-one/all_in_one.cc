@@ -16,6 +16,9 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   if (ec) return std::unexpected(IoError("cannot create {}: {}", options.data_dir, ec.message()));
 
   std::unique_ptr<AllInOne> app(new AllInOne());
+  auto authenticator = auth::AuthenticatorFor(options.auth_tokens, "klantstroom");
+  if (!authenticator) return std::unexpected(authenticator.error());
+  app->authenticator_ = std::move(*authenticator);
   app->attachments_ = std::make_unique<attachments::AttachmentStore>(options.data_dir + "/attachments");
   auto log = eventlog::OpenEmbeddedLog(
       {.path = options.data_dir + "/log", .partitions = options.partitions, .sync = options.sync});
@@ -41,10 +44,10 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
 
   app->policies_ = std::make_unique<command::PolicyRunner>(*app->handler_, *app->log_);
   app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, app->attachments_.get(), options.data_dir + "/search");
-  app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_);
-  app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_);
-  app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_);
-  app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_);
+  app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_, *app->authenticator_);
+  app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_, *app->authenticator_);
+  app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_);
+  app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_, *app->authenticator_);
   auto server = rpc::StartServer(options.listen,
                                  {app->command_service_.get(), app->query_service_.get(),
                                   app->notification_service_.get(), app->attachment_service_.get()},

@@ -14,7 +14,8 @@ int Run(int argc, char** argv) {
   flags.Define("data-dir", "data", "directory for the event log (log/) and the read models (read-models/)")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address for CommandService and QueryService")
       .Define("partitions", "0", "partitions of a new event log (0: 12); an existing log keeps its own")
-      .Define("sync", "true", "fsync the event log before acknowledging a command");
+      .Define("sync", "true", "fsync the event log before acknowledging a command")
+      .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto partitions = flags.GetInt("partitions");
@@ -25,7 +26,8 @@ int Run(int argc, char** argv) {
   auto app = ks::allinone::AllInOne::Start({.data_dir = flags.Get("data-dir"),
                                             .listen = flags.Get("listen"),
                                             .partitions = static_cast<int32_t>(*partitions),
-                                            .sync = flags.GetBool("sync")});
+                                            .sync = flags.GetBool("sync"),
+                                            .auth_tokens = flags.Get("auth-tokens")});
   if (!app) {
     ks::log::Error("klantstroom", "cannot start: {}", app.error().ToString());
     return 1;

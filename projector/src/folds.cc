@@ -62,6 +62,7 @@ pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::Ev
       if (ev.has_counterpart()) *record.mutable_counterpart() = ev.counterpart();
       record.set_external_id(ev.external_id());
       if (ev.has_handled_by()) *record.mutable_handled_by() = ev.handled_by();
+      record.set_restricted_to_team(ev.restricted_to_team());
       *record.mutable_occurred_at() = event.occurred_at();
       break;
     }

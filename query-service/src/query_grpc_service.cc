@@ -1,12 +1,41 @@
 #include "ks/query/query_grpc_service.h"
 
+#include "ks/auth/grpc_caller.h"
 #include "ks/core/log.h"
+#include "ks/query/access.h"
 #include "ks/rpc/server.h"
 
 namespace ks::query {
 
-QueryGrpcService::QueryGrpcService(QueryEngine& engine, QueryServiceOptions options)
-    : engine_(engine), options_(options), waiter_([this] { WaiterLoop(); }) {}
+QueryGrpcService::QueryGrpcService(QueryEngine& engine, const auth::Authenticator& authenticator,
+                                   QueryServiceOptions options)
+    : engine_(engine), authenticator_(authenticator), options_(options), waiter_([this] { WaiterLoop(); }) {}
+
+namespace {
+
+using auth::Role;
+// Who reads what (roles of the caller's own tenant).
+constexpr std::initializer_list<Role> kCaseworkers = {Role::kKcc, Role::kSpecialist, Role::kBackOffice, Role::kAdmin};
+constexpr std::initializer_list<Role> kCaseworkersAndAdapters = {Role::kKcc, Role::kSpecialist, Role::kBackOffice,
+                                                                 Role::kAdmin, Role::kChannelAdapter};
+constexpr std::initializer_list<Role> kFigures = {Role::kKcc,   Role::kSpecialist, Role::kBackOffice,
+                                                  Role::kAdmin, Role::kAnalyst};
+
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(rpc::ToGrpc(status));
+  return reactor;
+}
+
+}  // namespace
+
+Result<auth::Principal> QueryGrpcService::Admit(grpc::CallbackServerContext* context, const std::string& tenant,
+                                                std::initializer_list<auth::Role> roles, std::string_view what) {
+  auto caller = auth::CallerOf(authenticator_, *context);
+  if (!caller) return std::unexpected(caller.error());
+  if (Status s = auth::Authorize(*caller, tenant, roles, what); !s.ok()) return std::unexpected(s);
+  return caller;
+}
 
 QueryGrpcService::~QueryGrpcService() {
   {
@@ -88,10 +117,13 @@ void QueryGrpcService::WaiterLoop() {
 grpc::ServerUnaryReactor* QueryGrpcService::GetCustomerView(grpc::CallbackServerContext* context,
                                                             const pb::GetCustomerViewRequest* request,
                                                             pb::CustomerView* reply) {
-  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "GetCustomerView");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
     auto result = engine_.GetCustomerView(view, *request);
     if (!result) return result.error();
     *reply = std::move(*result);
+    WithholdRestricted(caller, reply->mutable_timeline());
     return Status::Ok();
   });
 }
@@ -99,6 +131,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetCustomerView(grpc::CallbackServer
 grpc::ServerUnaryReactor* QueryGrpcService::LookupParties(grpc::CallbackServerContext* context,
                                                           const pb::LookupPartiesRequest* request,
                                                           pb::LookupPartiesReply* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkersAndAdapters, "LookupParties");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     auto result = engine_.LookupParties(view, *request);
     if (!result) return result.error();
@@ -110,6 +144,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::LookupParties(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* QueryGrpcService::GetCallbackQueue(grpc::CallbackServerContext* context,
                                                              const pb::GetCallbackQueueRequest* request,
                                                              pb::CallbackQueue* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "GetCallbackQueue");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     auto result = engine_.GetCallbackQueue(view, *request, std::chrono::system_clock::now());
     if (!result) return result.error();
@@ -120,6 +156,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetCallbackQueue(grpc::CallbackServe
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetProgress(grpc::CallbackServerContext* context,
                                                         const pb::GetProgressRequest* /*request*/, pb::Progress* reply) {
+  // Progress says nothing about anyone: any known caller may ask.
+  if (auto caller = auth::CallerOf(authenticator_, *context); !caller) return Refuse(context, caller.error());
   static const pb::Consistency kNone;
   return Serve(context, kNone, [this, reply](const readmodel::ReadView& view) {
     auto result = engine_.GetProgress(view);
@@ -142,6 +180,8 @@ Status Into(Reply* reply, Query query) {
 
 grpc::ServerUnaryReactor* QueryGrpcService::ListMeldingen(grpc::CallbackServerContext* context,
                                                           const pb::ListMeldingenRequest* request, pb::MeldingList* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "ListMeldingen");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     return Into(reply, [&] { return engine_.ListMeldingen(view, *request, std::chrono::system_clock::now()); });
   });
@@ -149,14 +189,20 @@ grpc::ServerUnaryReactor* QueryGrpcService::ListMeldingen(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetMelding(grpc::CallbackServerContext* context,
                                                        const pb::GetMeldingRequest* request, pb::MeldingDetail* reply) {
-  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
-    return Into(reply, [&] { return engine_.GetMelding(view, *request, std::chrono::system_clock::now()); });
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "GetMelding");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.GetMelding(view, *request, std::chrono::system_clock::now()); });
+    WithholdRestricted(caller, reply->mutable_contacts());
+    return s;
   });
 }
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetPublicMeldingStatus(grpc::CallbackServerContext* context,
                                                                    const pb::GetPublicMeldingStatusRequest* request,
                                                                    pb::PublicMeldingStatus* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkersAndAdapters, "GetPublicMeldingStatus");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     return Into(reply, [&] { return engine_.GetPublicMeldingStatus(view, *request); });
   });
@@ -165,6 +211,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetPublicMeldingStatus(grpc::Callbac
 grpc::ServerUnaryReactor* QueryGrpcService::GetAttachment(grpc::CallbackServerContext* context,
                                                           const pb::GetAttachmentRequest* request,
                                                           pb::AttachmentContent* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkersAndAdapters, "GetAttachment");
+  if (!caller) return Refuse(context, caller.error());
   static const pb::Consistency kNone;
   return Serve(context, kNone, [this, request, reply](const readmodel::ReadView&) {
     return Into(reply, [&] { return engine_.GetAttachment(*request); });
@@ -173,14 +221,18 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetAttachment(grpc::CallbackServerCo
 
 grpc::ServerUnaryReactor* QueryGrpcService::Search(grpc::CallbackServerContext* context,
                                                    const pb::SearchRequest* request, pb::SearchReply* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "Search");
+  if (!caller) return Refuse(context, caller.error());
   static const pb::Consistency kNone;
-  return Serve(context, kNone, [this, request, reply](const readmodel::ReadView&) {
-    return Into(reply, [&] { return engine_.Search(*request); });
+  return Serve(context, kNone, [this, request, reply, teams = VisibleTeams(*caller)](const readmodel::ReadView&) {
+    return Into(reply, [&] { return engine_.Search(*request, teams); });
   });
 }
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetKpis(grpc::CallbackServerContext* context,
                                                     const pb::GetKpisRequest* request, pb::KpiReport* reply) {
+  auto caller = Admit(context, request->tenant(), kFigures, "GetKpis");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     return Into(reply, [&] { return engine_.GetKpis(view, *request, std::chrono::system_clock::now()); });
   });
@@ -188,6 +240,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetKpis(grpc::CallbackServerContext*
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetTopTopics(grpc::CallbackServerContext* context,
                                                          const pb::GetTopTopicsRequest* request, pb::TopTopics* reply) {
+  auto caller = Admit(context, request->tenant(), kFigures, "GetTopTopics");
+  if (!caller) return Refuse(context, caller.error());
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     return Into(reply, [&] { return engine_.GetTopTopics(view, *request, std::chrono::system_clock::now()); });
   });

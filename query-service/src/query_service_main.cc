@@ -18,6 +18,7 @@ int QueryServiceMain(int argc, char** argv) {
       .Define("listen", "127.0.0.1:50052", "gRPC listen address (host:port; port 0 picks a free one)")
       .Define("attachments", "data/attachments", "directory of the attachment store (the command service writes it)")
       .Define("search-index", "", "directory of the projector's search index (default: search/ beside the read models)")
+      .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
       .Define("max-consistency-wait-ms", "5000", "longest a query waits for its min_positions");
   int exit_code = 0;
@@ -49,7 +50,12 @@ int QueryServiceMain(int argc, char** argv) {
   CatchUpLoop catch_up(*store, std::chrono::milliseconds(*catch_up_ms));
   attachments::AttachmentStore attachment_store(flags.Get("attachments"));
   QueryEngine engine(*store, &attachment_store, search::SearchIndexDir(flags.Get("search-index"), path));
-  QueryGrpcService service(engine, {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms)});
+  auto authenticator = auth::AuthenticatorFor(flags.Get("auth-tokens"), "query-service");
+  if (!authenticator) {
+    log::Error("query-service", "{}", authenticator.error().ToString());
+    return 2;
+  }
+  QueryGrpcService service(engine, **authenticator, {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms)});
   int port = 0;
   auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
   if (!server) {

@@ -17,7 +17,8 @@ constexpr size_t kMaxTextBytes = 1000;
 
 }  // namespace
 
-Result<pb::SearchReply> QueryEngine::Search(const pb::SearchRequest& request) const {
+Result<pb::SearchReply> QueryEngine::Search(const pb::SearchRequest& request,
+                                            std::optional<std::vector<std::string>> visible_teams) const {
   if (Status s = internal::CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.text().find_first_not_of(" \t\r\n") == std::string::npos)
     return std::unexpected(InvalidArgument("text: is required (the words to find)"));
@@ -42,6 +43,7 @@ Result<pb::SearchReply> QueryEngine::Search(const pb::SearchRequest& request) co
   if (request.has_from()) query.from_ms = TimeUtil::TimestampToMilliseconds(request.from());
   if (request.has_to()) query.to_ms = TimeUtil::TimestampToMilliseconds(request.to());
   if (query.to_ms != 0 && query.to_ms <= query.from_ms) return std::unexpected(InvalidArgument("to: must be after from"));
+  query.visible_teams = std::move(visible_teams);
   query.offset = offset;
   query.limit = request.page_size() == 0 ? kDefaultHits : static_cast<size_t>(request.page_size());
 

@@ -20,6 +20,8 @@ namespace pb = ::klantstroom::v1;
 class Stack {
  public:
   Stack() { Start(); }
+  // With authentication: callers must present a token listed in `auth_tokens` (libs/auth).
+  explicit Stack(std::string auth_tokens) : auth_tokens_(std::move(auth_tokens)) { Start(); }
 
   // Stops everything and starts again on the same data directory (a restart).
   void Restart() {
@@ -78,7 +80,7 @@ class Stack {
  private:
   void Start() {
     auto app = allinone::AllInOne::Start({.data_dir = dir_.Sub("data"), .listen = "127.0.0.1:0", .partitions = 4,
-                                          .sync = false});
+                                          .sync = false, .auth_tokens = auth_tokens_});
     if (!app) FAIL(app.error().ToString());
     app_ = std::move(*app);
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->port()), grpc::InsecureChannelCredentials());
@@ -89,6 +91,7 @@ class Stack {
   }
 
   TempDir dir_;
+  std::string auth_tokens_;
   std::unique_ptr<allinone::AllInOne> app_;
   std::unique_ptr<pb::CommandService::Stub> commands_;
   std::unique_ptr<pb::QueryService::Stub> queries_;

@@ -122,6 +122,7 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       if (c.has_counterpart()) *ev->mutable_counterpart() = Normalized(c.counterpart());
       ev->set_external_id(c.external_id());
       if (c.has_handled_by()) *ev->mutable_handled_by() = c.handled_by();
+      ev->set_restricted_to_team(c.restricted_to_team());
       return events;
     }
     case pb::ExecuteRequest::kLinkInteractionToParty: {

@@ -164,6 +164,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (c.party_id().empty() && !c.has_counterpart())
         return InvalidArgument("register_interaction: needs a party_id or a counterpart address");
       if (Status s = CheckMaxBytes(c.external_id(), kMaxIdBytes, "register_interaction.external_id"); !s.ok()) return s;
+      if (Status s = CheckId(c.restricted_to_team(), "register_interaction.restricted_to_team", false); !s.ok())
+        return s;
       return CheckActor(c.handled_by(), "register_interaction.handled_by", false);
     }
     case pb::ExecuteRequest::kLinkInteractionToParty:

@@ -156,8 +156,11 @@ void KpiCalculator::Add(const pb::InteractionRecord& r) {
   std::string citizen = r.party_id();
   if (citizen.empty() && !r.counterpart().value().empty())
     citizen = std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value();
+  // What a sensitive contact was about is the team's to know: its topics are not counted.
+  std::vector<std::string> topics;
+  if (r.restricted_to_team().empty()) topics.assign(r.topics().begin(), r.topics().end());
   contacts_.push_back({r.tenant(), Ms(r.occurred_at()), r.channel(), r.direction() == pb::DIRECTION_INBOUND,
-                       std::move(citizen), r.interaction_id(), {r.topics().begin(), r.topics().end()}});
+                       std::move(citizen), r.interaction_id(), std::move(topics)});
 }
 
 void KpiCalculator::Add(const pb::CallbackRecord& r) {

@@ -21,7 +21,8 @@ const std::vector<KpiDefinition>& Catalog() {
        "contact of the same citizen"},
       {kRepeatContactShare, "share", "", "period", "repeat_contacts / contacts_inbound"},
       {kTopicContacts, "count", "topic", "period",
-       "contacts in the period about each topic (Klantcontact.onderwerp), the 20 most frequent, most first"},
+       "contacts in the period about each topic (Klantcontact.onderwerp), the 20 most frequent, most first; a "
+       "sensitive contact's topics (restricted to a specialist team) are not counted"},
       {kCallbacksRequested, "count", "", "period, day, week", "callback requests (terugbelverzoeken) made"},
       {kCallbacksCompleted, "count", "", "period", "of the callback requests made in the period: those completed"},
       {kCallbacksOverdue, "count", "", "period",

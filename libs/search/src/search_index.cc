@@ -24,6 +24,7 @@ constexpr const char* kIdPrefix = "Q";
 constexpr const char* kTenantPrefix = "XT";
 constexpr const char* kChannelPrefix = "XC";
 constexpr const char* kPartyPrefix = "XP";
+constexpr const char* kAudiencePrefix = "XR";
 constexpr Xapian::valueno kTimeSlot = 0;
 constexpr const char* kStemmer = "dutch";
 
@@ -48,6 +49,8 @@ void Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::Inte
   doc.add_boolean_term("XK" + kind);
   if (r.channel() != 0) doc.add_boolean_term(kChannelPrefix + std::to_string(r.channel()));
   if (!r.party_id().empty()) doc.add_boolean_term(kPartyPrefix + r.party_id());
+  // Who may find it: everyone ("XR" alone), or only one specialist team ("XR" + team).
+  doc.add_boolean_term(kAudiencePrefix + r.restricted_to_team());
   doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(TimeUtil::TimestampToMilliseconds(r.occurred_at()))));
   Xapian::TermGenerator generator;
   generator.set_stemmer(Xapian::Stem(kStemmer));
@@ -75,6 +78,7 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       r.set_channel(ev.channel());
       r.set_text(ev.text());
       *r.mutable_topics() = ev.topics();
+      r.set_restricted_to_team(ev.restricted_to_team());
       *r.mutable_occurred_at() = e.occurred_at();
       Store(db, "interaction", r);
       break;
@@ -253,6 +257,12 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& query) {
       std::vector<Xapian::Query> filters = {Xapian::Query(kTenantPrefix + query.tenant)};
       if (query.channel != 0) filters.emplace_back(kChannelPrefix + std::to_string(query.channel));
       if (!query.party_id.empty()) filters.emplace_back(kPartyPrefix + query.party_id);
+      if (query.visible_teams.has_value()) {
+        // Only what the caller may read: the unrestricted, and its own teams' contacts.
+        std::vector<Xapian::Query> audiences = {Xapian::Query(kAudiencePrefix)};
+        for (const std::string& team : *query.visible_teams) audiences.emplace_back(kAudiencePrefix + team);
+        filters.emplace_back(Xapian::Query::OP_OR, audiences.begin(), audiences.end());
+      }
       if (query.from_ms != 0 || query.to_ms != 0) {
         const double to = query.to_ms != 0 ? static_cast<double>(query.to_ms) - 1 : 1e18;
         filters.emplace_back(Xapian::Query::OP_VALUE_RANGE, kTimeSlot,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "klantstroom/v1/command_service.grpc.pb.h"
+#include "ks/auth/auth.h"
 #include "ks/command/command_handler.h"
 
 namespace ks::command {
@@ -16,13 +17,16 @@ class CommandGrpcService final
     : public pb::CommandService::WithRawCallbackMethod_Execute<pb::CommandService::Service> {
  public:
   // `handler` must outlive the service.
-  explicit CommandGrpcService(CommandHandler& handler) : handler_(handler) {}
+  // Both must outlive the service.
+  CommandGrpcService(CommandHandler& handler, const auth::Authenticator& authenticator)
+      : handler_(handler), authenticator_(authenticator) {}
 
   grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
                                     grpc::ByteBuffer* reply) override;
 
  private:
   CommandHandler& handler_;
+  const auth::Authenticator& authenticator_;
 };
 
 }  // namespace ks::command

@@ -5,13 +5,15 @@
 
 #include "klantstroom/v1/command_service.grpc.pb.h"
 #include "ks/attachments/attachment_store.h"
+#include "ks/auth/auth.h"
 #include "ks/command/command_handler.h"
 
 namespace ks::command {
 
 class NotificationGrpcService final : public pb::NotificationService::CallbackService {
  public:
-  explicit NotificationGrpcService(CommandHandler& handler) : handler_(handler) {}
+  NotificationGrpcService(CommandHandler& handler, const auth::Authenticator& authenticator)
+      : handler_(handler), authenticator_(authenticator) {}
   grpc::ServerUnaryReactor* PullNotifications(grpc::CallbackServerContext* context,
                                               const pb::PullNotificationsRequest* request,
                                               pb::PullNotificationsReply* reply) override;
@@ -20,16 +22,19 @@ class NotificationGrpcService final : public pb::NotificationService::CallbackSe
 
  private:
   CommandHandler& handler_;
+  const auth::Authenticator& authenticator_;
 };
 
 class AttachmentGrpcService final : public pb::AttachmentService::CallbackService {
  public:
-  explicit AttachmentGrpcService(attachments::AttachmentStore& store) : store_(store) {}
+  AttachmentGrpcService(attachments::AttachmentStore& store, const auth::Authenticator& authenticator)
+      : store_(store), authenticator_(authenticator) {}
   grpc::ServerUnaryReactor* Upload(grpc::CallbackServerContext* context, const pb::UploadAttachmentRequest* request,
                                    pb::Attachment* reply) override;
 
  private:
   attachments::AttachmentStore& store_;
+  const auth::Authenticator& authenticator_;
 };
 
 }  // namespace ks::command

@@ -58,7 +58,9 @@ class QueryEngine {
                                      std::chrono::system_clock::time_point now) const;
   // Not tied to a view: the search index keeps its own progress. UNAVAILABLE while the index does
   // not exist yet (or none is configured); INVALID_ARGUMENT naming a bad field.
-  Result<pb::SearchReply> Search(const pb::SearchRequest& request) const;
+  // `visible_teams`: the specialist teams whose restricted contacts may be found (nullopt: all).
+  Result<pb::SearchReply> Search(const pb::SearchRequest& request,
+                                 std::optional<std::vector<std::string>> visible_teams = std::nullopt) const;
   // Not tied to a view: attachments are immutable files. NOT_FOUND for unknown content.
   Result<pb::AttachmentContent> GetAttachment(const pb::GetAttachmentRequest& request) const;
 

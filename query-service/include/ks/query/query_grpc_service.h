@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "klantstroom/v1/query_service.grpc.pb.h"
+#include "ks/auth/auth.h"
 #include "ks/query/query_engine.h"
 
 namespace ks::query {
@@ -25,8 +26,8 @@ struct QueryServiceOptions {
 
 class QueryGrpcService final : public pb::QueryService::CallbackService {
  public:
-  // `engine` must outlive the service.
-  QueryGrpcService(QueryEngine& engine, QueryServiceOptions options = {});
+  // `engine` and `authenticator` must outlive the service.
+  QueryGrpcService(QueryEngine& engine, const auth::Authenticator& authenticator, QueryServiceOptions options = {});
   ~QueryGrpcService() override;
 
   grpc::ServerUnaryReactor* GetCustomerView(grpc::CallbackServerContext* context, const pb::GetCustomerViewRequest* request,
@@ -63,11 +64,16 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
   };
 
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context, const pb::Consistency& consistency, Answer answer);
+  // The caller, when it may make the call `what` for `tenant` in one of `roles`;
+  // UNAUTHENTICATED or PERMISSION_DENIED otherwise.
+  Result<auth::Principal> Admit(grpc::CallbackServerContext* context, const std::string& tenant,
+                                std::initializer_list<auth::Role> roles, std::string_view what);
   // Answers `parked` if its view is available; returns false when it must keep waiting.
   bool TryAnswer(Parked& parked);
   void WaiterLoop();
 
   QueryEngine& engine_;
+  const auth::Authenticator& authenticator_;
   const QueryServiceOptions options_;
   std::mutex mutex_;
   std::condition_variable cv_;

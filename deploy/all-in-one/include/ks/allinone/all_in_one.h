@@ -15,6 +15,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "ks/attachments/attachment_store.h"
+#include "ks/auth/auth.h"
 #include "ks/command/command_grpc_service.h"
 #include "ks/command/outbound_grpc_services.h"
 #include "ks/command/policy_runner.h"
@@ -33,6 +34,8 @@ struct AllInOneOptions {
   int32_t partitions = 0;
   // fsync the log before acknowledging. Default: true.
   bool sync = true;
+  // The callers' tokens file (libs/auth); empty: no authentication (development). Default: "".
+  std::string auth_tokens;
 };
 
 class AllInOne {
@@ -52,6 +55,7 @@ class AllInOne {
  private:
   AllInOne() = default;
   void RunProjector();
+  std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<attachments::AttachmentStore> attachments_;
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<readmodel::ReadModelStore> store_;

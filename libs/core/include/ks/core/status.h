@@ -88,6 +88,14 @@ Status Internal(fmt::format_string<Args...> f, Args&&... args) {
   return {StatusCode::kInternal, fmt::format(f, std::forward<Args>(args)...)};
 }
 template <typename... Args>
+Status PermissionDenied(fmt::format_string<Args...> f, Args&&... args) {
+  return {StatusCode::kPermissionDenied, fmt::format(f, std::forward<Args>(args)...)};
+}
+template <typename... Args>
+Status Unauthenticated(fmt::format_string<Args...> f, Args&&... args) {
+  return {StatusCode::kUnauthenticated, fmt::format(f, std::forward<Args>(args)...)};
+}
+template <typename... Args>
 Status IoError(fmt::format_string<Args...> f, Args&&... args) {
   // Storage failures are UNAVAILABLE: the caller may retry once the disk or broker is back.
   return {StatusCode::kUnavailable, fmt::format(f, std::forward<Args>(args)...)};

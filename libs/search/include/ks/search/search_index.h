@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ struct SearchQuery {
   std::string party_id;
   int64_t from_ms = 0;  // occurred at or after
   int64_t to_ms = 0;    // occurred before (0: no end)
+  // The specialist teams whose restricted contacts the caller may read; nullopt: every team
+  // (development). A restricted contact is indexed for its team only, so no other caller can find
+  // it by its words.
+  std::optional<std::vector<std::string>> visible_teams;
   size_t offset = 0;
   size_t limit = 20;
 };

@@ -1,0 +1,23 @@
+#include "ks/query/access.h"
+
+namespace ks::query {
+
+void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts) {
+  for (pb::InteractionRecord& contact : *contacts) {
+    if (contact.restricted_to_team().empty() || caller.MaySeeTeam(contact.restricted_to_team())) continue;
+    contact.clear_text();
+    contact.clear_report();
+    contact.clear_outcome();
+    contact.clear_topics();
+    contact.clear_counterpart();
+    contact.clear_external_id();
+    contact.set_content_withheld(true);
+  }
+}
+
+std::optional<std::vector<std::string>> VisibleTeams(const auth::Principal& caller) {
+  if (caller.trusted_development) return std::nullopt;
+  return std::vector<std::string>(caller.teams.begin(), caller.teams.end());
+}
+
+}  // namespace ks::query
