@@ -35,6 +35,22 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
     case pb::EventEnvelope::kPartyIdentifierAdded:
       *profile.add_identifiers() = event.party_identifier_added().identifier();
       break;
+    case pb::EventEnvelope::kPartyLabelAdded: {
+      pb::PartyLabel* label = profile.add_labels();
+      label->set_label(event.party_label_added().label());
+      label->set_automatic(event.party_label_added().automatic());
+      *label->mutable_added_at() = event.occurred_at();
+      break;
+    }
+    case pb::EventEnvelope::kPartyLabelRemoved: {
+      auto* labels = profile.mutable_labels();
+      for (int i = 0; i < labels->size(); ++i)
+        if (labels->Get(i).label() == event.party_label_removed().label()) {
+          labels->DeleteSubrange(i, 1);
+          break;
+        }
+      break;
+    }
     case pb::EventEnvelope::kPreferredChannelSet:
       profile.set_preferred_channel(event.preferred_channel_set().channel());
       break;
@@ -337,6 +353,12 @@ std::vector<std::string> IndexKeys(const pb::PartyProfile& profile) {
     out.push_back(keys::Lookup(profile.tenant(), keys::IdentifierTag(id.kind()), id.value(), profile.party_id()));
   for (const auto& a : profile.digital_addresses())
     out.push_back(keys::Lookup(profile.tenant(), keys::AddressTag(a.kind()), a.value(), profile.party_id()));
+  // When each label was added (for the live KPIs): the party under each of those times.
+  for (const auto& label : profile.labels()) {
+    std::string key = keys::Started(profile.tenant(), "L", TimeUtil::TimestampToMilliseconds(label.added_at()),
+                                    profile.party_id());
+    if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
+  }
   return out;
 }
 

@@ -1,5 +1,7 @@
 // The live KPIs: the read-model records that started in (or around) a period, found through the
 // "started" index, fed to the same KpiCalculator the analysts' replay uses.
+#include <set>
+
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/kpi/calculator.h"
@@ -39,10 +41,10 @@ Status AddStarted(const readmodel::ReadView& view, const std::string& tenant, st
                   int64_t to_ms, kpi::KpiCalculator& calculator) {
   const std::string prefix = keys::StartedPrefix(tenant, kind);
   const std::string end = keys::StartedBound(tenant, kind, to_ms);
-  std::vector<std::string> ids;
+  std::set<std::string> ids;  // a party is listed once per label added in the period
   Status s = view.Scan(prefix, keys::StartedBound(tenant, kind, from_ms), [&](std::string_view key, std::string_view) {
     if (key >= end) return false;
-    ids.emplace_back(keys::LastPart(key));
+    ids.emplace(keys::LastPart(key));
     return true;
   });
   if (!s.ok()) return s;
@@ -50,6 +52,7 @@ Status AddStarted(const readmodel::ReadView& view, const std::string& tenant, st
     if (kind == "I") return keys::Interaction(tenant, id);
     if (kind == "C") return keys::Callback(tenant, id);
     if (kind == "M") return keys::Melding(tenant, id);
+    if (kind == "L") return keys::Party(tenant, id);
     return keys::Notification(tenant, id);
   };
   for (const std::string& id : ids) {
@@ -74,6 +77,8 @@ Result<pb::KpiReport> Compute(const readmodel::ReadView& view, const std::string
   if (Status s = AddStarted<pb::MeldingRecord>(view, tenant, "M", from_ms, to_ms, calculator); !s.ok())
     return std::unexpected(s);
   if (Status s = AddStarted<pb::NotificationRecord>(view, tenant, "N", from_ms, to_ms, calculator); !s.ok())
+    return std::unexpected(s);
+  if (Status s = AddStarted<pb::PartyProfile>(view, tenant, "L", from_ms, to_ms, calculator); !s.ok())
     return std::unexpected(s);
   return calculator.Report(now_ms);
 }

@@ -21,10 +21,11 @@ using google::protobuf::util::TimeUtil;
 // The record types the KPIs read.
 template <typename RecordT>
 constexpr bool kKeptForKpis = std::is_same_v<RecordT, pb::InteractionRecord> || std::is_same_v<RecordT, pb::CallbackRecord> ||
-                              std::is_same_v<RecordT, pb::MeldingRecord> || std::is_same_v<RecordT, pb::NotificationRecord>;
+                              std::is_same_v<RecordT, pb::MeldingRecord> ||
+                              std::is_same_v<RecordT, pb::NotificationRecord> || std::is_same_v<RecordT, pb::PartyProfile>;
 
 // The records the KPIs read, folded in memory exactly as the projector folds them into RocksDB.
-// Parties, categories and employees are not kept: no KPI reads them.
+// Categories and employees are not kept: no KPI reads them.
 class RecordSet {
  public:
   // Folds `event`; false when it was a duplicate (its aggregate version already folded).
@@ -51,7 +52,8 @@ class RecordSet {
   }
 
   std::tuple<std::unordered_map<std::string, pb::InteractionRecord>, std::unordered_map<std::string, pb::CallbackRecord>,
-             std::unordered_map<std::string, pb::MeldingRecord>, std::unordered_map<std::string, pb::NotificationRecord>>
+             std::unordered_map<std::string, pb::MeldingRecord>, std::unordered_map<std::string, pb::NotificationRecord>,
+             std::unordered_map<std::string, pb::PartyProfile>>
       maps_;
 };
 

@@ -81,7 +81,14 @@ struct Notification {
   bool delivered = false, failed = false;
 };
 
+struct Label {
+  std::string tenant, label;
+  int64_t added = 0;
+  bool removed = false;
+};
+
 struct History {
+  std::vector<Label> labels;
   std::vector<Contact> contacts;
   std::vector<Callback> callbacks;
   std::vector<Melding> meldingen;
@@ -145,6 +152,25 @@ class Generator {
       r.mutable_register_party()->set_kind(pb::PARTY_KIND_PERSON);
       r.mutable_register_party()->set_display_name(fmt::format("Burger {} {}", tenant, i));
       parties.push_back(Send(r));
+    }
+
+    // Labels on profiles, for measuring afterwards; a few taken off again.
+    for (size_t i = 0; i < parties.size(); ++i) {
+      for (const std::string label : {"veelbeller", "schuldhulp"}) {
+        if (Chance() < 0.5) continue;
+        Label l{tenant, label, RandomTime(first_day, last_day)};
+        pb::ExecuteRequest add = Request(tenant, l.added, parties[i]);
+        add.mutable_add_party_label()->set_label(label);
+        add.mutable_add_party_label()->set_automatic(label == std::string("veelbeller"));
+        Send(add);
+        if (Chance() < 0.2) {
+          pb::ExecuteRequest remove = Request(tenant, l.added + kDay, parties[i]);
+          remove.mutable_remove_party_label()->set_label(label);
+          Send(remove);
+          l.removed = true;
+        }
+        history_.labels.push_back(l);
+      }
     }
 
     // Contacts, some with a conversation report.
@@ -419,6 +445,10 @@ Figures Expected(const History& h, int64_t from, int64_t to, const std::string& 
   for (const auto& [key, n] : reopened) f[Key(key.first, "meldingen_reopened_share", key.second)] = n.first / n.second;
   for (const auto& [tenant, n] : kto) f[Key(tenant, "kto_score_mean")] = n.first / n.second;
 
+  // Labels still on the profiles.
+  for (const Label& l : h.labels)
+    if (in(l.tenant, l.added) && !l.removed) f[Key(l.tenant, "labels_added", l.label)] += 1;
+
   // Notifications.
   for (const Notification& n : h.notifications) {
     if (!in(n.tenant, n.requested)) continue;
@@ -503,7 +533,7 @@ TEST_CASE("replay: KPIs of months of synthetic history equal the figures compute
   const Figures actual = ReadCsv(out.Sub("all") + "/kpi.csv");
   CompareFigures(Expected(history, from, to, "", history.last_event), actual);
   // The history is rich enough that every kind of figure is there.
-  for (const char* kpi : {"callbacks_overdue", "callback_completion_p90_minutes", "meldingen_overdue_open",
+  for (const char* kpi : {"labels_added", "callbacks_overdue", "callback_completion_p90_minutes", "meldingen_overdue_open",
                           "meldingen_reopened_share", "kto_score_mean", "notifications_failed", "repeat_contacts"})
     CHECK(std::any_of(actual.begin(), actual.end(), [&](const auto& kv) {
       return kv.first.find(std::string("|") + kpi + "|") != std::string::npos && kv.second > 0;

@@ -81,6 +81,20 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       e.mutable_preferred_channel_set()->set_channel(channel);
       return events;
     }
+    case pb::ExecuteRequest::kAddPartyLabel: {
+      const auto& labels = std::get<PartyState>(state.data).labels;
+      const auto& c = r.add_party_label();
+      if (std::find(labels.begin(), labels.end(), c.label()) != labels.end()) return Events{};
+      e.mutable_party_label_added()->set_label(c.label());
+      e.mutable_party_label_added()->set_automatic(c.automatic());
+      return events;
+    }
+    case pb::ExecuteRequest::kRemovePartyLabel: {
+      const auto& labels = std::get<PartyState>(state.data).labels;
+      if (std::find(labels.begin(), labels.end(), r.remove_party_label().label()) == labels.end()) return Events{};
+      e.mutable_party_label_removed()->set_label(r.remove_party_label().label());
+      return events;
+    }
     case pb::ExecuteRequest::kAddPartyIdentifier: {
       const auto& party = std::get<PartyState>(state.data);
       const auto& id = r.add_party_identifier().identifier();
@@ -213,6 +227,8 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kAddDigitalAddress:
     case pb::ExecuteRequest::kAddPartyIdentifier:
     case pb::ExecuteRequest::kSetPreferredChannel:
+    case pb::ExecuteRequest::kAddPartyLabel:
+    case pb::ExecuteRequest::kRemovePartyLabel:
       return pb::AGGREGATE_TYPE_PARTY;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:
@@ -377,6 +393,12 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       break;
     case pb::EventEnvelope::kPreferredChannelSet:
       std::get<PartyState>(state.data).preferred_channel = event.preferred_channel_set().channel();
+      break;
+    case pb::EventEnvelope::kPartyLabelAdded:
+      std::get<PartyState>(state.data).labels.push_back(event.party_label_added().label());
+      break;
+    case pb::EventEnvelope::kPartyLabelRemoved:
+      std::erase(std::get<PartyState>(state.data).labels, event.party_label_removed().label());
       break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;

@@ -214,6 +214,10 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (Status s = CheckTarget(c.target(), "reassign_callback.target"); !s.ok()) return s;
       return CheckMaxBytes(c.reason(), kMaxTextBytes, "reassign_callback.reason");
     }
+    case pb::ExecuteRequest::kAddPartyLabel:
+      return CheckRequired(r.add_party_label().label(), 100, "add_party_label.label");
+    case pb::ExecuteRequest::kRemovePartyLabel:
+      return CheckRequired(r.remove_party_label().label(), 100, "remove_party_label.label");
     case pb::ExecuteRequest::kSetPreferredChannel: {
       const auto channel = r.set_preferred_channel().channel();
       if (Status s = CheckEnum(channel, pb::Channel_IsValid, "set_preferred_channel.channel", true); !s.ok()) return s;

@@ -184,6 +184,11 @@ void KpiCalculator::Add(const pb::NotificationRecord& r) {
                             r.status() == pb::NOTIFICATION_STATUS_GAVE_UP});
 }
 
+void KpiCalculator::Add(const pb::PartyProfile& r) {
+  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  for (const pb::PartyLabel& label : r.labels()) labels_.push_back({r.tenant(), label.label(), Ms(label.added_at())});
+}
+
 void KpiCalculator::Merge(KpiCalculator&& other) {
   auto append = [](auto& to, auto& from) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
@@ -194,6 +199,7 @@ void KpiCalculator::Merge(KpiCalculator&& other) {
   append(callback_origins_, other.callback_origins_);
   append(meldingen_, other.meldingen_);
   append(notifications_, other.notifications_);
+  append(labels_, other.labels_);
 }
 
 pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
@@ -335,6 +341,10 @@ pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
       figures.Add(n.tenant, kNotificationsFailed, dim, "", n.failed ? 1 : 0);
     }
   }
+
+  // ---- Labels ----
+  for (const Label& label : labels_)
+    if (Selected(label.tenant, label.added_ms)) figures.Add(label.tenant, kLabelsAdded, label.label, "", 1);
 
   pb::KpiReport report;
   *report.mutable_from() = TimeUtil::MillisecondsToTimestamp(from_ms_);

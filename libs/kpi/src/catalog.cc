@@ -58,6 +58,8 @@ const std::vector<KpiDefinition>& Catalog() {
        "notifications to citizens requested in the period, per channel"},
       {kNotificationsDelivered, "count", "channel", "period", "of those: delivered at as_of"},
       {kNotificationsFailed, "count", "channel", "period", "of those: given up after their last attempt failed"},
+      {kLabelsAdded, "count", "label", "period",
+       "labels put on party profiles in the period (by an employee or a rule) and still on them at as_of, per label"},
   };
   return catalog;
 }

@@ -25,6 +25,7 @@ struct PartyState {
   std::string display_name;
   std::vector<pb::PartyIdentifier> identifiers;
   std::vector<pb::DigitalAddress> digital_addresses;
+  std::vector<std::string> labels;
 };
 
 struct InteractionState {

@@ -39,6 +39,7 @@ class KpiCalculator {
   void Add(const pb::CallbackRecord& record);
   void Add(const pb::MeldingRecord& record);
   void Add(const pb::NotificationRecord& record);
+  void Add(const pb::PartyProfile& record);
 
   // Takes over what `other` (same period, tenant and options) was given, so that threads can each
   // feed a calculator of their own and merge them before Report().
@@ -89,6 +90,11 @@ class KpiCalculator {
   std::vector<std::string> callback_origins_;
   std::vector<Melding> meldingen_;
   std::vector<Notification> notifications_;
+  struct Label {
+    std::string tenant, label;
+    int64_t added_ms;
+  };
+  std::vector<Label> labels_;
 };
 
 // The dimension label of a channel: "whatsapp", "phone" (the enum name, lower case, no prefix).

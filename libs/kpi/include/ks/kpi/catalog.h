@@ -49,6 +49,7 @@ inline constexpr std::string_view kKtoScoreCount = "kto_score_count";
 inline constexpr std::string_view kNotificationsRequested = "notifications_requested";
 inline constexpr std::string_view kNotificationsDelivered = "notifications_delivered";
 inline constexpr std::string_view kNotificationsFailed = "notifications_failed";
+inline constexpr std::string_view kLabelsAdded = "labels_added";
 }  // namespace names
 
 }  // namespace ks::kpi

@@ -23,7 +23,8 @@
 //   PN tenant party ~time notification       -> ""   notifications to a party, newest first
 //   SN tenant subject notification           -> ""   notifications about a melding
 //   S  tenant kind time id                  -> ""   records by the time they started (kind I, C, M, N:
-//                                                    contacts, callbacks, meldingen, notifications)
+//                                                    contacts, callbacks, meldingen, notifications;
+//                                                    L: parties, by when each label was added)
 //   ~p partition                             -> next offset to apply (8 bytes)
 #pragma once
 
