@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/eventlog/dev_cluster.h"
+#include "ks/eventlog/kafka_log.h"
 #include "support/process.h"
 #include "support/stack.h"
 #include "support/temp_dir.h"
@@ -101,8 +103,10 @@ struct History {
 const std::vector<std::string> kTenants = {"gemeente-aa", "gemeente-bb", "gemeente-cc"};
 const std::vector<std::pair<std::string, int>> kCategories = {{"LANTAARNPAAL", 3}, {"AFVAL", 7}, {"GROEN", 14}};
 const std::vector<std::pair<pb::Channel, std::string>> kContactChannels = {
-    {pb::CHANNEL_PHONE, "phone"}, {pb::CHANNEL_WHATSAPP, "whatsapp"}, {pb::CHANNEL_TWITTER, "twitter"},
-    {pb::CHANNEL_EMAIL, "email"}, {pb::CHANNEL_CHAT, "chat"},         {pb::CHANNEL_WEB_FORM, "web_form"}};
+    {pb::CHANNEL_PHONE, "phone"},         {pb::CHANNEL_WHATSAPP, "whatsapp"}, {pb::CHANNEL_TWITTER, "twitter"},
+    {pb::CHANNEL_EMAIL, "email"},         {pb::CHANNEL_CHAT, "chat"},         {pb::CHANNEL_WEB_FORM, "web_form"},
+    {pb::CHANNEL_SMS, "sms"},             {pb::CHANNEL_IN_PERSON, "in_person"}, {pb::CHANNEL_LETTER, "letter"},
+    {pb::CHANNEL_APP, "app"},             {pb::CHANNEL_FACEBOOK, "facebook"}};
 const std::vector<std::string> kTopics = {"afval", "parkeren", "verhuizing", "paspoort", "lantaarnpaal", "wmo"};
 
 // Generates and sends the history. Times are local wall-clock between 08:00 and 20:00.
@@ -179,7 +183,7 @@ class Generator {
       Contact c;
       c.tenant = tenant;
       c.at = RandomTime(first_day, last_day);
-      const auto& channel = kContactChannels[static_cast<size_t>(Uniform(0, 5))];
+      const auto& channel = kContactChannels[static_cast<size_t>(Uniform(0, static_cast<int64_t>(kContactChannels.size()) - 1))];
       c.channel = channel.second;
       c.inbound = Chance() < 0.8;
       c.party = parties[static_cast<size_t>(Uniform(0, 11))];
@@ -663,4 +667,51 @@ TEST_CASE("replay: the HTML report draws its charts in a browser, with no server
   CHECK(std::filesystem::file_size(out.Sub("report") + "/kpi.png") > 10'000);
   if (const char* keep = std::getenv("KS_KEEP_REPORT")) std::filesystem::copy_file(out.Sub("report") + "/kpi.png", keep,
                                                                                     std::filesystem::copy_options::overwrite_existing);
+}
+
+TEST_CASE("replay: the same history read from a Kafka topic gives the same report", "[replay][e2e]") {
+  Stack stack;
+  Generator(stack).Run();
+  // The stack's log, record for record (key, value, time), into a topic on the mock cluster.
+  auto cluster = ks::eventlog::DevCluster::Start(3, "replay", 4);
+  REQUIRE(cluster.has_value());
+  auto kafka = ks::eventlog::OpenKafkaLog(
+      {.bootstrap_servers = (*cluster)->bootstrap_servers(), .topic = "replay", .partitions = 4, .linger_ms = 5});
+  REQUIRE(kafka.has_value());
+  auto ends = stack.app().log().EndOffsets();
+  REQUIRE(ends.has_value());
+  std::vector<ks::eventlog::Record> records;
+  REQUIRE(ks::eventlog::ReadUntil(stack.app().log(), std::vector<int64_t>(ends->size(), 0), *ends,
+                                  [&](const ks::eventlog::StoredRecord& r) {
+                                    records.push_back({r.key, r.value, r.timestamp_ms});
+                                    return ks::Status::Ok();
+                                  })
+              .ok());
+  REQUIRE((*kafka)->Append(std::move(records)).has_value());
+
+  TempDir out;
+  int embedded_code = -1;
+  int kafka_code = -1;
+  const std::vector<std::string> period = {"--from=2026-02-02", "--to=2026-05-04", "--formats=csv,json"};
+  auto args = [&](const std::string& log, const std::string& dir) {
+    std::vector<std::string> a = {"--log=" + log, "--out=" + out.Sub(dir)};
+    a.insert(a.end(), period.begin(), period.end());
+    return a;
+  };
+  RunReplayProgram(args("embedded:" + stack.data_dir() + "/log", "embedded"), out.Sub("embedded.log"), &embedded_code);
+  RunReplayProgram(args("kafka:" + (*cluster)->bootstrap_servers() + "/replay", "kafka"), out.Sub("kafka.log"),
+                   &kafka_code);
+  INFO(Slurp(out.Sub("kafka.log")));
+  REQUIRE(embedded_code == 0);
+  REQUIRE(kafka_code == 0);
+  CHECK(Slurp(out.Sub("kafka") + "/kpi.csv").size() > 1000);
+  CHECK(Slurp(out.Sub("kafka") + "/kpi.csv") == Slurp(out.Sub("embedded") + "/kpi.csv"));
+  CHECK(Slurp(out.Sub("kafka") + "/kpi.json") == Slurp(out.Sub("embedded") + "/kpi.json"));
+
+  // A topic that is not there is reported, not created.
+  int missing_code = -1;
+  RunReplayProgram(args("kafka:" + (*cluster)->bootstrap_servers() + "/no-such-topic", "missing"),
+                   out.Sub("missing.log"), &missing_code);
+  CHECK(missing_code == 1);
+  CHECK(Slurp(out.Sub("missing.log")).find("no topic no-such-topic") != std::string::npos);
 }

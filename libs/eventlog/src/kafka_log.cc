@@ -206,6 +206,9 @@ class KafkaLog final : public EventLog {
     if (!ends) return std::unexpected(ends.error());
     auto made = NewConsumer({{"bootstrap.servers", options_.bootstrap_servers},
                              {"enable.partition.eof", "false"},
+                             // Each probe wants one record now, not a full fetch later.
+                             {"fetch.wait.max.ms", "10"},
+                             {"queued.min.messages", "1"},
                              {"log_level", "4"}});
     if (!made) return std::unexpected(made.error());
     Handle consumer = std::move(*made);
@@ -237,6 +240,24 @@ class KafkaLog final : public EventLog {
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         failure = KafkaError(e, "watermarks");
         break;
+      }
+      // The usual cases first: the whole partition is after the time (a replay from before the
+      // history), or before it.
+      if (low < high) {
+        auto first = timestamp_at(p, low);
+        if (!first) {
+          failure = first.error();
+          break;
+        }
+        if (*first >= timestamp_ms) high = low;
+      }
+      if (low < high) {
+        auto last = timestamp_at(p, high - 1);
+        if (!last) {
+          failure = last.error();
+          break;
+        }
+        if (*last < timestamp_ms) low = high;
       }
       while (low < high) {
         const int64_t mid = low + (high - low) / 2;
@@ -326,17 +347,18 @@ Status EnsureTopic(rd_kafka_t* rk, const KafkaLogOptions& options) {
 }
 
 Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic_name) {
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(rk, topic_name.c_str(), nullptr);
+  // All topics are listed rather than the one asked for: a broker that creates topics on demand
+  // would otherwise create it just by being asked.
   const rd_kafka_metadata_t* metadata = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, topic, &metadata, kMetadataTimeoutMs);
-  rd_kafka_topic_destroy(topic);
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &metadata, kMetadataTimeoutMs);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(err, "metadata"));
   int32_t count = 0;
-  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (metadata->topic_cnt == 1) {
-    count = metadata->topics[0].partition_cnt;
-    topic_err = metadata->topics[0].err;
-  }
+  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  for (int i = 0; i < metadata->topic_cnt; ++i)
+    if (topic_name == metadata->topics[i].topic) {
+      count = metadata->topics[i].partition_cnt;
+      topic_err = metadata->topics[i].err;
+    }
   rd_kafka_metadata_destroy(metadata);
   if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(topic_err, "topic " + topic_name));
   if (count <= 0) return std::unexpected(Unavailable("kafka topic {} has no partitions", topic_name));
@@ -365,6 +387,9 @@ Result<std::unique_ptr<EventLog>> OpenKafkaLog(const KafkaLogOptions& options) {
   }
   // Look before creating: a topic that exists is used as it is (its partition count wins).
   auto partitions = PartitionCount(producer.get(), options.topic);
+  if (!partitions && !options.create_topic)
+    return std::unexpected(NotFound("kafka {}: there is no topic {} ({})", options.bootstrap_servers, options.topic,
+                                    partitions.error().message()));
   if (!partitions) {
     if (Status s = EnsureTopic(producer.get(), options); !s.ok()) return std::unexpected(s);
     partitions = PartitionCount(producer.get(), options.topic);

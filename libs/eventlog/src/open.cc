@@ -5,11 +5,14 @@
 
 namespace ks::eventlog {
 
-Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new) {
+namespace {
+
+Result<std::unique_ptr<EventLog>> Open(std::string_view spec, int32_t partitions_if_new, bool read_only) {
   if (spec.starts_with("embedded:")) {
     EmbeddedLogOptions options;
     options.path = std::string(spec.substr(9));
     options.partitions = partitions_if_new;
+    options.read_only = read_only;
     return OpenEmbeddedLog(options);
   }
   if (spec.starts_with("kafka:")) {
@@ -21,20 +24,19 @@ Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partiti
     }
     options.bootstrap_servers = std::string(rest);
     options.partitions = partitions_if_new > 0 ? partitions_if_new : 12;
+    options.create_topic = !read_only;
     return OpenKafkaLog(options);
   }
   return std::unexpected(InvalidArgument(
       "event log '{}': must be 'embedded:DIR' or 'kafka:HOST:PORT[,HOST:PORT...][/TOPIC]'", spec));
 }
 
-Result<std::unique_ptr<EventLog>> OpenLogForReading(std::string_view spec) {
-  if (spec.starts_with("embedded:")) {
-    EmbeddedLogOptions options;
-    options.path = std::string(spec.substr(9));
-    options.read_only = true;
-    return OpenEmbeddedLog(options);
-  }
-  return OpenLog(spec, 0);
+}  // namespace
+
+Result<std::unique_ptr<EventLog>> OpenLog(std::string_view spec, int32_t partitions_if_new) {
+  return Open(spec, partitions_if_new, false);
 }
+
+Result<std::unique_ptr<EventLog>> OpenLogForReading(std::string_view spec) { return Open(spec, 0, true); }
 
 }  // namespace ks::eventlog

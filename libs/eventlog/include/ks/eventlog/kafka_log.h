@@ -28,6 +28,9 @@ struct KafkaLogOptions {
   // How long the broker may hold a fetch that has no data yet; lower means fresher reads.
   // Default: 20.
   int fetch_wait_max_ms = 20;
+  // Create the topic when it does not exist. Off for readers that must change nothing (the
+  // analysts' replay): a missing topic is then NOT_FOUND. Default: true.
+  bool create_topic = true;
 };
 
 Result<std::unique_ptr<EventLog>> OpenKafkaLog(const KafkaLogOptions& options);
