@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Klantstroom builds and runs with, from Debian's packages only (Debian 12,
 # bookworm). Safe to run again: it installs only what is missing. Needs root (or sudo).
+#   deploy/setup-debian.sh               to build and run (deploy/demo.sh)
+#   deploy/setup-debian.sh --for-tests   also what the tests use: Chromium and npm (deploy/test.sh)
 set -euo pipefail
 
 packages=(
@@ -14,10 +16,12 @@ packages=(
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
   libjemalloc-dev       # the programs' allocator (millions of small protobuf strings)
   libxapian-dev         # search over all communication (with Snowball's Dutch stemmer)
-  chromium              # the test that opens the analysts' HTML report in a headless browser
 )
-# npm fetches buf for the schema-compatibility check; many machines have Node already.
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+if [ "${1:-}" = "--for-tests" ]; then
+  packages+=(chromium)  # the test that opens the analysts' HTML report in a headless browser
+  # npm fetches buf for the schema-compatibility check; many machines have Node already.
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

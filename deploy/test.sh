@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deploy/setup-debian.sh
+deploy/setup-debian.sh --for-tests
 cmake --preset ci >/dev/null
 cmake --build --preset ci
 ctest --preset ci "$@"
