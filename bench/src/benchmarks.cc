@@ -16,7 +16,9 @@
 #include "klantstroom/v1/query_service.grpc.pb.h"
 #include "ks/allinone/all_in_one.h"
 #include "ks/core/log.h"
+#include "ks/eventlog/dev_cluster.h"
 #include "ks/eventlog/embedded_log.h"
+#include "ks/eventlog/kafka_log.h"
 #include "ks/eventlog/open.h"
 #include "ks/replay/replay.h"
 #include <google/protobuf/util/time_util.h>
@@ -173,6 +175,90 @@ Sample ProjectionBenchmark(const BenchOptions& options) {
   return {static_cast<double>((*projector)->events_applied()) / seconds, 0, 0, seconds};
 }
 
+namespace {
+
+// Reads every record of `log` without decoding any: the raw limit of whatever reads it.
+Sample ReadEverything(eventlog::EventLog& log) {
+  auto ends = log.EndOffsets();
+  KS_CHECK(ends.has_value());
+  size_t n = 0;
+  const auto start = Clock::now();
+  KS_CHECK(eventlog::ReadUntil(log, std::vector<int64_t>(ends->size(), 0), *ends,
+                               [&](const eventlog::StoredRecord&) {
+                                 ++n;
+                                 return Status::Ok();
+                               })
+               .ok());
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return {static_cast<double>(n) / seconds, 0, 0, seconds};
+}
+
+}  // namespace
+
+KafkaSamples KafkaBenchmark(const BenchOptions& options) {
+  auto source = eventlog::OpenEmbeddedLog({.path = options.work_dir + "/ingest-" + std::to_string(options.seed) + "/log",
+                                           .sync = false});
+  KS_CHECK(source.has_value());
+  auto source_ends = (*source)->EndOffsets();
+  KS_CHECK(source_ends.has_value());
+  std::vector<eventlog::Record> records;
+  KS_CHECK(eventlog::ReadUntil(**source, std::vector<int64_t>(source_ends->size(), 0), *source_ends,
+                               [&](const eventlog::StoredRecord& r) {
+                                 records.push_back({r.key, r.value, r.timestamp_ms});
+                                 return Status::Ok();
+                               })
+               .ok());
+  source->reset();
+  const size_t n = records.size();
+  auto cluster = eventlog::DevCluster::Start(3, "bench", 12);
+  KS_CHECK(cluster.has_value());
+  auto kafka = eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(), .topic = "bench",
+                                       .partitions = 12, .linger_ms = 5});
+  KS_CHECK(kafka.has_value());
+  KafkaSamples out;
+  {
+    // Appends of 100 records each, many in flight, as the command service's group commits do.
+    std::mutex mutex;
+    std::condition_variable cv;
+    size_t pending = 0;
+    const auto start = Clock::now();
+    for (size_t i = 0; i < n; i += 100) {
+      std::vector<eventlog::Record> batch(records.begin() + static_cast<std::ptrdiff_t>(i),
+                                          records.begin() + static_cast<std::ptrdiff_t>(std::min(n, i + 100)));
+      {
+        std::lock_guard lock(mutex);
+        ++pending;
+      }
+      (*kafka)->AppendAsync(std::move(batch), [&](Result<std::vector<eventlog::Position>> done) {
+        KS_CHECK(done.has_value());
+        std::lock_guard lock(mutex);
+        --pending;
+        cv.notify_all();
+      });
+    }
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return pending == 0; });
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    out.produce = {static_cast<double>(n) / seconds, 0, 0, seconds};
+  }
+  auto ends = (*kafka)->EndOffsets();
+  KS_CHECK(ends.has_value());
+  out.consume = ReadEverything(**kafka);
+  {
+    const std::string store_dir = options.work_dir + "/kafka-projection";
+    std::filesystem::remove_all(store_dir);
+    auto store = readmodel::ReadModelStore::OpenPrimary(store_dir);
+    KS_CHECK(store.has_value());
+    auto projector = projector::Projector::Open(**kafka, **store);
+    KS_CHECK(projector.has_value());
+    const auto start = Clock::now();
+    KS_CHECK((*projector)->CatchUpTo(*ends).ok());
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    out.project = {static_cast<double>((*projector)->events_applied()) / seconds, 0, 0, seconds};
+  }
+  return out;
+}
+
 size_t BuildReplayHistory(const BenchOptions& options) {
   auto source = eventlog::OpenEmbeddedLog({.path = options.work_dir + "/ingest-" + std::to_string(options.seed) + "/log",
                                            .sync = false});
@@ -231,18 +317,7 @@ Sample ReplayBenchmark(const BenchOptions& options) {
 Sample RawLogReadBenchmark(const BenchOptions& options) {
   auto log = eventlog::OpenLogForReading("embedded:" + options.work_dir + "/replay-log");
   KS_CHECK(log.has_value());
-  auto ends = (*log)->EndOffsets();
-  KS_CHECK(ends.has_value());
-  size_t n = 0;
-  const auto start = Clock::now();
-  KS_CHECK(eventlog::ReadUntil(**log, std::vector<int64_t>(ends->size(), 0), *ends,
-                               [&](const eventlog::StoredRecord&) {
-                                 ++n;
-                                 return Status::Ok();
-                               })
-               .ok());
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return {static_cast<double>(n) / seconds, 0, 0, seconds};
+  return ReadEverything(**log);
 }
 
 Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes) {

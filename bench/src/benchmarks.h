@@ -33,6 +33,15 @@ Sample ProjectionBenchmark(const BenchOptions& options);
 // projector's, committed in batches of 2000.
 Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes);
 
+// The ingest log's events on Kafka (librdkafka's mock cluster on loopback, 3 brokers, 12
+// partitions): `produce` is appending them all (acks=all, idempotent, batched by librdkafka),
+// `consume` reading them back without decoding, `project` folding them from the topic into fresh
+// read models. One run gives all three, so they describe the same messages.
+struct KafkaSamples {
+  Sample produce, consume, project;
+};
+KafkaSamples KafkaBenchmark(const BenchOptions& options);
+
 // Writes a history of at least `options.replay_events` events into `options.work_dir/replay-log`:
 // the ingest log's events copied over again with new aggregate ids, spread over three months and
 // five municipalities (events of real shape and size, written straight into the log). Returns

@@ -2,6 +2,7 @@
 // (gRPC echo of the same size and concurrency, RocksDB read-modify-write of the same volume).
 //   ks-bench            the full run (a few minutes on 2 cores); prints a table, writes JSON
 //   ks-bench --smoke    seconds: every benchmark once on tiny sizes, so the suite never rots
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,22 @@ int main(int argc, char** argv) {
     return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
   });
   figures.push_back({"projection: events into all read models", projection, "RocksDB read-modify-write", rmw, 1.0});
+
+  // The same events on Kafka (the mock cluster): produce and consume, the raw limits, and the
+  // projection from the topic. One run yields all three; medians of `repeats` runs.
+  std::vector<ks::bench::KafkaSamples> kafka_runs;
+  for (int i = 0; i < repeats; ++i) kafka_runs.push_back(ks::bench::KafkaBenchmark(options));
+  auto median = [&](ks::bench::Sample ks::bench::KafkaSamples::*which) {
+    std::vector<ks::bench::Sample> samples;
+    for (const auto& run : kafka_runs) samples.push_back(run.*which);
+    std::sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
+    return samples[samples.size() / 2];
+  };
+  figures.push_back({"Kafka: projection from the topic", median(&ks::bench::KafkaSamples::project),
+                     "librdkafka consume, no decoding", median(&ks::bench::KafkaSamples::consume), 0});
+  // Produce is itself a raw limit (of ingest on Kafka); it is listed beside consume for scale.
+  figures.push_back({"Kafka: librdkafka produce, acks=all", median(&ks::bench::KafkaSamples::produce),
+                     "librdkafka consume, no decoding", median(&ks::bench::KafkaSamples::consume), 0});
 
   const size_t history = ks::bench::BuildReplayHistory(options);
   const auto replay = ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(options); });
