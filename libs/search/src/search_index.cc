@@ -26,13 +26,15 @@ constexpr const char* kChannelPrefix = "XC";
 constexpr const char* kPartyPrefix = "XP";
 constexpr const char* kAudiencePrefix = "XR";
 constexpr Xapian::valueno kTimeSlot = 0;
+constexpr Xapian::valueno kKindSlot = 1;  // "interaction" or "melding"
 constexpr const char* kStemmer = "dutch";
 
 std::string PositionKey(size_t partition) { return "position/" + std::to_string(partition); }
 std::string UniqueTerm(const std::string& tenant, const std::string& id) { return kIdPrefix + tenant + ":" + id; }
 
 // What a document keeps (its data): enough to answer a hit and to re-index it when a later event
-// (a conversation report) adds to it. The InteractionRecord shape serves both kinds.
+// (a conversation report) adds to it. The InteractionRecord shape serves both kinds; the kind
+// itself is a value of the document.
 pb::InteractionRecord ReadStored(Xapian::WritableDatabase& db, const std::string& unique_term) {
   pb::InteractionRecord stored;
   Xapian::PostingIterator it = db.postlist_begin(unique_term);
@@ -52,6 +54,7 @@ void Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::Inte
   // Who may find it: everyone ("XR" alone), or only one specialist team ("XR" + team).
   doc.add_boolean_term(kAudiencePrefix + r.restricted_to_team());
   doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(TimeUtil::TimestampToMilliseconds(r.occurred_at()))));
+  doc.add_value(kKindSlot, kind);
   Xapian::TermGenerator generator;
   generator.set_stemmer(Xapian::Stem(kStemmer));
   generator.set_document(doc);
@@ -70,8 +73,10 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
   const std::string unique = UniqueTerm(e.tenant(), e.aggregate_id());
   switch (e.payload_case()) {
     case pb::EventEnvelope::kInteractionRegistered: {
+      // An interaction's first event: there is nothing stored to keep (a re-delivery brings the
+      // later events of the aggregate again after it, in partition order).
       const auto& ev = e.interaction_registered();
-      pb::InteractionRecord r = ReadStored(db, unique);
+      pb::InteractionRecord r;
       r.set_interaction_id(e.aggregate_id());
       r.set_tenant(e.tenant());
       r.set_party_id(ev.party_id());
@@ -106,7 +111,6 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       r.set_channel(ev.channel());
       r.set_text(ev.description());
       r.add_topics(ev.category());
-      r.set_external_id(ev.number());
       *r.mutable_occurred_at() = e.occurred_at();
       Store(db, "melding", r);
       break;
@@ -283,7 +287,7 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& query) {
         stored.ParseFromString(doc.get_data());
         SearchHit hit;
         hit.id = stored.interaction_id();
-        hit.kind = stored.external_id().empty() ? "interaction" : "melding";
+        hit.kind = doc.get_value(kKindSlot);
         hit.party_id = stored.party_id();
         hit.channel = stored.channel();
         hit.occurred_ms = TimeUtil::TimestampToMilliseconds(stored.occurred_at());
