@@ -18,7 +18,6 @@
 #include "ks/query/query_engine.h"
 #include "support/process.h"
 #include "support/stack.h"
-#include "support/store_compare.h"
 #include "support/temp_dir.h"
 
 using namespace ks::testing;
@@ -181,10 +180,7 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   }
 
   // A clean rebuild from offset 0 equals the read models that lived through the kills.
-  REQUIRE(RebuildReadModels(log_flag, dir.Sub("clean"), projector_log) == 0);
-  const auto differences = StoreDifferences(live, dir.Sub("clean"));
-  for (const auto& d : differences) UNSCOPED_INFO(d);
-  CHECK(differences.empty());
+  CheckEqualsCleanRebuild(log_flag, live, dir.Sub("clean"), projector_log);
 
   // And both equal what the driver was told was accepted.
   auto store = ks::readmodel::ReadModelStore::OpenPrimary(live);

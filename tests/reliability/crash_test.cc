@@ -21,7 +21,6 @@
 #include "ks/query/query_engine.h"
 #include "support/process.h"
 #include "support/stack.h"
-#include "support/store_compare.h"
 #include "support/temp_dir.h"
 
 using namespace ks::testing;
@@ -206,10 +205,7 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
   CHECK(commands.Terminate() == 0);
 
   // The read models equal a clean rebuild...
-  REQUIRE(RebuildReadModels(log_flag, dir.Sub("clean"), logs) == 0);
-  const auto differences = StoreDifferences(live, dir.Sub("clean"));
-  for (const auto& d : differences) UNSCOPED_INFO(d);
-  CHECK(differences.empty());
+  CheckEqualsCleanRebuild(log_flag, live, dir.Sub("clean"), logs);
 
   // ...and the driver's own record of every command it was told was accepted.
   auto store = ks::readmodel::ReadModelStore::OpenPrimary(live);

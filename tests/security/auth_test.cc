@@ -85,6 +85,17 @@ std::vector<pb::SearchHit> SearchAs(Stack& stack, const std::string& token, cons
   return {reply.hits().begin(), reply.hits().end()};
 }
 
+// Desiree registered by the KCC of gemeente-aa.
+pb::ExecuteReply RegisterDesiree(Stack& stack) {
+  pb::ExecuteRequest person = RegisterPerson("Desiree");
+  person.mutable_meta()->set_tenant("gemeente-aa");
+  pb::ExecuteReply registered;
+  grpc::Status status = Execute(stack, "kcc-aa", person, &registered);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return registered;
+}
+
 }  // namespace
 
 TEST_CASE("auth: the tokens file is checked line by line, and keeps hashes, not tokens", "[auth][unit]") {
@@ -129,8 +140,7 @@ TEST_CASE("auth: callers need a known token, act for their own tenant, and only 
   CHECK(analyst.error_message().find("Execute: needs one of the roles") != std::string::npos);
   CHECK(stack.LogSize() == before);  // nothing refused was written
 
-  pb::ExecuteReply registered;
-  REQUIRE(Execute(stack, "kcc-aa", person, &registered).ok());
+  const pb::ExecuteReply registered = RegisterDesiree(stack);
   pb::CustomerView view;
   CHECK(View(stack, "", "gemeente-aa", registered.aggregate_id(), &view).error_code() ==
         grpc::StatusCode::UNAUTHENTICATED);
@@ -166,11 +176,7 @@ TEST_CASE("auth: a wijkteam contact is THAT, not WHAT, for the KCC: in the custo
           "[auth][integration]") {
   TempDir dir;
   Stack stack(TokensFile(dir));
-  pb::ExecuteRequest person = RegisterPerson("Desiree");
-  person.mutable_meta()->set_tenant("gemeente-aa");
-  pb::ExecuteReply registered;
-  REQUIRE(Execute(stack, "kcc-aa", person, &registered).ok());
-  const std::string desiree = registered.aggregate_id();
+  const std::string desiree = RegisterDesiree(stack).aggregate_id();
 
   pb::ExecuteRequest sensitive = RegisterMessage(desiree, pb::CHANNEL_IN_PERSON,
                                                  "Gesprek over schulden en de huurachterstand", kNov16);

@@ -1,5 +1,9 @@
 #include "support/process.h"
 
+#include <catch2/catch.hpp>
+
+#include "support/store_compare.h"
+
 #include <csignal>
 #include <cstring>
 #include <thread>
@@ -127,6 +131,14 @@ int ChildProcess::Terminate(std::chrono::milliseconds timeout) {
   }
   Kill();
   return exit_status_;
+}
+
+void CheckEqualsCleanRebuild(const std::string& log_flag, const std::string& live, const std::string& clean,
+                             const std::string& log_path) {
+  REQUIRE(RebuildReadModels(log_flag, clean, log_path) == 0);
+  const auto differences = StoreDifferences(live, clean);
+  for (const auto& d : differences) UNSCOPED_INFO(d);
+  CHECK(differences.empty());
 }
 
 }  // namespace ks::testing
