@@ -165,7 +165,10 @@ Sample ProjectionBenchmark(const BenchOptions& options) {
   std::filesystem::remove_all(store_dir);
   auto store = readmodel::ReadModelStore::OpenPrimary(store_dir);
   KS_CHECK(store.has_value());
-  auto projector = projector::Projector::Open(**log, **store);
+  // The keys the ingest run sealed the events' personal data with.
+  auto vault = privacy::KeyVault::Open(dir + "/vault", /*create=*/true);
+  KS_CHECK(vault.has_value());
+  auto projector = projector::Projector::Open(**log, **store, **vault);
   KS_CHECK(projector.has_value());
   auto ends = (*log)->EndOffsets();
   KS_CHECK(ends.has_value());
@@ -249,7 +252,10 @@ KafkaSamples KafkaBenchmark(const BenchOptions& options) {
     std::filesystem::remove_all(store_dir);
     auto store = readmodel::ReadModelStore::OpenPrimary(store_dir);
     KS_CHECK(store.has_value());
-    auto projector = projector::Projector::Open(**kafka, **store);
+    auto vault = privacy::KeyVault::Open(options.work_dir + "/ingest-" + std::to_string(options.seed) + "/vault",
+                                         /*create=*/true);
+    KS_CHECK(vault.has_value());
+    auto projector = projector::Projector::Open(**kafka, **store, **vault);
     KS_CHECK(projector.has_value());
     const auto start = Clock::now();
     KS_CHECK((*projector)->CatchUpTo(*ends).ok());

@@ -11,6 +11,7 @@
 #include "ks/core/log.h"
 #include "ks/domain/event_codec.h"
 #include "ks/domain/validation.h"
+#include "ks/privacy/sealing.h"
 
 namespace ks::command {
 namespace {
@@ -41,32 +42,40 @@ std::string CommandHash(const pb::ExecuteRequest& request) {
 
 }  // namespace
 
-Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog& log,
+Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog& log, privacy::KeyVault& vault,
                                                               const attachments::AttachmentStore* attachments,
                                                               CommandHandlerOptions options) {
-  std::unique_ptr<CommandHandler> handler(new CommandHandler(log, attachments, options));
+  std::unique_ptr<CommandHandler> handler(new CommandHandler(log, vault, attachments, options));
   auto ends = log.EndOffsets();
   if (!ends) return std::unexpected(ends.error());
   const auto started = std::chrono::steady_clock::now();
   std::lock_guard lock(handler->mutex_);
-  Status s = eventlog::ReadUntil(log, std::vector<int64_t>(ends->size(), 0), *ends,
-                                 [&](const eventlog::StoredRecord& record) {
-                                   auto event = domain::DecodeEvent(record.value);
-                                   if (!event) {
-                                     // The projector parks it as a dead letter; here it has no state.
-                                     log::Error("command-service", "event at {}/{} not applied: {}", record.partition,
-                                                record.offset, event.error().ToString());
-                                     return Status::Ok();
-                                   }
-                                   handler->ApplyLocked(*event, {record.partition, record.offset});
-                                   ++handler->events_replayed_;
-                                   return Status::Ok();
-                                 });
-  if (!s.ok()) return std::unexpected(s);
+  if (Status s = handler->ReadIntoStateLocked(std::vector<int64_t>(ends->size(), 0), *ends); !s.ok())
+    return std::unexpected(s);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   log::Info("command-service", "state rebuilt from {}: {} events, {} aggregates in {} ms", log.description(),
             handler->events_replayed_, handler->slots_.size(), ms);
   return handler;
+}
+
+Status CommandHandler::ReadIntoStateLocked(const std::vector<int64_t>& start, const std::vector<int64_t>& end) {
+  privacy::KeyRing keys(&vault_);
+  return eventlog::ReadUntil(log_, start, end, [&](const eventlog::StoredRecord& record) {
+    auto event = domain::DecodeEvent(record.value);
+    if (event) {
+      if (auto opened = privacy::OpenEvent(*event, keys); !opened) event = std::unexpected(opened.error());
+    }
+    if (!event) {
+      // The projector parks it as a dead letter; here it has no state.
+      log::Error("command-service", "event at {}/{} not applied: {}", record.partition, record.offset,
+                 event.error().ToString());
+      return Status::Ok();
+    }
+    if (event->has_party_erased()) keys = privacy::KeyRing(&vault_);  // forget what the erasure destroyed
+    ApplyLocked(*event, {record.partition, record.offset});
+    ++events_replayed_;
+    return Status::Ok();
+  });
 }
 
 void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog::Position& position) {
@@ -163,6 +172,12 @@ std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenan
     if (it == slots_.end() || it->second.busy || it->second.state.tenant != tenant) continue;
     const auto& n = std::get<domain::NotificationState>(it->second.state.data);
     if (n.request.channel() != channel) continue;
+    if (!n.request.party_id().empty()) {  // an erased party is not written to any more
+      auto party = slots_.find(n.request.party_id());
+      if (party != slots_.end() && party->second.state.type == pb::AGGREGATE_TYPE_PARTY &&
+          std::get<domain::PartyState>(party->second.state.data).erased)
+        continue;
+    }
     const bool pending = n.status == pb::NOTIFICATION_STATUS_PENDING && n.next_attempt_ms <= now_ms;
     const bool lease_expired = n.status == pb::NOTIFICATION_STATUS_DISPATCHED && n.lease_until_ms <= now_ms;
     if (pending || lease_expired) due.push_back(id);
@@ -176,14 +191,38 @@ Status CommandHandler::ReloadPartitionLocked(const std::string& aggregate_id) {
   std::vector<int64_t> start = *ends;
   const auto partition = static_cast<size_t>(log_.PartitionFor(aggregate_id));
   start[partition] = 0;
-  Status s = eventlog::ReadUntil(log_, start, *ends, [&](const eventlog::StoredRecord& record) {
-    if (auto event = domain::DecodeEvent(record.value)) ApplyLocked(*event, {record.partition, record.offset});
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
+  if (Status s = ReadIntoStateLocked(start, *ends); !s.ok()) return s;
   slots_[aggregate_id].needs_reload = false;
   log::Info("command-service", "re-read partition {} after a failed append for {}", partition, aggregate_id);
   return Status::Ok();
+}
+
+Result<privacy::Key> CommandHandler::KeyForSealing(std::string_view tenant, const std::string& key_id) const {
+  const std::string_view party = domain::PartyOfKeyId(key_id);
+  if (!party.empty()) {
+    const auto state = StateOf(std::string(party));
+    if (state.exists() && state.type == pb::AGGREGATE_TYPE_PARTY && std::get<domain::PartyState>(state.data).erased)
+      return std::unexpected(FailedPrecondition(
+          "party '{}': its personal data was erased; nothing personal is recorded for it any more", party));
+  }
+  return vault_.GetOrCreate(tenant, key_id);
+}
+
+Status CommandHandler::PrepareVault(const pb::ExecuteRequest& request, const std::string& aggregate_id) {
+  const std::string& tenant = request.meta().tenant();
+  switch (request.command_case()) {
+    case pb::ExecuteRequest::kErasePartyData:
+      // Keys first: should the append fail, the data is unreadable already and a retry appends.
+      return vault_.Destroy(tenant, privacy::PartyKeyId(aggregate_id));
+    case pb::ExecuteRequest::kLinkInteractionToParty: {
+      const std::string& party = request.link_interaction_to_party().party_id();
+      auto key = KeyForSealing(tenant, privacy::PartyKeyId(party));  // refuses an erased party
+      if (!key) return key.error();
+      return vault_.Adopt(tenant, privacy::PartyKeyId(party), "interaction/" + aggregate_id);
+    }
+    default:
+      return Status::Ok();
+  }
 }
 
 void CommandHandler::Execute(pb::ExecuteRequest request, Done done, Deadline deadline) {
@@ -320,12 +359,20 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     return true;
   }
 
+  if (Status s = PrepareVault(request, aggregate_id); !s.ok()) {
+    pending.done(std::unexpected(s.code() == StatusCode::kFailedPrecondition
+                                     ? s
+                                     : Unavailable("the key vault could not be updated ({}); retry", s.message())));
+    return true;
+  }
+
   // Wrap the payloads in envelopes.
   const pb::AggregateType type = domain::TargetAggregateType(request);
   std::vector<pb::EventEnvelope> events = std::move(*decided);
   std::vector<eventlog::Record> records;
   records.reserve(events.size());
   int64_t version = state.version;
+  domain::AggregateState running = state;  // the state each event applies to, for its key
   for (pb::EventEnvelope& event : events) {
     event.set_event_id(NewTimeOrderedId());
     event.set_event_type(domain::EventTypeName(event));
@@ -341,7 +388,19 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     event.set_idempotency_key(meta.idempotency_key());
     event.set_schema_version(domain::kCurrentSchemaVersion);
     event.set_command_hash(command_hash);
-    records.push_back({aggregate_id, event.SerializeAsString(), TimeUtil::TimestampToMilliseconds(now)});
+    // The log gets the event with its personal fields sealed; the state keeps them open.
+    pb::EventEnvelope sealed = event;
+    const std::string key_id = domain::PersonalDataKeyId(running, event);
+    running = domain::Evolve(std::move(running), event);
+    if (!key_id.empty()) {
+      if (Status s = privacy::SealEvent(sealed, key_id, [&] { return KeyForSealing(meta.tenant(), key_id); }); !s.ok()) {
+        pending.done(std::unexpected(s.code() == StatusCode::kFailedPrecondition
+                                         ? s
+                                         : Unavailable("personal data could not be sealed ({}); retry", s.message())));
+        return true;
+      }
+    }
+    records.push_back({aggregate_id, sealed.SerializeAsString(), TimeUtil::TimestampToMilliseconds(now)});
   }
 
   log_.AppendAsync(std::move(records), [this, aggregate_id, events = std::move(events),

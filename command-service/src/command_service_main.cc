@@ -16,6 +16,7 @@ int CommandServiceMain(int argc, char** argv) {
   flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("listen", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
       .Define("attachments", "data/attachments", "directory of the attachment store (shared with the query service)")
+      .Define("vault", "data/vault", "the key vault of personal data (libs/privacy), made when missing; shared with the projector and query service")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("partitions", "0", "partitions when the log or topic has to be created (0: 12); an existing one keeps its own");
   int exit_code = 0;
@@ -32,7 +33,12 @@ int CommandServiceMain(int argc, char** argv) {
     return 1;
   }
   attachments::AttachmentStore attachment_store(flags.Get("attachments"));
-  auto handler = CommandHandler::Start(**event_log, &attachment_store);
+  auto vault = privacy::KeyVault::Open(flags.Get("vault"), /*create=*/true);
+  if (!vault) {
+    log::Error("command-service", "{}", vault.error().ToString());
+    return 1;
+  }
+  auto handler = CommandHandler::Start(**event_log, **vault, &attachment_store);
   if (!handler) {
     log::Error("command-service", "cannot rebuild state: {}", handler.error().ToString());
     return 1;

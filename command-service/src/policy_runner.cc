@@ -2,6 +2,7 @@
 
 #include "ks/core/log.h"
 #include "ks/domain/event_codec.h"
+#include "ks/privacy/sealing.h"
 
 namespace ks::command {
 
@@ -32,9 +33,16 @@ void PolicyRunner::Loop() {
       reader.reset();
       continue;
     }
+    privacy::KeyRing keys(&handler_.vault());
     for (const eventlog::StoredRecord& record : *records) {
       auto decoded = domain::DecodeEvent(record.value);
       if (!decoded) continue;  // the projector parks and reports these
+      // Reactions may need the personal data (the address a notification goes to).
+      if (auto opened = privacy::OpenEvent(*decoded, keys); !opened) {
+        log::Error("policy", "event at {}/{}: {}", record.partition, record.offset, opened.error().ToString());
+        continue;
+      }
+      if (decoded->has_party_erased()) keys = privacy::KeyRing(&handler_.vault());
       const pb::EventEnvelope& event = *decoded;
       ++events_seen_;
       // The event may be read back before the handler has applied it (its append callback runs on

@@ -27,23 +27,27 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   auto store = readmodel::ReadModelStore::OpenPrimary(options.data_dir + "/read-models");
   if (!store) return std::unexpected(store.error());
   app->store_ = std::move(*store);
-  auto handler = command::CommandHandler::Start(*app->log_, app->attachments_.get());
+  auto vault = privacy::KeyVault::Open(options.data_dir + "/vault", /*create=*/true);
+  if (!vault) return std::unexpected(vault.error());
+  app->vault_ = std::move(*vault);
+  auto handler = command::CommandHandler::Start(*app->log_, *app->vault_, app->attachments_.get());
   if (!handler) return std::unexpected(handler.error());
   app->handler_ = std::move(*handler);
   // The projector runs on its own thread; after an error (a full disk, say) it starts again from
   // its last committed batch, so one failure does not stop the read models for good.
-  auto projector = projector::Projector::Open(*app->log_, *app->store_);
+  auto projector = projector::Projector::Open(*app->log_, *app->store_, *app->vault_);
   if (!projector) return std::unexpected(projector.error());
   app->projector_ = std::move(*projector);
   app->projector_thread_ = std::thread([a = app.get()] { a->RunProjector(); });
 
   // The search index follows the log on a thread of its own, with its own positions.
   app->search_thread_ = std::thread([a = app.get(), dir = options.data_dir + "/search"] {
-    search::RunIndexerUntil(*a->log_, dir, a->search_stop_);
+    search::RunIndexerUntil(*a->log_, *a->vault_, dir, a->search_stop_);
   });
 
   app->policies_ = std::make_unique<command::PolicyRunner>(*app->handler_, *app->log_);
-  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, app->attachments_.get(), options.data_dir + "/search");
+  app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, *app->vault_, app->attachments_.get(),
+                                                     options.data_dir + "/search");
   app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_, *app->authenticator_);
   app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_, *app->authenticator_);
   app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_);
@@ -69,7 +73,7 @@ void AllInOne::RunProjector() {
     while (true) {
       projector_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
       if (stopping_) return;
-      auto reopened = projector::Projector::Open(*log_, *store_);
+      auto reopened = projector::Projector::Open(*log_, *store_, *vault_);
       if (reopened) {
         projector_ = std::move(*reopened);
         break;

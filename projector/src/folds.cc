@@ -54,6 +54,17 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
     case pb::EventEnvelope::kPreferredChannelSet:
       profile.set_preferred_channel(event.preferred_channel_set().channel());
       break;
+    case pb::EventEnvelope::kPartyErased:
+      // What stays: that the party existed, when, its labels (for the KPIs); nothing to find it by.
+      profile.clear_display_name();
+      profile.clear_identifiers();
+      profile.clear_digital_addresses();
+      profile.clear_personal_data();
+      profile.clear_lookup_digests();
+      profile.clear_preferred_channel();
+      profile.set_erased(true);
+      *profile.mutable_erased_at() = event.occurred_at();
+      break;
     default:
       return profile;
   }
@@ -349,10 +360,12 @@ std::vector<std::string> IndexKeys(const pb::NotificationRecord& record) {
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile) {
   std::vector<std::string> out;
   if (profile.party_id().empty()) return out;
-  for (const auto& id : profile.identifiers())
-    out.push_back(keys::Lookup(profile.tenant(), keys::IdentifierTag(id.kind()), id.value(), profile.party_id()));
-  for (const auto& a : profile.digital_addresses())
-    out.push_back(keys::Lookup(profile.tenant(), keys::AddressTag(a.kind()), a.value(), profile.party_id()));
+  for (const std::string& tagged : profile.lookup_digests()) {
+    const size_t colon = tagged.find(':');
+    if (colon == std::string::npos) continue;
+    out.push_back(keys::Lookup(profile.tenant(), std::string_view(tagged).substr(0, colon),
+                               std::string_view(tagged).substr(colon + 1), profile.party_id()));
+  }
   // When each label was added (for the live KPIs): the party under each of those times.
   for (const auto& label : profile.labels()) {
     std::string key = keys::Started(profile.tenant(), "L", TimeUtil::TimestampToMilliseconds(label.added_at()),
@@ -369,8 +382,8 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
   out.push_back(keys::Started(record.tenant(), "I", ms, record.interaction_id()));
   if (!record.party_id().empty())
     out.push_back(keys::PartyTimeline(record.tenant(), record.party_id(), ms, record.interaction_id()));
-  if (record.has_counterpart())
-    out.push_back(keys::AddressTimeline(record.tenant(), record.counterpart().kind(), record.counterpart().value(), ms,
+  if (!record.counterpart_digest().empty())
+    out.push_back(keys::AddressTimeline(record.tenant(), record.counterpart_digest(), ms,
                                         record.interaction_id()));
   return out;
 }
@@ -387,6 +400,24 @@ std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
   if (!record.target().employee_id().empty())
     out.push_back(keys::EmployeeQueue(record.tenant(), record.target().employee_id(), record.callback_id()));
   return out;
+}
+
+std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key) {
+  std::vector<std::string> out;
+  for (const auto& id : profile.identifiers()) {
+    const std::string tag = keys::IdentifierTag(id.kind());
+    out.push_back(tag + ":" + privacy::LookupDigest(index_key, tag, id.value()));
+  }
+  for (const auto& a : profile.digital_addresses()) {
+    const std::string tag = keys::AddressTag(a.kind());
+    out.push_back(tag + ":" + privacy::LookupDigest(index_key, tag, a.value()));
+  }
+  return out;
+}
+
+std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key) {
+  if (!record.has_counterpart() || record.counterpart().value().empty()) return "";
+  return privacy::LookupDigest(index_key, keys::AddressTag(record.counterpart().kind()), record.counterpart().value());
 }
 
 }  // namespace ks::projector

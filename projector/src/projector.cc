@@ -9,6 +9,7 @@
 #include "ks/core/log.h"
 #include "ks/domain/aggregate.h"
 #include "ks/domain/event_codec.h"
+#include "ks/privacy/sealing.h"
 #include "ks/projector/folds.h"
 #include "ks/readmodel/keys.h"
 
@@ -52,18 +53,50 @@ class BatchTxn {
   std::unordered_map<std::string, std::string> records_;
 };
 
+// The keys a batch works with: the open personal data of events and records exists only in
+// memory, between opening and sealing.
+struct Keys {
+  privacy::KeyVault& vault;
+  privacy::KeyRing ring;
+};
+
+template <typename RecordT>
+constexpr bool kHasPersonalData = requires(RecordT r) { r.personal_data(); };
+
+// Before storing: the lookup digests from the open fields, then the personal fields sealed.
+template <typename RecordT>
+Status SealForStorage(RecordT& record, Keys& sealing) {
+  if constexpr (std::is_same_v<RecordT, pb::PartyProfile> || std::is_same_v<RecordT, pb::InteractionRecord>) {
+    auto index_key = sealing.vault.IndexKey(record.tenant());
+    if (!index_key) return index_key.error();
+    if constexpr (std::is_same_v<RecordT, pb::PartyProfile>) {
+      record.clear_lookup_digests();
+      for (std::string& d : LookupDigests(record, *index_key)) record.add_lookup_digests(std::move(d));
+    } else {
+      record.set_counterpart_digest(CounterpartDigest(record, *index_key));
+    }
+  }
+  if constexpr (kHasPersonalData<RecordT>) return privacy::SealRecord(record, sealing.ring);
+  return Status::Ok();
+}
+
 // Folds `event` into the record stored at `key` and moves its index entries along. The record's
 // own version says which events it has applied: an event at or below it is a duplicate and is
 // skipped (returns false).
 template <typename RecordT, typename Fold>
-Result<bool> ApplyToRecord(BatchTxn& txn, const std::string& key, const pb::EventEnvelope& event, Fold fold) {
+Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key, const pb::EventEnvelope& event,
+                           Fold fold) {
   auto stored = txn.GetRecord(key);
   if (!stored) return std::unexpected(stored.error());
   RecordT before;
   if (stored->has_value() && !before.ParseFromString(**stored))
     return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
   if (event.aggregate_version() <= before.version()) return false;
+  if constexpr (kHasPersonalData<RecordT>) {
+    if (auto opened = privacy::OpenRecord(before, sealing.ring); !opened) return std::unexpected(opened.error());
+  }
   RecordT after = fold(before, event);
+  if (Status s = SealForStorage(after, sealing); !s.ok()) return std::unexpected(s);
   const std::vector<std::string> old_keys = IndexKeys(before);
   const std::vector<std::string> new_keys = IndexKeys(after);
   for (const std::string& k : old_keys)
@@ -75,9 +108,9 @@ Result<bool> ApplyToRecord(BatchTxn& txn, const std::string& key, const pb::Even
 }
 
 // Folds one event into its read model. Returns false when it was skipped as already applied.
-Result<bool> ApplyEvent(BatchTxn& txn, const pb::EventEnvelope& event) {
+Result<bool> ApplyEvent(BatchTxn& txn, Keys& sealing, const pb::EventEnvelope& event) {
   return WithFoldFor(event, [&]<typename RecordT>(const std::string& key, RecordT (*fold)(RecordT, const pb::EventEnvelope&)) {
-    return ApplyToRecord<RecordT>(txn, key, event, fold);
+    return ApplyToRecord<RecordT>(txn, sealing, key, event, fold);
   });
 }
 
@@ -88,7 +121,7 @@ std::string DeadLetterKey(int32_t partition, int64_t offset) {
 }  // namespace
 
 Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, ReadModelStore& store,
-                                                   ProjectorOptions options) {
+                                                   privacy::KeyVault& vault, ProjectorOptions options) {
   auto progress = store.View().ReadProgress();
   if (!progress) return std::unexpected(progress.error());
   std::vector<int64_t> next(static_cast<size_t>(log.partition_count()), 0);
@@ -112,7 +145,7 @@ Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, Read
   int64_t total = 0;
   for (int64_t n : next) total += n;
   log::Info("projector", "resuming {} from {} events already applied ({} partitions)", store.path(), total, next.size());
-  return std::unique_ptr<Projector>(new Projector(log, store, options, std::move(next), std::move(*reader)));
+  return std::unique_ptr<Projector>(new Projector(log, store, vault, options, std::move(next), std::move(*reader)));
 }
 
 Result<size_t> Projector::Step() {
@@ -121,6 +154,7 @@ Result<size_t> Projector::Step() {
   if (records->empty()) return size_t{0};
 
   BatchTxn txn(store_.db());
+  Keys batch_keys{vault_, privacy::KeyRing(&vault_)};
   std::vector<int64_t> next = next_offsets_;
   int64_t applied = 0;
   int64_t skipped = 0;
@@ -130,6 +164,13 @@ Result<size_t> Projector::Step() {
     if (record.offset < next[p]) continue;  // re-delivered below our position
     next[p] = record.offset + 1;
     auto event = domain::DecodeEvent(record.value);
+    if (event) {
+      auto opened = privacy::OpenEvent(*event, batch_keys.ring);
+      // Bytes that do not authenticate are parked like any undecodable event; a vault that
+      // cannot be read is a passing trouble: the batch is retried.
+      if (!opened && opened.error().code() != StatusCode::kDataLoss) return std::unexpected(opened.error());
+      if (!opened) event = std::unexpected(opened.error());
+    }
     if (!event) {
       log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}", record.partition, record.offset,
                  record.key, event.error().ToString());
@@ -137,7 +178,7 @@ Result<size_t> Projector::Step() {
       ++parked;
       continue;
     }
-    auto result = ApplyEvent(txn, *event);
+    auto result = ApplyEvent(txn, batch_keys, *event);
     if (!result) return std::unexpected(result.error());
     if (*result)
       ++applied;

@@ -19,6 +19,7 @@ int ProjectorMain(int argc, char** argv) {
       .Define("read-models", "data/read-models", "directory of the read-model store")
       .Define("rebuild-into", "", "build a fresh store in this directory from offset 0 up to the log's current end, then exit")
       .Define("batch", "2000", "most events folded per batch")
+      .Define("vault", "data/vault", "the key vault of personal data, made by the command service (libs/privacy)")
       .Define("search-index", "", "directory of the search index (default: search/ beside the read models; 'none': no index)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
@@ -43,7 +44,12 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "cannot open the read models: {}", store.error().ToString());
     return 1;
   }
-  auto projector = Projector::Open(**event_log, **store, {.max_batch_events = static_cast<size_t>(*batch)});
+  auto vault = privacy::KeyVault::OpenWhenMade(flags.Get("vault"), std::chrono::seconds(60));
+  if (!vault) {
+    log::Error("projector", "{}", vault.error().ToString());
+    return 1;
+  }
+  auto projector = Projector::Open(**event_log, **store, **vault, {.max_batch_events = static_cast<size_t>(*batch)});
   if (!projector) {
     log::Error("projector", "{}", projector.error().ToString());
     return 1;
@@ -71,7 +77,7 @@ int ProjectorMain(int argc, char** argv) {
   std::thread search_worker;
   if (const std::string search_dir = search::SearchIndexDir(flags.Get("search-index"), store_path); !search_dir.empty())
     search_worker = std::thread([&, search_dir] {
-      search::RunIndexerUntil(**event_log, search_dir, search_stop, static_cast<size_t>(*batch));
+      search::RunIndexerUntil(**event_log, **vault, search_dir, search_stop, static_cast<size_t>(*batch));
     });
 
   Status result;

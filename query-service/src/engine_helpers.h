@@ -9,6 +9,7 @@
 #include "klantstroom/v1/query_service.pb.h"
 #include "ks/core/status.h"
 #include "ks/domain/validation.h"
+#include "ks/privacy/sealing.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::query::internal {
@@ -22,14 +23,25 @@ inline Status CheckTenant(const std::string& tenant) {
   return Status::Ok();
 }
 
+// The record at `key`. With `keys`, its personal data is opened (for answers that show it); once
+// erased, it is marked so. Without, it stays sealed (for counting, as the KPIs do).
 template <typename Message>
-inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key) {
+inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key,
+                                                privacy::KeyRing* keys = nullptr) {
   auto bytes = view.Get(key);
   if (!bytes) return std::unexpected(bytes.error());
   if (!bytes->has_value()) return std::optional<Message>();
   Message message;
   if (!message.ParseFromString(**bytes))
     return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
+  if constexpr (requires { message.personal_data(); }) {
+    if (keys != nullptr) {
+      auto opened = privacy::OpenRecord(message, *keys);
+      if (!opened) return std::unexpected(opened.error());
+      if constexpr (requires { message.set_personal_data_erased(true); })
+        if (*opened == privacy::Opened::kErased) message.set_personal_data_erased(true);
+    }
+  }
   return std::optional<Message>(std::move(message));
 }
 

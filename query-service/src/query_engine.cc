@@ -145,6 +145,12 @@ std::string DefaultPublicText(pb::MeldingStatus status) {
 
 }  // namespace
 
+Result<std::string> QueryEngine::Digest(const std::string& tenant, const std::string& tag, const std::string& value) const {
+  auto index_key = vault_.IndexKey(tenant);
+  if (!index_key) return std::unexpected(index_key.error());
+  return privacy::LookupDigest(*index_key, tag, value);
+}
+
 Result<std::optional<ReadView>> QueryEngine::OpenView(const pb::Consistency& consistency) const {
   for (const auto& position : consistency.min_positions())
     if (position.partition() < 0 || position.offset() < 0)
@@ -162,6 +168,7 @@ Result<std::optional<ReadView>> QueryEngine::OpenView(const pb::Consistency& con
 }
 
 Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, const pb::GetCustomerViewRequest& request) const {
+  privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.party_id().empty()) return std::unexpected(InvalidArgument("party_id: is required"));
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize)
@@ -174,7 +181,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     after = std::move(*decoded);
   }
 
-  auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), request.party_id()));
+  auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), request.party_id()), &key_ring);
   if (!party) return std::unexpected(party.error());
   if (!party->has_value())
     return std::unexpected(NotFound("party_id: no party '{}' in tenant {}", request.party_id(), request.tenant()));
@@ -186,8 +193,11 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   // (contacts from a handle before the citizen was known). Each source is sorted newest first;
   // take up to page_size + 1 from each after the token, merge, and drop duplicates.
   std::vector<std::string> prefixes = {keys::PartyTimelinePrefix(request.tenant(), request.party_id())};
-  for (const auto& address : out.party().digital_addresses())
-    prefixes.push_back(keys::AddressTimelinePrefix(request.tenant(), address.kind(), address.value()));
+  for (const auto& address : out.party().digital_addresses()) {
+    auto digest = Digest(request.tenant(), keys::AddressTag(address.kind()), address.value());
+    if (!digest) return std::unexpected(digest.error());
+    prefixes.push_back(keys::AddressTimelinePrefix(request.tenant(), *digest));
+  }
   std::map<std::string, std::string> merged;  // sort key -> interaction id
   for (const std::string& prefix : prefixes) {
     size_t taken = 0;
@@ -207,7 +217,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
       out.set_next_page_token(ToHex(last_sort_key));
       break;
     }
-    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(request.tenant(), interaction_id));
+    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(request.tenant(), interaction_id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     *out.add_timeline() = std::move(**record);
@@ -223,7 +233,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
                        });
   if (!s.ok()) return std::unexpected(s);
   for (const std::string& id : callback_ids) {
-    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id));
+    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
@@ -231,7 +241,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   }
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
   for (const std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), request.party_id()), 200, &s)) {
-    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id));
+    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
@@ -243,7 +253,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   });
   for (const std::string& id :
        IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), request.party_id()), 50, &s)) {
-    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id));
+    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (record->has_value()) *out.add_notifications() = std::move(**record);
   }
@@ -253,6 +263,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
 }
 
 Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, const pb::LookupPartiesRequest& request) const {
+  privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   std::string prefix;
   switch (request.by_case()) {
@@ -261,14 +272,18 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
       if (id.kind() == pb::IDENTIFIER_KIND_UNSPECIFIED || !pb::IdentifierKind_IsValid(id.kind()))
         return std::unexpected(InvalidArgument("identifier.kind: is required"));
       if (id.value().empty()) return std::unexpected(InvalidArgument("identifier.value: is required"));
-      prefix = keys::LookupPrefix(request.tenant(), keys::IdentifierTag(id.kind()), id.value());
+      auto digest = Digest(request.tenant(), keys::IdentifierTag(id.kind()), id.value());
+      if (!digest) return std::unexpected(digest.error());
+      prefix = keys::LookupPrefix(request.tenant(), keys::IdentifierTag(id.kind()), *digest);
       break;
     }
     case pb::LookupPartiesRequest::kDigitalAddress: {
       const auto& address = request.digital_address();
       auto normalized = domain::NormalizeDigitalAddress(address.kind(), address.value(), "digital_address.value");
       if (!normalized) return std::unexpected(normalized.error());
-      prefix = keys::LookupPrefix(request.tenant(), keys::AddressTag(address.kind()), *normalized);
+      auto digest = Digest(request.tenant(), keys::AddressTag(address.kind()), *normalized);
+      if (!digest) return std::unexpected(digest.error());
+      prefix = keys::LookupPrefix(request.tenant(), keys::AddressTag(address.kind()), *digest);
       break;
     }
     case pb::LookupPartiesRequest::BY_NOT_SET:
@@ -282,7 +297,7 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
   });
   if (!s.ok()) return std::unexpected(s);
   for (const std::string& id : party_ids) {
-    auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), id));
+    auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), id), &key_ring);
     if (!party) return std::unexpected(party.error());
     if (party->has_value()) *out.add_parties() = std::move(**party);
   }
@@ -292,6 +307,7 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
 
 Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, const pb::GetCallbackQueueRequest& request,
                                                         std::chrono::system_clock::time_point now) const {
+  privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.department().empty() && request.employee_id().empty())
     return std::unexpected(InvalidArgument("department: give a department or an employee_id"));
@@ -319,7 +335,7 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
   }
   std::vector<pb::CallbackRecord> open;
   for (const std::string& id : ids) {
-    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id));
+    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     if (!request.department().empty() && (*record)->target().department() != request.department()) continue;
@@ -352,6 +368,7 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
 
 Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const pb::ListMeldingenRequest& request,
                                                    std::chrono::system_clock::time_point now) const {
+  privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.limit() < 0 || request.limit() > kMaxQueueLimit)
     return std::unexpected(InvalidArgument("limit: must be between 0 and {} (got {})", kMaxQueueLimit, request.limit()));
@@ -398,7 +415,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
   for (const auto& prefix : prefixes) {
     Status s;
     for (const std::string& id : IdsUnder(view, prefix, 100'000, &s)) {
-      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id));
+      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id), &key_ring);
       if (!record) return std::unexpected(record.error());
       if (!record->has_value()) continue;
       pb::MeldingRecord& m = **record;
@@ -433,6 +450,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
 
 Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb::GetMeldingRequest& request,
                                                   std::chrono::system_clock::time_point now) const {
+  privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   const std::string& t = request.tenant();
   std::string id = request.melding_id();
@@ -444,7 +462,7 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     if (ids.empty()) return std::unexpected(NotFound("number: no melding {} in tenant {}", request.number(), t));
     id = ids.front();
   }
-  auto melding = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id));
+  auto melding = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id), &key_ring);
   if (!melding) return std::unexpected(melding.error());
   if (!melding->has_value()) return std::unexpected(NotFound("melding_id: no melding '{}' in tenant {}", id, t));
   const int64_t now_ms = NowMs(now);
@@ -456,12 +474,12 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
   contact_ids.insert(contact_ids.end(), out.melding().contact_interaction_ids().begin(),
                      out.melding().contact_interaction_ids().end());
   for (const auto& contact_id : contact_ids) {
-    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(t, contact_id));
+    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(t, contact_id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (record->has_value()) *out.add_contacts() = std::move(**record);
   }
   for (const auto& link : out.melding().links()) {
-    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()));
+    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
     if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
@@ -469,7 +487,7 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
   }
   Status s;
   for (const std::string& nid : IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), 200, &s)) {
-    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(t, nid));
+    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(t, nid), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (record->has_value()) *out.add_notifications() = std::move(**record);
   }

@@ -17,6 +17,7 @@ int QueryServiceMain(int argc, char** argv) {
   flags.Define("read-models", "data/read-models", "directory of the projector's read-model store")
       .Define("listen", "127.0.0.1:50052", "gRPC listen address (host:port; port 0 picks a free one)")
       .Define("attachments", "data/attachments", "directory of the attachment store (the command service writes it)")
+      .Define("vault", "data/vault", "the key vault of personal data, made by the command service (libs/privacy)")
       .Define("search-index", "", "directory of the projector's search index (default: search/ beside the read models)")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
@@ -49,7 +50,12 @@ int QueryServiceMain(int argc, char** argv) {
   }
   CatchUpLoop catch_up(*store, std::chrono::milliseconds(*catch_up_ms));
   attachments::AttachmentStore attachment_store(flags.Get("attachments"));
-  QueryEngine engine(*store, &attachment_store, search::SearchIndexDir(flags.Get("search-index"), path));
+  auto vault = privacy::KeyVault::OpenWhenMade(flags.Get("vault"), std::chrono::seconds(60));
+  if (!vault) {
+    log::Error("query-service", "{}", vault.error().ToString());
+    return 1;
+  }
+  QueryEngine engine(*store, **vault, &attachment_store, search::SearchIndexDir(flags.Get("search-index"), path));
   auto authenticator = auth::AuthenticatorFor(flags.Get("auth-tokens"), "query-service");
   if (!authenticator) {
     log::Error("query-service", "{}", authenticator.error().ToString());

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "klantstroom/v1/events.pb.h"
+#include "ks/privacy/sealing.h"
 #include "support/stack.h"
 
 using namespace ks::testing;
@@ -15,7 +16,8 @@ namespace pb = ::klantstroom::v1;
 namespace {
 
 // Reads the event stored at `position` straight from the log.
-pb::EventEnvelope EventAt(Stack& stack, const pb::LogPosition& position) {
+// The event as the log holds it: its personal fields sealed.
+pb::EventEnvelope EventAt(Stack& stack, const pb::LogPosition& position, std::string* raw = nullptr) {
   std::vector<int64_t> start(static_cast<size_t>(stack.app().log().partition_count()), INT64_MAX / 2);
   auto ends = stack.app().log().EndOffsets();
   REQUIRE(ends.has_value());
@@ -28,6 +30,7 @@ pb::EventEnvelope EventAt(Stack& stack, const pb::LogPosition& position) {
   REQUIRE(records->size() == 1);
   pb::EventEnvelope event;
   REQUIRE(event.ParseFromString(records->front().value));
+  if (raw != nullptr) *raw = records->front().value;
   return event;
 }
 
@@ -44,7 +47,8 @@ TEST_CASE("a command is answered with the log position of the event it wrote", "
   REQUIRE(reply.positions_size() == 1);
   CHECK(reply.positions(0).partition() == stack.app().log().PartitionFor(reply.aggregate_id()));
 
-  const pb::EventEnvelope event = EventAt(stack, reply.positions(0));
+  std::string raw;
+  pb::EventEnvelope event = EventAt(stack, reply.positions(0), &raw);
   CHECK(event.event_type() == "klantstroom.v1.PartyRegistered");
   CHECK(event.event_id() == reply.event_ids(0));
   CHECK(event.aggregate_type() == pb::AGGREGATE_TYPE_PARTY);
@@ -55,8 +59,21 @@ TEST_CASE("a command is answered with the log position of the event it wrote", "
   CHECK(event.channel() == pb::CHANNEL_TWITTER);
   CHECK(event.idempotency_key() == "tweet-123");
   CHECK(event.has_recorded_at());
+  // The log holds the name and address sealed with John's key, not in the clear.
+  CHECK(event.personal_data().key_id() == "party/" + reply.aggregate_id());
+  CHECK(event.party_registered().display_name().empty());
+  CHECK(raw.find("John de Vries") == std::string::npos);
+  CHECK(raw.find("john.devries") == std::string::npos);
+  // Opened with the vault's key they are there, the address stored normalised so that lookups
+  // find it however it is typed.
+  auto vault = ks::privacy::KeyVault::Open(stack.data_dir() + "/vault", false);
+  REQUIRE(vault.has_value());
+  ks::privacy::KeyRing keys(vault->get());
+  auto opened = ks::privacy::OpenEvent(event, keys);
+  REQUIRE(opened.has_value());
+  CHECK(*opened == ks::privacy::Opened::kOpened);
   CHECK(event.party_registered().display_name() == "John de Vries");
-  // Stored normalised, so lookups find it however it is typed.
+  REQUIRE(event.party_registered().digital_addresses_size() == 1);
   CHECK(event.party_registered().digital_addresses(0).value() == "john.devries@example.nl");
 }
 

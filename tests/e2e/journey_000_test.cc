@@ -63,10 +63,11 @@ TEST_CASE("journey 000 through three processes on Kafka: what Karin and Windy se
   const std::string log_flag = "--log=kafka:" + (*cluster)->bootstrap_servers() + "/klantstroom.events";
   const std::string read_models = "--read-models=" + dir.Sub("read-models");
   const std::string logs = dir.Sub("services.log");
+  const std::string vault = "--vault=" + dir.Sub("vault");
 
-  ChildProcess command_service(ProgramPath("command-service/command-service"), {log_flag, "--listen=127.0.0.1:0"}, logs);
-  ChildProcess projector(ProgramPath("projector/projector"), {log_flag, read_models}, logs);
-  ChildProcess query_service(ProgramPath("query-service/query-service"), {read_models, "--listen=127.0.0.1:0"}, logs);
+  ChildProcess command_service(ProgramPath("command-service/command-service"), {log_flag, "--listen=127.0.0.1:0", vault}, logs);
+  ChildProcess projector(ProgramPath("projector/projector"), {log_flag, read_models, vault}, logs);
+  ChildProcess query_service(ProgramPath("query-service/query-service"), {read_models, "--listen=127.0.0.1:0", vault}, logs);
   const int command_port = command_service.WaitForPort();
   const int query_port = query_service.WaitForPort();
   REQUIRE(command_port > 0);

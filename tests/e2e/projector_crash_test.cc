@@ -19,6 +19,7 @@
 #include "support/process.h"
 #include "support/stack.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks::testing;
 namespace pb = ::klantstroom::v1;
@@ -49,7 +50,7 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   auto log = ks::eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(),
                                          .topic = "klantstroom.events", .linger_ms = 2});
   REQUIRE(log.has_value());
-  auto handler = ks::command::CommandHandler::Start(**log);
+  auto handler = ks::command::CommandHandler::Start(**log, ks::testing::TestVault());
   REQUIRE(handler.has_value());
   TempDir dir;
   const std::string log_flag = "--log=kafka:" + (*cluster)->bootstrap_servers() + "/klantstroom.events";
@@ -131,7 +132,7 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   std::mt19937 rng(42);
   int kills = 0;
   while (producing.load() || kills < 4) {
-    ChildProcess projector(ProgramPath("projector/projector"), {log_flag, "--read-models=" + live, "--batch=25"},
+    ChildProcess projector(ProgramPath("projector/projector"), {log_flag, "--read-models=" + live, "--batch=25", "--vault=" + ks::testing::TestVault().dir()},
                            projector_log);
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 400));
     projector.Kill();
@@ -146,7 +147,7 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   REQUIRE(ends.has_value());
   const int64_t total = Sum(*ends);
   {
-    ChildProcess projector(ProgramPath("projector/projector"), {log_flag, "--read-models=" + live}, projector_log);
+    ChildProcess projector(ProgramPath("projector/projector"), {log_flag, "--read-models=" + live, "--vault=" + ks::testing::TestVault().dir()}, projector_log);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int64_t applied = 0;
     while (applied < total && std::chrono::steady_clock::now() < deadline) {
@@ -180,12 +181,13 @@ TEST_CASE("a projector killed with SIGKILL mid-stream resumes to exactly a clean
   }
 
   // A clean rebuild from offset 0 equals the read models that lived through the kills.
-  CheckEqualsCleanRebuild(log_flag, live, dir.Sub("clean"), projector_log);
+  CheckEqualsCleanRebuild(log_flag, "--vault=" + ks::testing::TestVault().dir(), live, dir.Sub("clean"),
+                          projector_log);
 
   // And both equal what the driver was told was accepted.
   auto store = ks::readmodel::ReadModelStore::OpenPrimary(live);
   REQUIRE(store.has_value());
-  ks::query::QueryEngine engine(**store);
+  ks::query::QueryEngine engine(**store, ks::testing::TestVault());
   auto view = (*store)->View();
   int64_t interactions_seen = 0;
   for (const std::string& party : model.parties) {

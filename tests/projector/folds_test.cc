@@ -53,7 +53,11 @@ TEST_CASE("an interaction is indexed under its party and its counterpart address
   r->mutable_counterpart()->set_kind(pb::DIGITAL_ADDRESS_KIND_TWITTER);
   r->mutable_counterpart()->set_value("@johndv");
   pb::InteractionRecord record = FoldInteraction({}, registered);
+  const ks::privacy::Key index_key{7};
+  record.set_counterpart_digest(CounterpartDigest(record, index_key));
   CHECK(IndexKeys(record).size() == 2);  // when it started, and the handle (the party is not known)
+  // The index holds the handle's digest, not the handle.
+  for (const std::string& key : IndexKeys(record)) CHECK(key.find("johndv") == std::string::npos);
   auto linked = Event("i1", 2);
   linked.mutable_interaction_linked_to_party()->set_party_id("john");
   record = FoldInteraction(record, linked);
@@ -77,5 +81,7 @@ TEST_CASE("a party profile keeps one preferred address per kind", "[projector][u
   REQUIRE(profile.digital_addresses_size() == 2);
   CHECK_FALSE(profile.digital_addresses(0).preferred());
   CHECK(profile.digital_addresses(1).preferred());
+  for (const std::string& digest : LookupDigests(profile, ks::privacy::Key{7})) profile.add_lookup_digests(digest);
   CHECK(IndexKeys(profile).size() == 2);
+  for (const std::string& key : IndexKeys(profile)) CHECK(key.find("example") == std::string::npos);
 }

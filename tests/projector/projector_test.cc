@@ -8,6 +8,7 @@
 #include "ks/query/query_engine.h"
 #include "support/store_compare.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 namespace pb = ::klantstroom::v1;
@@ -41,7 +42,7 @@ pb::EventEnvelope Message(const std::string& id, const std::string& party, int64
 }
 
 size_t TimelineLength(readmodel::ReadModelStore& store, const std::string& party) {
-  query::QueryEngine engine(store);
+  query::QueryEngine engine(store, ks::testing::TestVault());
   pb::GetCustomerViewRequest request;
   request.set_tenant("gemeente-test");
   request.set_party_id(party);
@@ -66,7 +67,7 @@ TEST_CASE("a redelivered event is skipped and an undecodable one is parked, not 
 
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
   REQUIRE(store.has_value());
-  auto projector = projector::Projector::Open(**log, **store);
+  auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault());
   REQUIRE(projector.has_value());
   auto ends = (*log)->EndOffsets();
   REQUIRE(ends.has_value());
@@ -104,14 +105,14 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[
     // starts exactly where the previous one committed.
     std::vector<int64_t> committed(4, 0);
     for (int life = 0; life < 100; ++life) {
-      auto projector = projector::Projector::Open(**log, **live, {.max_batch_events = 7});
+      auto projector = projector::Projector::Open(**log, **live, ks::testing::TestVault(), {.max_batch_events = 7});
       REQUIRE(projector.has_value());
       CHECK((*projector)->next_offsets() == committed);
       for (int step = 0; step < 3; ++step) REQUIRE((*projector)->Step().has_value());
       committed = (*projector)->next_offsets();
       CHECK((*projector)->events_skipped() == 0);
     }
-    auto projector = projector::Projector::Open(**log, **live);
+    auto projector = projector::Projector::Open(**log, **live, ks::testing::TestVault());
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
     for (int p = 0; p < 20; ++p) CHECK(TimelineLength(**live, "p" + std::to_string(p)) == 20);
@@ -119,7 +120,7 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[
   {
     auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
     REQUIRE(clean.has_value());
-    auto projector = projector::Projector::Open(**log, **clean);
+    auto projector = projector::Projector::Open(**log, **clean, ks::testing::TestVault());
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
   }

@@ -203,7 +203,8 @@ TEST_CASE("search: after the projector is killed while indexing and restarted, e
   TempDir dir;
   const std::vector<std::string> args = {"--log=embedded:" + stack.data_dir() + "/log",
                                          "--read-models=" + dir.Sub("read-models"),
-                                         "--search-index=" + dir.Sub("search"), "--batch=100"};
+                                         "--search-index=" + dir.Sub("search"), "--batch=100",
+                                         "--vault=" + stack.data_dir() + "/vault"};
   std::mt19937 rng(7);
   for (int kill = 0; kill < 6; ++kill) {
     ChildProcess projector(ProgramPath("projector/projector"), args, dir.Sub("projector.log"));

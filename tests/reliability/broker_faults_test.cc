@@ -23,6 +23,7 @@
 #include "ks/query/query_engine.h"
 #include "support/stack.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 using namespace ks::testing;
@@ -52,7 +53,7 @@ class ProjectorLoop {
  private:
   void Loop() {
     while (true) {
-      auto projector = projector::Projector::Open(log_, store_);
+      auto projector = projector::Projector::Open(log_, store_, ks::testing::TestVault());
       {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
@@ -88,7 +89,7 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
   auto log = eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(), .topic = kTopic,
                                      .linger_ms = 2, .delivery_timeout_ms = 1500});
   REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log);
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
   REQUIRE(handler.has_value());
   TempDir dir;
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("read-models"));
@@ -186,7 +187,7 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
   CHECK(other_errors.load() == 0);
   CHECK(unavailable_during_outage > 0);  // the outage was felt, and answered clearly
 
-  query::QueryEngine engine(**store);
+  query::QueryEngine engine(**store, ks::testing::TestVault());
   int total = 0;
   for (const auto& party : parties) {
     pb::GetCustomerViewRequest request;
@@ -211,7 +212,7 @@ TEST_CASE("an append that landed but was never confirmed is found on retry, not 
   auto log = eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(), .topic = kTopic,
                                      .linger_ms = 1, .delivery_timeout_ms = 1000});
   REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log);
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
   REQUIRE(handler.has_value());
   REQUIRE((*handler)->ExecuteSync(RegisterPerson("Eerste")));  // connections are up
 
@@ -237,8 +238,7 @@ TEST_CASE("an append that landed but was never confirmed is found on retry, not 
   REQUIRE(ends.has_value());
   int registered = 0;
   REQUIRE(eventlog::ReadUntil(**log, {0, 0}, *ends, [&](const eventlog::StoredRecord& r) {
-            pb::EventEnvelope event;
-            REQUIRE(event.ParseFromString(r.value));
+            const pb::EventEnvelope event = ks::testing::OpenedEvent(r.value);
             if (event.party_registered().display_name() == "Traag Bevestigd") ++registered;
             return Status::Ok();
           }).ok());

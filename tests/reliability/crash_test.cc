@@ -83,9 +83,9 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
   const std::string live = dir.Sub("read-models");
   const std::string logs = dir.Sub("services.log");
   Service commands("command-service/command-service",
-                   {log_flag, "--listen=127.0.0.1:0", "--attachments=" + dir.Sub("attachments")}, logs, true);
-  Service projector("projector/projector", {log_flag, "--read-models=" + live, "--batch=50"}, logs, false);
-  Service queries("query-service/query-service", {"--read-models=" + live, "--listen=127.0.0.1:0"}, logs, true);
+                   {log_flag, "--listen=127.0.0.1:0", "--attachments=" + dir.Sub("attachments"), "--vault=" + dir.Sub("vault")}, logs, true);
+  Service projector("projector/projector", {log_flag, "--read-models=" + live, "--batch=50", "--vault=" + dir.Sub("vault")}, logs, false);
+  Service queries("query-service/query-service", {"--read-models=" + live, "--listen=127.0.0.1:0", "--vault=" + dir.Sub("vault")}, logs, true);
 
   Model model;
   std::atomic<bool> stop{false};
@@ -205,12 +205,14 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
   CHECK(commands.Terminate() == 0);
 
   // The read models equal a clean rebuild...
-  CheckEqualsCleanRebuild(log_flag, live, dir.Sub("clean"), logs);
+  CheckEqualsCleanRebuild(log_flag, "--vault=" + dir.Sub("vault"), live, dir.Sub("clean"), logs);
 
   // ...and the driver's own record of every command it was told was accepted.
   auto store = ks::readmodel::ReadModelStore::OpenPrimary(live);
   REQUIRE(store.has_value());
-  ks::query::QueryEngine engine(**store);
+  auto vault = ks::privacy::KeyVault::Open(dir.Sub("vault"), false);  // the one the services used
+  REQUIRE(vault.has_value());
+  ks::query::QueryEngine engine(**store, **vault);
   for (const std::string& party : model.parties) {
     pb::GetCustomerViewRequest request;
     request.set_tenant("gemeente-test");

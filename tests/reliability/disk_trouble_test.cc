@@ -17,6 +17,7 @@
 #include "support/stack.h"
 #include "support/store_compare.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 using namespace ks::testing;
@@ -79,7 +80,7 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
   REQUIRE(log.has_value());
   {
-    auto handler = command::CommandHandler::Start(**log);
+    auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
     REQUIRE(handler.has_value());
     for (int p = 0; p < 10; ++p) {
       const auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(p)));
@@ -97,7 +98,7 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   {
     auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
     REQUIRE(store.has_value());
-    auto projector = projector::Projector::Open(**log, **store, {.max_batch_events = 40});
+    auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault(), {.max_batch_events = 40});
     REQUIRE(projector.has_value());
     for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Step().has_value());
     committed = (*projector)->next_offsets();
@@ -114,7 +115,7 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   {
     auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
     REQUIRE(store.has_value());
-    auto projector = projector::Projector::Open(**log, **store);
+    auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault());
     REQUIRE(projector.has_value());
     CHECK((*projector)->next_offsets() == committed);
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
@@ -122,7 +123,7 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   {
     auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
     REQUIRE(clean.has_value());
-    auto projector = projector::Projector::Open(**log, **clean);
+    auto projector = projector::Projector::Open(**log, **clean, ks::testing::TestVault());
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
   }

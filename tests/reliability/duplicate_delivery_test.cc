@@ -13,6 +13,7 @@
 #include "support/stack.h"
 #include "support/store_compare.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 using namespace ks::testing;
@@ -24,7 +25,7 @@ namespace {
 void Project(eventlog::EventLog& log, const std::string& path) {
   auto store = readmodel::ReadModelStore::OpenPrimary(path);
   REQUIRE(store.has_value());
-  auto projector = projector::Projector::Open(log, **store);
+  auto projector = projector::Projector::Open(log, **store, ks::testing::TestVault());
   REQUIRE(projector.has_value());
   auto ends = log.EndOffsets();
   REQUIRE(ends.has_value());
@@ -41,7 +42,7 @@ TEST_CASE("duplicates and another order across partitions leave the read models 
   {
     auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("original"), .partitions = 4, .sync = false});
     REQUIRE(log.has_value());
-    auto handler = command::CommandHandler::Start(**log);
+    auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
     REQUIRE(handler.has_value());
     std::mt19937 rng(11);
     std::vector<std::string> parties;

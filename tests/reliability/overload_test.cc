@@ -11,6 +11,7 @@
 #include "ks/eventlog/embedded_log.h"
 #include "support/stack.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 using namespace ks::testing;
@@ -21,7 +22,7 @@ TEST_CASE("overload is refused with RESOURCE_EXHAUSTED and nothing accepted is l
   // fsync on every group commit keeps appends slow enough for commands to pile up.
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = true});
   REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, nullptr, {.max_waiting_per_aggregate = 20, .max_in_flight = 200});
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault(), nullptr, {.max_waiting_per_aggregate = 20, .max_in_flight = 200});
   REQUIRE(handler.has_value());
   auto party = (*handler)->ExecuteSync(RegisterPerson("Drukke Burger"));
   REQUIRE(party.has_value());
@@ -71,8 +72,7 @@ TEST_CASE("overload is refused with RESOURCE_EXHAUSTED and nothing accepted is l
   REQUIRE(ends.has_value());
   std::multiset<std::string> logged;
   REQUIRE(eventlog::ReadUntil(**log, std::vector<int64_t>(4, 0), *ends, [&](const eventlog::StoredRecord& record) {
-            pb::EventEnvelope event;
-            REQUIRE(event.ParseFromString(record.value));
+            const pb::EventEnvelope event = ks::testing::OpenedEvent(record.value);
             if (event.has_party_name_changed()) logged.insert(event.party_name_changed().display_name());
             if (event.has_interaction_registered()) logged.insert(event.interaction_registered().text());
             return Status::Ok();
@@ -85,7 +85,7 @@ TEST_CASE("a command whose caller's deadline passed while it waited is not run",
   TempDir dir;
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
   REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log);
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
   REQUIRE(handler.has_value());
   auto party = (*handler)->ExecuteSync(RegisterPerson("Burger"));
   REQUIRE(party.has_value());

@@ -12,6 +12,7 @@
 #include "ks/query/query_engine.h"
 #include "support/stack.h"
 #include "support/temp_dir.h"
+#include "support/vault.h"
 
 using namespace ks;
 using namespace ks::testing;
@@ -60,11 +61,11 @@ TEST_CASE("events in the old shape are upcast, projected and rebuilt", "[reliabi
 
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
   REQUIRE(store.has_value());
-  auto projector = projector::Projector::Open(**log, **store);
+  auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault());
   REQUIRE(projector.has_value());
   REQUIRE((*projector)->CatchUpTo(*(*log)->EndOffsets()).ok());
   CHECK((*projector)->events_parked() == 0);
-  query::QueryEngine engine(**store);
+  query::QueryEngine engine(**store, ks::testing::TestVault());
   pb::GetCustomerViewRequest request;
   request.set_tenant("gemeente-oud");
   request.set_party_id("oud-p1");
@@ -76,7 +77,7 @@ TEST_CASE("events in the old shape are upcast, projected and rebuilt", "[reliabi
   CHECK(view->open_callbacks_size() == 0);  // requested, attempted and completed in the old shape
 
   // The command side rebuilds from them and carries on where they left off.
-  auto handler = command::CommandHandler::Start(**log);
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
   REQUIRE(handler.has_value());
   auto rename = NewRequest("gemeente-oud");
   rename.set_aggregate_id("oud-p1");

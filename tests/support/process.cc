@@ -17,8 +17,9 @@ namespace ks::testing {
 
 std::string ProgramPath(const std::string& name) { return std::string(KS_PROGRAM_DIR) + "/" + name; }
 
-int RebuildReadModels(const std::string& log_flag, const std::string& into, const std::string& log_path) {
-  ChildProcess rebuild(ProgramPath("projector/projector"), {log_flag, "--rebuild-into=" + into}, log_path);
+int RebuildReadModels(const std::string& log_flag, const std::string& vault_flag, const std::string& into,
+                      const std::string& log_path) {
+  ChildProcess rebuild(ProgramPath("projector/projector"), {log_flag, vault_flag, "--rebuild-into=" + into}, log_path);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (rebuild.running() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -133,9 +134,9 @@ int ChildProcess::Terminate(std::chrono::milliseconds timeout) {
   return exit_status_;
 }
 
-void CheckEqualsCleanRebuild(const std::string& log_flag, const std::string& live, const std::string& clean,
-                             const std::string& log_path) {
-  REQUIRE(RebuildReadModels(log_flag, clean, log_path) == 0);
+void CheckEqualsCleanRebuild(const std::string& log_flag, const std::string& vault_flag, const std::string& live,
+                             const std::string& clean, const std::string& log_path) {
+  REQUIRE(RebuildReadModels(log_flag, vault_flag, clean, log_path) == 0);
   const auto differences = StoreDifferences(live, clean);
   for (const auto& d : differences) UNSCOPED_INFO(d);
   CHECK(differences.empty());

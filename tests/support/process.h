@@ -44,11 +44,13 @@ std::string ProgramPath(const std::string& name);
 
 // Runs `projector --rebuild-into=into` against `log_flag` ("--log=...") to completion (at most
 // 60 s); its log goes to `log_path`. Returns the projector's exit code (-1 when it did not end).
-int RebuildReadModels(const std::string& log_flag, const std::string& into, const std::string& log_path);
+int RebuildReadModels(const std::string& log_flag, const std::string& vault_flag, const std::string& into,
+                      const std::string& log_path);
 
 // Rebuilds fresh read models from `log_flag` into `clean` and checks (Catch) that they equal the
 // store at `live`, naming each difference: what every crash test ends with.
-void CheckEqualsCleanRebuild(const std::string& log_flag, const std::string& live, const std::string& clean,
+void CheckEqualsCleanRebuild(const std::string& log_flag, const std::string& vault_flag, const std::string& live,
+                             const std::string& clean,
                              const std::string& log_path);
 
 }  // namespace ks::testing

@@ -33,7 +33,16 @@ pb::DigitalAddress Normalized(const pb::DigitalAddress& address) {
 Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r) {
   Events events(1);
   pb::EventEnvelope& e = events.front();
+  if (state.exists() && std::get<PartyState>(state.data).erased) {
+    if (r.command_case() == pb::ExecuteRequest::kErasePartyData) return Events{};
+    return std::unexpected(FailedPrecondition("aggregate_id: the personal data of party '{}' was erased; it takes no "
+                                              "new personal data (register the person anew if they return)",
+                                              r.aggregate_id()));
+  }
   switch (r.command_case()) {
+    case pb::ExecuteRequest::kErasePartyData:
+      e.mutable_party_erased()->set_reason(r.erase_party_data().reason());
+      return events;
     case pb::ExecuteRequest::kRegisterParty: {
       const auto& c = r.register_party();
       auto* ev = e.mutable_party_registered();
@@ -229,6 +238,7 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kSetPreferredChannel:
     case pb::ExecuteRequest::kAddPartyLabel:
     case pb::ExecuteRequest::kRemovePartyLabel:
+    case pb::ExecuteRequest::kErasePartyData:
       return pb::AGGREGATE_TYPE_PARTY;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:
@@ -318,6 +328,35 @@ std::string_view AggregateTypeName(pb::AggregateType type) {
   }
 }
 
+std::string PersonalDataKeyId(const AggregateState& state, const pb::EventEnvelope& event) {
+  auto owned = [&](std::string_view party_id, std::string_view own_kind) {
+    return party_id.empty() ? fmt::format("{}/{}", own_kind, event.aggregate_id()) : fmt::format("party/{}", party_id);
+  };
+  switch (AggregateTypeOfEvent(event)) {
+    case pb::AGGREGATE_TYPE_PARTY:
+      return owned(event.aggregate_id(), "party");
+    case pb::AGGREGATE_TYPE_INTERACTION:
+      if (event.has_interaction_registered()) return owned(event.interaction_registered().party_id(), "interaction");
+      return owned(std::get<InteractionState>(state.data).party_id, "interaction");
+    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
+      if (event.has_callback_requested()) return owned(event.callback_requested().party_id(), "callback");
+      return owned(std::get<CallbackState>(state.data).party_id, "callback");
+    case pb::AGGREGATE_TYPE_MELDING:
+      if (event.has_melding_registered()) return owned(event.melding_registered().reporter_party_id(), "melding");
+      return owned(std::get<MeldingState>(state.data).reporter_party_id, "melding");
+    case pb::AGGREGATE_TYPE_NOTIFICATION:
+      if (event.has_notification_requested()) return owned(event.notification_requested().party_id(), "notification");
+      return owned(std::get<NotificationState>(state.data).request.party_id(), "notification");
+    default:
+      return "";
+  }
+}
+
+std::string_view PartyOfKeyId(std::string_view key_id) {
+  constexpr std::string_view kPrefix = "party/";
+  return key_id.starts_with(kPrefix) ? key_id.substr(kPrefix.size()) : std::string_view();
+}
+
 pb::AggregateType AggregateTypeOfEvent(const pb::EventEnvelope& event) {
   const int field = static_cast<int>(event.payload_case());
   if (field >= 100 && field < 200) return pb::AGGREGATE_TYPE_PARTY;
@@ -400,6 +439,15 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     case pb::EventEnvelope::kPartyLabelRemoved:
       std::erase(std::get<PartyState>(state.data).labels, event.party_label_removed().label());
       break;
+    case pb::EventEnvelope::kPartyErased: {
+      auto& party = std::get<PartyState>(state.data);
+      party.display_name.clear();
+      party.identifiers.clear();
+      party.digital_addresses.clear();
+      party.preferred_channel = pb::CHANNEL_UNSPECIFIED;
+      party.erased = true;
+      break;
+    }
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;
       interaction.party_id = event.interaction_registered().party_id();

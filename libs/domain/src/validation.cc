@@ -218,6 +218,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       return CheckRequired(r.add_party_label().label(), 100, "add_party_label.label");
     case pb::ExecuteRequest::kRemovePartyLabel:
       return CheckRequired(r.remove_party_label().label(), 100, "remove_party_label.label");
+    case pb::ExecuteRequest::kErasePartyData:
+      return CheckRequired(r.erase_party_data().reason(), 500, "erase_party_data.reason");
     case pb::ExecuteRequest::kSetPreferredChannel: {
       const auto channel = r.set_preferred_channel().channel();
       if (Status s = CheckEnum(channel, pb::Channel_IsValid, "set_preferred_channel.channel", true); !s.ok()) return s;

@@ -42,12 +42,12 @@ std::string PartyTimeline(std::string_view tenant, std::string_view party_id, in
                           std::string_view interaction_id) {
   return PartyTimelinePrefix(tenant, party_id) + InvertedTime(occurred_ms) + kSep + std::string(interaction_id);
 }
-std::string AddressTimelinePrefix(std::string_view tenant, int address_kind, std::string_view address) {
-  return Join({"TA", tenant, std::to_string(address_kind), address, ""});
+std::string AddressTimelinePrefix(std::string_view tenant, std::string_view address_digest) {
+  return Join({"TA", tenant, address_digest, ""});
 }
-std::string AddressTimeline(std::string_view tenant, int address_kind, std::string_view address, int64_t occurred_ms,
+std::string AddressTimeline(std::string_view tenant, std::string_view address_digest, int64_t occurred_ms,
                             std::string_view interaction_id) {
-  return AddressTimelinePrefix(tenant, address_kind, address) + InvertedTime(occurred_ms) + kSep +
+  return AddressTimelinePrefix(tenant, address_digest) + InvertedTime(occurred_ms) + kSep +
          std::string(interaction_id);
 }
 std::string_view TimelineInteractionId(std::string_view key) { return LastPart(key); }

@@ -11,6 +11,7 @@
 #include "klantstroom/v1/read_models.pb.h"
 #include "ks/core/log.h"
 #include "ks/domain/event_codec.h"
+#include "ks/privacy/sealing.h"
 #include "ks/search/text_fold.h"
 
 namespace ks::search {
@@ -115,6 +116,17 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       Store(db, "melding", r);
       break;
     }
+    case pb::EventEnvelope::kPartyErased: {
+      // Whatever the party said or was said about it goes; the index keeps nothing to find it by.
+      Xapian::Enquire enquire(db);
+      enquire.set_query(Xapian::Query(Xapian::Query::OP_FILTER, Xapian::Query(kTenantPrefix + e.tenant()),
+                                      Xapian::Query(kPartyPrefix + e.aggregate_id())));
+      std::vector<Xapian::docid> doomed;
+      const Xapian::MSet all = enquire.get_mset(0, db.get_doccount());
+      for (auto it = all.begin(); it != all.end(); ++it) doomed.push_back(*it);
+      for (Xapian::docid id : doomed) db.delete_document(id);
+      break;
+    }
     default:
       break;
   }
@@ -129,6 +141,7 @@ Status XapianError(const Xapian::Error& e, std::string_view what) {
 // ---- Indexer ----
 
 struct SearchIndexer::Impl {
+  privacy::KeyVault* vault = nullptr;
   std::unique_ptr<Xapian::WritableDatabase> db;
   std::unique_ptr<eventlog::LogReader> reader;
   std::vector<int64_t> next;
@@ -139,9 +152,10 @@ SearchIndexer::SearchIndexer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 SearchIndexer::~SearchIndexer() = default;
 const std::vector<int64_t>& SearchIndexer::next_offsets() const { return impl_->next; }
 
-Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& log, const std::string& dir,
-                                                          size_t max_batch_events) {
+Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& log, privacy::KeyVault& vault,
+                                                          const std::string& dir, size_t max_batch_events) {
   auto impl = std::make_unique<Impl>();
+  impl->vault = &vault;
   impl->max_batch_events = std::max<size_t>(max_batch_events, 1);
   try {
     impl->db = std::make_unique<Xapian::WritableDatabase>(dir, Xapian::DB_CREATE_OR_OPEN);
@@ -165,12 +179,19 @@ Result<size_t> SearchIndexer::Step(std::chrono::milliseconds wait) {
   if (records->empty()) return size_t{0};
   try {
     std::vector<int64_t> next = impl_->next;
+    privacy::KeyRing keys(impl_->vault);
     for (const eventlog::StoredRecord& record : *records) {
       const auto p = static_cast<size_t>(record.partition);
       if (record.offset < next[p]) continue;  // re-delivered
       next[p] = record.offset + 1;
       auto event = domain::DecodeEvent(record.value);
       if (!event) continue;  // the projector parks it; nothing here to search
+      if (auto opened = privacy::OpenEvent(*event, keys); !opened) {
+        if (opened.error().code() != StatusCode::kDataLoss) return std::unexpected(opened.error());
+        continue;  // parked by the projector too
+      }
+      // After an erasure no key read before it may open a later event of the party's contacts.
+      if (event->has_party_erased()) keys = privacy::KeyRing(impl_->vault);
       IndexEvent(*impl_->db, *event);
     }
     for (size_t p = 0; p < next.size(); ++p)
@@ -204,10 +225,10 @@ std::string SearchIndexDir(const std::string& flag, const std::string& read_mode
   return (parent / "search").string();
 }
 
-void RunIndexerUntil(eventlog::EventLog& log, const std::string& dir, const std::atomic<bool>& stop,
-                     size_t max_batch_events) {
+void RunIndexerUntil(eventlog::EventLog& log, privacy::KeyVault& vault, const std::string& dir,
+                     const std::atomic<bool>& stop, size_t max_batch_events) {
   while (!stop.load()) {
-    auto indexer = SearchIndexer::Open(log, dir, max_batch_events);
+    auto indexer = SearchIndexer::Open(log, vault, dir, max_batch_events);
     Status failure;
     if (!indexer) {
       failure = indexer.error();

@@ -5,6 +5,10 @@
 //   decide on stale state). Its state is rebuilt from the whole log when it starts.
 // - Per aggregate, commands run one at a time in arrival order (a slot with a waiting queue);
 //   commands for different aggregates run concurrently and their appends are batched by the log.
+// - Personal data: each event's personal fields are sealed with the key of the person they belong
+//   to (libs/privacy) before the append, so the log never holds them in the clear; events read
+//   back are opened with the same keys. ErasePartyData destroys the party's keys first, then
+//   appends PartyErased; commands that would add personal data for an erased party are refused.
 // - Idempotency: a command repeated with the same (tenant, idempotency key) gets the first answer
 //   with `deduplicated` set and appends nothing, also after a restart (keys are in the events).
 //
@@ -28,6 +32,7 @@
 #include "ks/attachments/attachment_store.h"
 #include "ks/domain/aggregate.h"
 #include "ks/eventlog/event_log.h"
+#include "ks/privacy/key_vault.h"
 
 namespace ks::command {
 
@@ -49,8 +54,9 @@ class CommandHandler final : public domain::References {
 
   // Rebuilds the state of every aggregate and the idempotency keys from `log` (read to its end).
   // `log` must outlive the handler. UNAVAILABLE when the log cannot be read.
-  // `attachments` (may be null: then no attachment counts as uploaded) must outlive the handler.
-  static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log,
+  // `attachments` (may be null: then no attachment counts as uploaded) and `vault` (the keys of
+  // personal data) must outlive the handler.
+  static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log, privacy::KeyVault& vault,
                                                        const attachments::AttachmentStore* attachments = nullptr,
                                                        CommandHandlerOptions options = {});
 
@@ -81,6 +87,9 @@ class CommandHandler final : public domain::References {
   std::vector<std::string> DueNotifications(std::string_view tenant, pb::Channel channel, int64_t now_ms,
                                             size_t max) const;
 
+  // The keys of personal data (the policy runner opens events with them).
+  privacy::KeyVault& vault() const { return vault_; }
+
   // Events read back when starting (for logs and tests).
   int64_t events_replayed() const { return events_replayed_; }
 
@@ -103,8 +112,17 @@ class CommandHandler final : public domain::References {
     pb::ExecuteReply reply;
   };
 
-  CommandHandler(eventlog::EventLog& log, const attachments::AttachmentStore* attachments, CommandHandlerOptions options)
-      : log_(log), attachments_(attachments), options_(options) {}
+  CommandHandler(eventlog::EventLog& log, privacy::KeyVault& vault, const attachments::AttachmentStore* attachments,
+                 CommandHandlerOptions options)
+      : log_(log), vault_(vault), attachments_(attachments), options_(options) {}
+
+  // Reads [start, end) of the log into the state, opening sealed personal data. REQUIRES: mutex_ held.
+  Status ReadIntoStateLocked(const std::vector<int64_t>& start, const std::vector<int64_t>& end);
+  // The key an event's personal data is sealed with; FAILED_PRECONDITION for an erased party.
+  Result<privacy::Key> KeyForSealing(std::string_view tenant, const std::string& key_id) const;
+  // What must happen in the vault before the events of `request` are appended: destroying the
+  // keys of a party being erased, or a party adopting the key of a contact linked to it.
+  Status PrepareVault(const pb::ExecuteRequest& request, const std::string& aggregate_id);
 
   // Re-reads the partition of `aggregate_id` from the start up to the log's end and applies what
   // this handler has not seen (after a failed append). REQUIRES: mutex_ held.
@@ -124,6 +142,7 @@ class CommandHandler final : public domain::References {
   std::optional<Pending> NextOrRelease(const std::string& aggregate_id);
 
   eventlog::EventLog& log_;
+  privacy::KeyVault& vault_;
   const attachments::AttachmentStore* attachments_;
   const CommandHandlerOptions options_;
   mutable std::mutex mutex_;

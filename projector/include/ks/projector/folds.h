@@ -17,6 +17,7 @@
 #include "klantstroom/v1/read_models.pb.h"
 #include "ks/core/status.h"
 #include "ks/domain/aggregate.h"
+#include "ks/privacy/key_vault.h"
 #include "ks/readmodel/keys.h"
 
 namespace ks::projector {
@@ -32,10 +33,10 @@ pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const p
 pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelope& event);
 pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event);
 
-// Party lookup keys: one per identifier and per digital address.
+// Party lookup keys: one per lookup digest (identifier or digital address; see LookupDigests).
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile);
 // When it occurred (for the live KPIs); timeline keys under the party (when linked) and under the
-// counterpart address (when known).
+// counterpart address's digest (when known).
 std::vector<std::string> IndexKeys(const pb::InteractionRecord& record);
 // When it was requested; while open also the party's open callbacks and the department/employee
 // queues.
@@ -47,6 +48,12 @@ std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);
 // When requested; under the party (newest first) and under the melding it is about.
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
+
+// The keyed digests the lookup indexes hold instead of the values: "tag:digest" per identifier
+// and digital address of the party, the counterpart's digest of a contact. Computed from the
+// open personal fields (none once erased), so the indexes never hold a BSN or a phone number.
+std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key);
+std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key);
 
 // Which read-model record `event` folds into, and with which fold: calls
 // `apply(record_key, fold)`, where `fold` is one of the functions above (so `apply` can deduce the

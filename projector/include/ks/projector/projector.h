@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "ks/eventlog/event_log.h"
+#include "ks/privacy/key_vault.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::projector {
@@ -27,11 +28,12 @@ struct ProjectorOptions {
 
 class Projector {
  public:
-  // Resumes from the positions stored in `store` (offset 0 for a new store). Both arguments must
+  // Resumes from the positions stored in `store` (offset 0 for a new store). `log`, `store` and
+  // `vault` (the keys that open events' personal data and seal it again in the records) must
   // outlive the projector. FAILED_PRECONDITION when the store was built from another log (more
   // partitions, or positions past the log's end).
   static Result<std::unique_ptr<Projector>> Open(eventlog::EventLog& log, readmodel::ReadModelStore& store,
-                                                 ProjectorOptions options = {});
+                                                 privacy::KeyVault& vault, ProjectorOptions options = {});
 
   // Polls one batch, folds it and commits it. Returns the number of events consumed (0 when none
   // arrived within poll_wait). UNAVAILABLE on a log or storage error; nothing of the batch is then
@@ -51,12 +53,18 @@ class Projector {
   int64_t events_parked() const { return events_parked_; }
 
  private:
-  Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, ProjectorOptions options,
-            std::vector<int64_t> next_offsets, std::unique_ptr<eventlog::LogReader> reader)
-      : log_(log), store_(store), options_(options), next_offsets_(std::move(next_offsets)), reader_(std::move(reader)) {}
+  Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, privacy::KeyVault& vault,
+            ProjectorOptions options, std::vector<int64_t> next_offsets, std::unique_ptr<eventlog::LogReader> reader)
+      : log_(log),
+        store_(store),
+        vault_(vault),
+        options_(options),
+        next_offsets_(std::move(next_offsets)),
+        reader_(std::move(reader)) {}
 
   eventlog::EventLog& log_;
   readmodel::ReadModelStore& store_;
+  privacy::KeyVault& vault_;
   const ProjectorOptions options_;
   std::vector<int64_t> next_offsets_;
   std::unique_ptr<eventlog::LogReader> reader_;

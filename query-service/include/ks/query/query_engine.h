@@ -17,6 +17,7 @@
 #include <string>
 
 #include "ks/attachments/attachment_store.h"
+#include "ks/privacy/key_vault.h"
 #include "ks/search/search_index.h"
 #include "ks/readmodel/store.h"
 
@@ -26,11 +27,12 @@ namespace pb = ::klantstroom::v1;
 
 class QueryEngine {
  public:
-  // `store` (and `attachments`, which may be null) must outlive the engine.
-  // `search_dir`: where the projector keeps the search index ("" when there is none).
-  explicit QueryEngine(readmodel::ReadModelStore& store, const attachments::AttachmentStore* attachments = nullptr,
-                       std::string search_dir = "")
-      : store_(store), attachments_(attachments), search_dir_(std::move(search_dir)) {}
+  // `store`, `vault` (the keys that open the records' personal data) and `attachments` (may be
+  // null) must outlive the engine. `search_dir`: where the projector keeps the search index (""
+  // when there is none).
+  QueryEngine(readmodel::ReadModelStore& store, privacy::KeyVault& vault,
+              const attachments::AttachmentStore* attachments = nullptr, std::string search_dir = "")
+      : store_(store), vault_(vault), attachments_(attachments), search_dir_(std::move(search_dir)) {}
 
   // A view reflecting at least `consistency.min_positions`, or std::nullopt when the store has not
   // got there yet. INVALID_ARGUMENT for a negative partition or offset.
@@ -67,7 +69,11 @@ class QueryEngine {
   readmodel::ReadModelStore& store() const { return store_; }
 
  private:
+  // The digest the lookup indexes hold for `value` (a BSN, a phone number) of kind `tag`.
+  Result<std::string> Digest(const std::string& tenant, const std::string& tag, const std::string& value) const;
+
   readmodel::ReadModelStore& store_;
+  privacy::KeyVault& vault_;
   const attachments::AttachmentStore* attachments_;
   const std::string search_dir_;
   // Opened at the first search (the projector may create the index after we start).

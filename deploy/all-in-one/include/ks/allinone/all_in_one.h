@@ -16,6 +16,7 @@
 
 #include "ks/attachments/attachment_store.h"
 #include "ks/auth/auth.h"
+#include "ks/privacy/key_vault.h"
 #include "ks/command/command_grpc_service.h"
 #include "ks/command/outbound_grpc_services.h"
 #include "ks/command/policy_runner.h"
@@ -57,6 +58,7 @@ class AllInOne {
   void RunProjector();
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<attachments::AttachmentStore> attachments_;
+  std::unique_ptr<privacy::KeyVault> vault_;
   std::unique_ptr<eventlog::EventLog> log_;
   std::unique_ptr<readmodel::ReadModelStore> store_;
   std::unique_ptr<command::CommandHandler> handler_;

@@ -26,6 +26,8 @@ struct PartyState {
   std::vector<pb::PartyIdentifier> identifiers;
   std::vector<pb::DigitalAddress> digital_addresses;
   std::vector<std::string> labels;
+  // Its personal data was erased (and the fields above cleared); nothing personal is added again.
+  bool erased = false;
 };
 
 struct InteractionState {
@@ -125,6 +127,15 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
 // Applies one event of this aggregate. REQUIRES: event.aggregate_version() == state.version + 1
 // (the caller skips events it has already applied).
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event);
+
+// Whose key seals the personal data of `event` (see libs/privacy): "party/<id>" for what belongs to
+// a known party, otherwise the aggregate's own ("interaction/<id>", "melding/<id>",
+// "notification/<id>"); empty for events that carry none (categories, employees). `state` is the
+// aggregate's state before the event. The projector's rule for records (privacy::KeyIdOf) is the
+// same: both put a contact under its party's key as soon as the party is known.
+std::string PersonalDataKeyId(const AggregateState& state, const pb::EventEnvelope& event);
+// The party whose key that is, or empty.
+std::string_view PartyOfKeyId(std::string_view key_id);
 
 // The kind of digital address a channel reaches a citizen at (CHANNEL_SMS -> PHONE).
 pb::DigitalAddressKind AddressKindFor(pb::Channel channel);

@@ -6,8 +6,9 @@
 //   I  tenant interaction                    -> InteractionRecord
 //   C  tenant callback                       -> CallbackRecord
 //   TP tenant party  ~time interaction       -> ""   timeline of a party, newest first
-//   TA tenant kind address ~time interaction -> ""   timeline of a digital address, newest first
-//   L  tenant kind value party               -> ""   party lookup by identifier/address
+//   TA tenant digest ~time interaction      -> ""   timeline of a digital address, newest first
+//   L  tenant kind digest party              -> ""   party lookup by identifier/address
+//   (digests: keyed hashes of the values, so the indexes hold no BSN, phone number or e-mail)
 //   OC tenant party callback                 -> ""   open callbacks of a party
 //   QD tenant department callback            -> ""   open callbacks per department
 //   QE tenant employee callback              -> ""   open callbacks per employee
@@ -42,8 +43,10 @@ std::string Callback(std::string_view tenant, std::string_view callback_id);
 std::string PartyTimelinePrefix(std::string_view tenant, std::string_view party_id);
 std::string PartyTimeline(std::string_view tenant, std::string_view party_id, int64_t occurred_ms,
                           std::string_view interaction_id);
-std::string AddressTimelinePrefix(std::string_view tenant, int address_kind, std::string_view address);
-std::string AddressTimeline(std::string_view tenant, int address_kind, std::string_view address, int64_t occurred_ms,
+// Under the keyed digest of the address (its kind and value; see privacy::LookupDigest), never the
+// address itself.
+std::string AddressTimelinePrefix(std::string_view tenant, std::string_view address_digest);
+std::string AddressTimeline(std::string_view tenant, std::string_view address_digest, int64_t occurred_ms,
                             std::string_view interaction_id);
 // The interaction id at the end of a timeline key.
 std::string_view TimelineInteractionId(std::string_view key);

@@ -23,15 +23,17 @@
 #include "klantstroom/v1/events.pb.h"
 #include "ks/core/status.h"
 #include "ks/eventlog/event_log.h"
+#include "ks/privacy/key_vault.h"
 
 namespace ks::search {
 
 class SearchIndexer {
  public:
   // Opens (or creates) the index in `dir` and a reader on `log` from the index's own positions.
-  // Each commit covers at most `max_batch_events` events.
-  static Result<std::unique_ptr<SearchIndexer>> Open(eventlog::EventLog& log, const std::string& dir,
-                                                     size_t max_batch_events = 2000);
+  // Each commit covers at most `max_batch_events` events. `vault` opens the events' sealed text;
+  // a party's erasure deletes every document of the party.
+  static Result<std::unique_ptr<SearchIndexer>> Open(eventlog::EventLog& log, privacy::KeyVault& vault,
+                                                     const std::string& dir, size_t max_batch_events = 2000);
   ~SearchIndexer();
 
   // Polls one batch of events, indexes it and commits it with the positions. Returns the number of
@@ -50,8 +52,8 @@ class SearchIndexer {
 // Keeps the index in `dir` up to date with `log` until `stop` becomes true: steps an indexer, and
 // after an error (a full disk, an unreachable broker) logs it and opens a new one a second later,
 // which resumes from the last commit. For a thread of the projector or the all-in-one.
-void RunIndexerUntil(eventlog::EventLog& log, const std::string& dir, const std::atomic<bool>& stop,
-                     size_t max_batch_events = 2000);
+void RunIndexerUntil(eventlog::EventLog& log, privacy::KeyVault& vault, const std::string& dir,
+                     const std::atomic<bool>& stop, size_t max_batch_events = 2000);
 
 // The index directory a program uses: `flag` when given ("none": no index, returned as ""), else
 // search/ beside the read-model directory `read_models`.

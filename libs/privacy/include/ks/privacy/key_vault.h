@@ -1,0 +1,96 @@
+// KeyVault: the per-person keys that personal data in events and read models is encrypted with
+// (see sealing.h). Erasing a person (AVG/GDPR) destroys their keys: every copy of their data, in
+// the immutable log, in read models, in backups, becomes unreadable for good.
+//
+// The vault is a directory that the command service, projector and query service share (one
+// machine or a shared volume; an HSM/KMS could take its place behind the same interface):
+//
+//   <dir>/VAULT                          marker: this is a vault (a wrong path is refused, never
+//                                        mistaken for "every key erased")
+//   <dir>/<tenant>/k/<digest of key id>  32 random bytes, one file per key
+//   <dir>/<tenant>/x/<digest of key id>  tombstone: this key was destroyed (erased), so a missing
+//                                        key is never mistaken for an erased one, nor made again
+//   <dir>/<tenant>/o/<owner>/<key>       keys a party adopted (a contact registered before the
+//                                        party was known, then linked): destroyed with the party
+//   <dir>/<tenant>/index.key             the tenant's key for lookup digests (never destroyed)
+//
+// Files are written to a temporary name, fsynced and linked into place, so a key is durable before
+// any event sealed with it is appended, and two processes creating the same key agree on one.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "ks/core/status.h"
+
+namespace ks::privacy {
+
+using Key = std::array<unsigned char, 32>;
+
+class KeyVault {
+ public:
+  // `create`: make the directory a vault when it is not one yet (the command service). Otherwise
+  // FAILED_PRECONDITION when `dir` is not a vault, naming the flag to fix.
+  static Result<std::unique_ptr<KeyVault>> Open(const std::string& dir, bool create);
+  // For the projector and query service, which may start before the command service has made the
+  // vault: tries Open(dir, false) until it succeeds or `patience` has passed.
+  static Result<std::unique_ptr<KeyVault>> OpenWhenMade(const std::string& dir, std::chrono::seconds patience);
+
+  // The key `key_id` of `tenant`; created (durably) when there is none. FAILED_PRECONDITION
+  // when it was destroyed: an erased person's key is never made again.
+  Result<Key> GetOrCreate(std::string_view tenant, std::string_view key_id);
+  // The key; std::nullopt when it was destroyed. FAILED_PRECONDITION when it was never made (a
+  // vault that is not the command service's, or a lost one): never read as "erased".
+  Result<std::optional<Key>> Get(std::string_view tenant, std::string_view key_id) const;
+  // `owner` takes `key_id` along: destroying the owner destroys it too.
+  Status Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id);
+  // Destroys `owner`'s key and every key it adopted. Idempotent.
+  Status Destroy(std::string_view tenant, std::string_view owner);
+  // The tenant's key for lookup digests; created when missing.
+  Result<Key> IndexKey(std::string_view tenant);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  explicit KeyVault(std::string dir) : dir_(std::move(dir)) {}
+  std::string TenantDir(std::string_view tenant) const;
+  Result<Key> CreateFile(const std::string& dir, const std::string& name);
+  bool Destroyed(std::string_view tenant, const std::string& name) const;
+
+  const std::string dir_;
+  // Keys are cached by the process that creates and destroys them (the command service); other
+  // processes read through a KeyRing per batch or request, so an erasure reaches them at once.
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Key> created_;
+  std::unordered_map<std::string, Key> index_keys_;
+};
+
+// A short-lived cache over a vault, for one batch of events or one query: a key (or its absence)
+// is read from disk once per KeyRing.
+class KeyRing {
+ public:
+  explicit KeyRing(KeyVault* vault) : vault_(vault) {}
+  // As KeyVault::Get.
+  Result<std::optional<Key>> Get(std::string_view tenant, std::string_view key_id);
+  // The key, made when it never was (records of a log written before sealing existed);
+  // std::nullopt when destroyed.
+  Result<std::optional<Key>> GetOrCreate(std::string_view tenant, std::string_view key_id);
+
+ private:
+  KeyVault* vault_;
+  std::unordered_map<std::string, std::optional<Key>> keys_;
+};
+
+// A keyed digest (BLAKE2b with the tenant's index key) of a lookup value, hex: the lookup indexes
+// hold these instead of BSNs, phone numbers and e-mail addresses.
+std::string LookupDigest(const Key& index_key, std::string_view tag, std::string_view value);
+
+}  // namespace ks::privacy

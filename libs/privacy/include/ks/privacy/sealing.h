@@ -1,0 +1,98 @@
+// Sealing: personal fields (personal_fields.h) are moved out of a message into a pb::Sealed,
+// encrypted with XChaCha20-Poly1305 (libsodium) under the key of the person they belong to. The
+// tenant, key id and message type are authenticated with them, so sealed bytes cannot be moved to
+// another record unnoticed.
+//
+//   command service: SealEvent before an append  (the log never holds personal data in the clear)
+//   projector:       OpenEvent, fold, SealRecord  (read models hold it sealed too)
+//   query service:   OpenRecord before answering  (plain text exists only in memory and on the wire)
+//
+// After an erasure the key is gone: OpenEvent/OpenRecord leave the personal fields empty and say
+// so, and the rest of the message is still there.
+//
+// Thread-safety: functions over the caller's values.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <google/protobuf/message.h>
+
+#include "klantstroom/v1/events.pb.h"
+#include "klantstroom/v1/read_models.pb.h"
+#include "ks/core/status.h"
+#include "ks/privacy/key_vault.h"
+
+namespace ks::privacy {
+
+namespace pb = ::klantstroom::v1;
+
+// Moves the personal fields of `message` into `sealed` (cleared first), encrypted under `key_id`.
+// `key` is only asked for when there is something to seal. Returns false when nothing was.
+Result<bool> Seal(google::protobuf::Message& message, std::string_view tenant, std::string_view key_id,
+                  const std::function<Result<Key>()>& key, pb::Sealed& sealed);
+// Puts sealed fields back into `message`. DATA_LOSS when the bytes do not authenticate.
+Status Unseal(google::protobuf::Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed);
+
+// Seals the personal fields of the event's payload into event.personal_data.
+Status SealEvent(pb::EventEnvelope& event, std::string_view key_id, const std::function<Result<Key>()>& key);
+
+enum class Opened {
+  kNothingSealed,
+  kOpened,
+  // The key was destroyed (the person was erased): the personal fields stay empty.
+  kErased,
+};
+// Puts the payload's sealed personal fields back.
+Result<Opened> OpenEvent(pb::EventEnvelope& event, KeyRing& ring);
+
+// Whose key seals a read-model record's personal data: the party it belongs to, or while no party
+// is known, the record's own ("interaction/<id>").
+std::string KeyIdOf(const pb::PartyProfile& record);
+std::string KeyIdOf(const pb::InteractionRecord& record);
+std::string KeyIdOf(const pb::CallbackRecord& record);
+std::string KeyIdOf(const pb::MeldingRecord& record);
+std::string KeyIdOf(const pb::NotificationRecord& record);
+inline std::string PartyKeyId(std::string_view party_id) { return "party/" + std::string(party_id); }
+
+// Seals a record's personal fields into its personal_data field. When the key is gone (erased),
+// the personal fields are dropped instead: they can never be read again anyway.
+template <typename Record>
+Status SealRecord(Record& record, KeyRing& ring) {
+  const std::string key_id = KeyIdOf(record);
+  pb::Sealed sealed;
+  auto any = Seal(
+      record, record.tenant(), key_id,
+      [&]() -> Result<Key> {
+        auto key = ring.GetOrCreate(record.tenant(), key_id);
+        if (!key) return std::unexpected(key.error());
+        if (!key->has_value()) return std::unexpected(NotFound("erased"));
+        return **key;
+      },
+      sealed);
+  record.clear_personal_data();
+  if (any) {
+    if (*any) *record.mutable_personal_data() = std::move(sealed);
+    return Status::Ok();
+  }
+  // Erased: the fields (cleared by Seal) could never be read again anyway.
+  return any.error().code() == StatusCode::kNotFound ? Status::Ok() : any.error();
+}
+
+// Opens a record's personal_data. Returns kErased when its key is gone.
+template <typename Record>
+Result<Opened> OpenRecord(Record& record, KeyRing& ring) {
+  if (!record.has_personal_data()) return Opened::kNothingSealed;
+  auto key = ring.Get(record.tenant(), record.personal_data().key_id());
+  if (!key) return std::unexpected(key.error());
+  if (!key->has_value()) {
+    record.clear_personal_data();
+    return Opened::kErased;
+  }
+  if (Status s = Unseal(record, record.tenant(), **key, record.personal_data()); !s.ok()) return std::unexpected(s);
+  record.clear_personal_data();
+  return Opened::kOpened;
+}
+
+}  // namespace ks::privacy

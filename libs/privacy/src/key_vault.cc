@@ -1,0 +1,250 @@
+#include "ks/privacy/key_vault.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace ks::privacy {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kMarker = "VAULT";
+
+// File names are digests of key ids: ids may hold any character, and the names give nothing away.
+std::string FileName(std::string_view key_id) {
+  unsigned char digest[16];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key_id.data()), key_id.size(),
+                     nullptr, 0);
+  char hex[2 * sizeof digest + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+Status Errno(std::string_view what, const std::string& path) {
+  return IoError("key vault: {} {}: {}", what, path, std::strerror(errno));
+}
+
+Status SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno("open directory", dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("fsync directory", dir);
+}
+
+Status MakeDirs(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IoError("key vault: create {}: {}", dir, ec.message());
+  return Status::Ok();
+}
+
+// Reads a 32-byte key file: std::nullopt when there is none.
+Result<std::optional<Key>> ReadKeyFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<Key>();
+    return std::unexpected(Errno("open", path));
+  }
+  Key key;
+  const ssize_t n = ::read(fd, key.data(), key.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(key.size()))
+    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("key vault: {} is not a 32-byte key", path)));
+  return std::optional<Key>(key);
+}
+
+// Writes `bytes` to `path` durably and atomically: false when another writer placed it first.
+Result<bool> WriteOnce(const std::string& dir, const std::string& path, const void* bytes, size_t size) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(Errno("create", temp));
+  const bool written = ::write(fd, bytes, size) == static_cast<ssize_t>(size) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) {
+    Status s = Errno("write", temp);
+    ::unlink(temp.c_str());
+    return std::unexpected(s);
+  }
+  // link() fails when the name exists: whoever linked first wins, and both then read that key.
+  const bool placed = ::link(temp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (!placed && link_errno != EEXIST) {
+    errno = link_errno;
+    return std::unexpected(Errno("link", path));
+  }
+  if (Status s = SyncDir(dir); !s.ok()) return std::unexpected(s);
+  return placed;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyVault>> KeyVault::Open(const std::string& dir, bool create) {
+  if (sodium_init() < 0) return std::unexpected(Internal("libsodium could not be initialised"));
+  const std::string marker = (fs::path(dir) / kMarker).string();
+  if (!fs::exists(marker)) {
+    if (!create)
+      return std::unexpected(FailedPrecondition(
+          "--vault: {} is not a key vault (no {} file); give the directory the command service uses", dir, kMarker));
+    if (Status s = MakeDirs(dir); !s.ok()) return std::unexpected(s);
+    const std::string_view text = "Klantstroom key vault: per-person keys of personal data. Back it up with care.\n";
+    if (auto w = WriteOnce(dir, marker, text.data(), text.size()); !w) return std::unexpected(w.error());
+  }
+  return std::unique_ptr<KeyVault>(new KeyVault(dir));
+}
+
+Result<std::unique_ptr<KeyVault>> KeyVault::OpenWhenMade(const std::string& dir, std::chrono::seconds patience) {
+  const auto give_up = std::chrono::steady_clock::now() + patience;
+  while (true) {
+    auto vault = Open(dir, false);
+    if (vault || std::chrono::steady_clock::now() >= give_up) return vault;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::string KeyVault::TenantDir(std::string_view tenant) const { return (fs::path(dir_) / std::string(tenant)).string(); }
+
+Result<Key> KeyVault::CreateFile(const std::string& dir, const std::string& name) {
+  if (Status s = MakeDirs(dir); !s.ok()) return std::unexpected(s);
+  const std::string path = dir + "/" + name;
+  if (auto existing = ReadKeyFile(path); !existing || existing->has_value()) {
+    if (!existing) return std::unexpected(existing.error());
+    return **existing;
+  }
+  Key key;
+  crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
+  auto placed = WriteOnce(dir, path, key.data(), key.size());
+  if (!placed) return std::unexpected(placed.error());
+  if (*placed) return key;
+  auto theirs = ReadKeyFile(path);  // another process made it a moment earlier
+  if (!theirs) return std::unexpected(theirs.error());
+  if (!theirs->has_value()) return std::unexpected(IoError("key vault: {} vanished while being created", path));
+  return **theirs;
+}
+
+bool KeyVault::Destroyed(std::string_view tenant, const std::string& name) const {
+  std::error_code ec;
+  return fs::exists(TenantDir(tenant) + "/x/" + name, ec);
+}
+
+Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
+  std::lock_guard lock(mutex_);
+  const std::string cache_key = fmt::format("{}/{}", tenant, key_id);
+  if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
+  if (Destroyed(tenant, FileName(key_id)))
+    return std::unexpected(FailedPrecondition("key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
+  if (created_.size() > 100000) created_.clear();  // a cache, not a copy of the vault
+  auto key = CreateFile(TenantDir(tenant) + "/k", FileName(key_id));
+  if (key) created_.emplace(cache_key, *key);
+  return key;
+}
+
+Result<std::optional<Key>> KeyVault::Get(std::string_view tenant, std::string_view key_id) const {
+  // Always from disk (not the cache of GetOrCreate): an erasure by another process shows at once.
+  const std::string name = FileName(key_id);
+  auto key = ReadKeyFile(TenantDir(tenant) + "/k/" + name);
+  if (!key || key->has_value() || Destroyed(tenant, name)) return key;
+  return std::unexpected(FailedPrecondition(
+      "key {} of {} is not in the key vault at {}: is --vault the directory the command service uses?", key_id, tenant,
+      dir_));
+}
+
+Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id) {
+  const std::string dir = TenantDir(tenant) + "/o/" + FileName(owner);
+  if (Status s = MakeDirs(dir); !s.ok()) return s;
+  const std::string name = FileName(key_id);
+  auto placed = WriteOnce(dir, dir + "/" + name, name.data(), name.size());
+  return placed ? Status::Ok() : placed.error();
+}
+
+Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
+  std::lock_guard lock(mutex_);
+  const std::string keys_dir = TenantDir(tenant) + "/k";
+  const std::string owned_dir = TenantDir(tenant) + "/o/" + FileName(owner);
+  std::vector<std::string> names{FileName(owner)};
+  std::error_code ec;
+  if (fs::exists(owned_dir, ec))
+    for (const auto& entry : fs::directory_iterator(owned_dir, ec)) names.push_back(entry.path().filename().string());
+  if (ec) return IoError("key vault: list {}: {}", owned_dir, ec.message());
+  const std::string tombstones = TenantDir(tenant) + "/x";
+  if (Status s = MakeDirs(tombstones); !s.ok()) return s;
+  for (const std::string& name : names) {
+    // The tombstone first: from then on the key reads as destroyed, present or not.
+    if (auto w = WriteOnce(tombstones, tombstones + "/" + name, "", 0); !w) return w.error();
+    const std::string path = keys_dir + "/" + name;
+    // Overwrite before unlinking, so the key's bytes do not linger in the file's blocks.
+    if (const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
+      Key zeros{};
+      const bool ok = ::write(fd, zeros.data(), zeros.size()) == static_cast<ssize_t>(zeros.size()) && ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok) return Errno("overwrite", path);
+    }
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("unlink", path);
+  }
+  if (fs::exists(keys_dir, ec))
+    if (Status s = SyncDir(keys_dir); !s.ok()) return s;
+  fs::remove_all(owned_dir, ec);
+  for (auto it = created_.begin(); it != created_.end();) {
+    const std::string_view id = std::string_view(it->first).substr(tenant.size() + 1);
+    const bool gone = std::string_view(it->first).substr(0, tenant.size()) == tenant &&
+                      std::find(names.begin(), names.end(), FileName(id)) != names.end();
+    it = gone ? created_.erase(it) : std::next(it);
+  }
+  return Status::Ok();
+}
+
+Result<Key> KeyVault::IndexKey(std::string_view tenant) {
+  std::lock_guard lock(mutex_);
+  if (auto it = index_keys_.find(std::string(tenant)); it != index_keys_.end()) return it->second;
+  auto key = CreateFile(TenantDir(tenant), "index.key");
+  if (key) index_keys_.emplace(std::string(tenant), *key);
+  return key;
+}
+
+Result<std::optional<Key>> KeyRing::GetOrCreate(std::string_view tenant, std::string_view key_id) {
+  auto key = Get(tenant, key_id);
+  if (key || key.error().code() != StatusCode::kFailedPrecondition) return key;
+  auto made = vault_->GetOrCreate(tenant, key_id);
+  if (!made) return std::unexpected(made.error());
+  keys_[fmt::format("{}/{}", tenant, key_id)] = *made;
+  return std::optional<Key>(*made);
+}
+
+Result<std::optional<Key>> KeyRing::Get(std::string_view tenant, std::string_view key_id) {
+  if (keys_.size() > 10000) keys_.clear();
+  std::string cache_key = fmt::format("{}/{}", tenant, key_id);
+  if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
+  auto key = vault_->Get(tenant, key_id);
+  if (key) keys_.emplace(std::move(cache_key), *key);
+  return key;
+}
+
+std::string LookupDigest(const Key& index_key, std::string_view tag, std::string_view value) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, index_key.data(), index_key.size(), 16);
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(tag.data()), tag.size());
+  const unsigned char separator = 0;
+  crypto_generichash_update(&state, &separator, 1);
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()), value.size());
+  unsigned char digest[16];
+  crypto_generichash_final(&state, digest, sizeof digest);
+  char hex[2 * sizeof digest + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+}  // namespace ks::privacy

@@ -1,0 +1,157 @@
+#include "ks/privacy/sealing.h"
+
+#include <sodium.h>
+
+#include <memory>
+
+#include "ks/privacy/personal_fields.h"
+
+namespace ks::privacy {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+std::string AssociatedData(std::string_view tenant, std::string_view key_id, const Message& message) {
+  return fmt::format("{}\n{}\n{}", tenant, key_id, message.GetDescriptor()->full_name());
+}
+
+bool IsSet(const Message& message, const FieldDescriptor* field) {
+  const Reflection* r = message.GetReflection();
+  return field->is_repeated() ? r->FieldSize(message, field) > 0 : r->HasField(message, field);
+}
+
+// The payload message of an event (the oneof member that is set), or nullptr.
+Message* Payload(pb::EventEnvelope& event) {
+  const FieldDescriptor* field =
+      event.GetReflection()->GetOneofFieldDescriptor(event, pb::EventEnvelope::descriptor()->FindOneofByName("payload"));
+  return field == nullptr ? nullptr : event.GetReflection()->MutableMessage(&event, field);
+}
+
+}  // namespace
+
+Result<bool> Seal(Message& message, std::string_view tenant, std::string_view key_id,
+                  const std::function<Result<Key>()>& key, pb::Sealed& sealed) {
+  sealed.Clear();
+  const auto& fields = PersonalFields(message.GetDescriptor());
+  bool any = false;
+  for (const FieldDescriptor* field : fields) any = any || IsSet(message, field);
+  if (!any) return false;
+
+  // The personal fields alone, as a message of the same type.
+  std::unique_ptr<Message> personal(message.New());
+  const Reflection* r = message.GetReflection();
+  for (const FieldDescriptor* field : fields) {
+    if (!IsSet(message, field)) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(message, field); ++i) {
+        if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+          r->AddMessage(personal.get(), field)->CopyFrom(r->GetRepeatedMessage(message, field, i));
+        else
+          r->AddString(personal.get(), field, r->GetRepeatedString(message, field, i));
+      }
+    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      r->MutableMessage(personal.get(), field)->CopyFrom(r->GetMessage(message, field));
+    } else {
+      r->SetString(personal.get(), field, r->GetString(message, field));
+    }
+    r->ClearField(&message, field);
+  }
+  auto k = key();
+  if (!k) return std::unexpected(k.error());
+
+  std::string plain = personal->SerializeAsString();
+  const std::string ad = AssociatedData(tenant, key_id, message);
+  // A synthetic nonce: a keyed hash of what is sealed. The same data under the same key seals to
+  // the same bytes, so a rebuild of the read models is byte-identical to the live ones; distinct
+  // data never shares a nonce.
+  unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+  {
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, k->data(), k->size(), sizeof nonce);
+    constexpr std::string_view kPurpose = "klantstroom seal nonce";
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(kPurpose.data()), kPurpose.size());
+    const std::string ad_length = std::to_string(ad.size()) + ":";
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(ad_length.data()), ad_length.size());
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(ad.data()), ad.size());
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(plain.data()), plain.size());
+    crypto_generichash_final(&state, nonce, sizeof nonce);
+  }
+  std::string cipher(plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long cipher_size = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<unsigned char*>(cipher.data()), &cipher_size, reinterpret_cast<const unsigned char*>(plain.data()),
+      plain.size(), reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, nonce, k->data());
+  cipher.resize(cipher_size);
+  sodium_memzero(plain.data(), plain.size());
+  sealed.set_key_id(std::string(key_id));
+  sealed.set_nonce(nonce, sizeof nonce);
+  sealed.set_ciphertext(std::move(cipher));
+  return true;
+}
+
+Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+  const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
+  if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
+      sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} is malformed", message.GetTypeName()));
+  std::string plain(sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long plain_size = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<unsigned char*>(plain.data()), &plain_size, nullptr,
+          reinterpret_cast<const unsigned char*>(sealed.ciphertext().data()), sealed.ciphertext().size(),
+          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
+          reinterpret_cast<const unsigned char*>(sealed.nonce().data()), key.data()) != 0)
+    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
+                                                     message.GetTypeName(), sealed.key_id()));
+  plain.resize(plain_size);
+  std::unique_ptr<Message> personal(message.New());
+  const bool parsed = personal->ParseFromString(plain);
+  sodium_memzero(plain.data(), plain.size());
+  if (!parsed)
+    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} does not parse", message.GetTypeName()));
+  message.MergeFrom(*personal);
+  return Status::Ok();
+}
+
+Status SealEvent(pb::EventEnvelope& event, std::string_view key_id, const std::function<Result<Key>()>& key) {
+  Message* payload = Payload(event);
+  if (payload == nullptr) return Status::Ok();
+  pb::Sealed sealed;
+  auto any = Seal(*payload, event.tenant(), key_id, key, sealed);
+  if (!any) return any.error();
+  if (*any)
+    *event.mutable_personal_data() = std::move(sealed);
+  else
+    event.clear_personal_data();
+  return Status::Ok();
+}
+
+Result<Opened> OpenEvent(pb::EventEnvelope& event, KeyRing& ring) {
+  if (!event.has_personal_data()) return Opened::kNothingSealed;
+  Message* payload = Payload(event);
+  auto key = ring.Get(event.tenant(), event.personal_data().key_id());
+  if (!key) return std::unexpected(key.error());
+  Opened result = Opened::kErased;
+  if (key->has_value() && payload != nullptr) {
+    if (Status s = Unseal(*payload, event.tenant(), **key, event.personal_data()); !s.ok()) return std::unexpected(s);
+    result = Opened::kOpened;
+  }
+  event.clear_personal_data();
+  return result;
+}
+
+std::string KeyIdOf(const pb::PartyProfile& record) { return PartyKeyId(record.party_id()); }
+std::string KeyIdOf(const pb::InteractionRecord& record) {
+  return record.party_id().empty() ? "interaction/" + record.interaction_id() : PartyKeyId(record.party_id());
+}
+std::string KeyIdOf(const pb::CallbackRecord& record) { return PartyKeyId(record.party_id()); }
+std::string KeyIdOf(const pb::MeldingRecord& record) {
+  return record.reporter_party_id().empty() ? "melding/" + record.melding_id() : PartyKeyId(record.reporter_party_id());
+}
+std::string KeyIdOf(const pb::NotificationRecord& record) {
+  return record.party_id().empty() ? "notification/" + record.notification_id() : PartyKeyId(record.party_id());
+}
+
+}  // namespace ks::privacy
