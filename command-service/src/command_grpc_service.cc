@@ -25,6 +25,9 @@ grpc::ServerUnaryReactor* CommandGrpcService::Execute(grpc::CallbackServerContex
                                              auth::Role::kBackOffice, auth::Role::kAdmin},
                                             "Execute")
                           : caller.error();
+  // Erasure cannot be undone: only the tenant's admin (the privacy officer) may ask for it.
+  if (allowed.ok() && decoded.has_erase_party_data())
+    allowed = auth::Authorize(*caller, decoded.meta().tenant(), {auth::Role::kAdmin}, "Execute(erase_party_data)");
   if (!allowed.ok()) {
     reactor->Finish(rpc::ToGrpc(allowed));
     return reactor;

@@ -87,6 +87,7 @@ pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::Ev
       *record.mutable_topics() = ev.topics();
       record.set_text(ev.text());
       if (ev.has_counterpart()) *record.mutable_counterpart() = ev.counterpart();
+      record.set_counterpart_digest(ev.counterpart_digest());
       record.set_external_id(ev.external_id());
       if (ev.has_handled_by()) *record.mutable_handled_by() = ev.handled_by();
       record.set_restricted_to_team(ev.restricted_to_team());
@@ -405,19 +406,18 @@ std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
 std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key) {
   std::vector<std::string> out;
   for (const auto& id : profile.identifiers()) {
-    const std::string tag = keys::IdentifierTag(id.kind());
-    out.push_back(tag + ":" + privacy::LookupDigest(index_key, tag, id.value()));
+    out.push_back(keys::IdentifierTag(id.kind()) + ":" + privacy::IdentifierDigest(index_key, id.kind(), id.value()));
   }
   for (const auto& a : profile.digital_addresses()) {
-    const std::string tag = keys::AddressTag(a.kind());
-    out.push_back(tag + ":" + privacy::LookupDigest(index_key, tag, a.value()));
+    out.push_back(keys::AddressTag(a.kind()) + ":" + privacy::AddressDigest(index_key, a.kind(), a.value()));
   }
   return out;
 }
 
 std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key) {
+  if (!record.counterpart_digest().empty()) return record.counterpart_digest();  // from the event
   if (!record.has_counterpart() || record.counterpart().value().empty()) return "";
-  return privacy::LookupDigest(index_key, keys::AddressTag(record.counterpart().kind()), record.counterpart().value());
+  return privacy::AddressDigest(index_key, record.counterpart().kind(), record.counterpart().value());
 }
 
 }  // namespace ks::projector

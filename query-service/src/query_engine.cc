@@ -145,10 +145,11 @@ std::string DefaultPublicText(pb::MeldingStatus status) {
 
 }  // namespace
 
-Result<std::string> QueryEngine::Digest(const std::string& tenant, const std::string& tag, const std::string& value) const {
+Result<std::string> QueryEngine::Digest(const std::string& tenant, int kind, const std::string& value,
+                                        bool identifier) const {
   auto index_key = vault_.IndexKey(tenant);
   if (!index_key) return std::unexpected(index_key.error());
-  return privacy::LookupDigest(*index_key, tag, value);
+  return identifier ? privacy::IdentifierDigest(*index_key, kind, value) : privacy::AddressDigest(*index_key, kind, value);
 }
 
 Result<std::optional<ReadView>> QueryEngine::OpenView(const pb::Consistency& consistency) const {
@@ -194,7 +195,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   // take up to page_size + 1 from each after the token, merge, and drop duplicates.
   std::vector<std::string> prefixes = {keys::PartyTimelinePrefix(request.tenant(), request.party_id())};
   for (const auto& address : out.party().digital_addresses()) {
-    auto digest = Digest(request.tenant(), keys::AddressTag(address.kind()), address.value());
+    auto digest = Digest(request.tenant(), address.kind(), address.value(), /*identifier=*/false);
     if (!digest) return std::unexpected(digest.error());
     prefixes.push_back(keys::AddressTimelinePrefix(request.tenant(), *digest));
   }
@@ -272,7 +273,7 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
       if (id.kind() == pb::IDENTIFIER_KIND_UNSPECIFIED || !pb::IdentifierKind_IsValid(id.kind()))
         return std::unexpected(InvalidArgument("identifier.kind: is required"));
       if (id.value().empty()) return std::unexpected(InvalidArgument("identifier.value: is required"));
-      auto digest = Digest(request.tenant(), keys::IdentifierTag(id.kind()), id.value());
+      auto digest = Digest(request.tenant(), id.kind(), id.value(), /*identifier=*/true);
       if (!digest) return std::unexpected(digest.error());
       prefix = keys::LookupPrefix(request.tenant(), keys::IdentifierTag(id.kind()), *digest);
       break;
@@ -281,7 +282,7 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
       const auto& address = request.digital_address();
       auto normalized = domain::NormalizeDigitalAddress(address.kind(), address.value(), "digital_address.value");
       if (!normalized) return std::unexpected(normalized.error());
-      auto digest = Digest(request.tenant(), keys::AddressTag(address.kind()), *normalized);
+      auto digest = Digest(request.tenant(), address.kind(), *normalized, /*identifier=*/false);
       if (!digest) return std::unexpected(digest.error());
       prefix = keys::LookupPrefix(request.tenant(), keys::AddressTag(address.kind()), *digest);
       break;

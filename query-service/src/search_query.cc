@@ -54,7 +54,10 @@ Result<pb::SearchReply> QueryEngine::Search(const pb::SearchRequest& request,
     if (!opened) return std::unexpected(Unavailable("search: {}", opened.error().message()));
     search_ = std::move(*opened);
   }
-  auto found = search_->Search(query);
+  auto index_key = vault_.IndexKey(request.tenant());
+  if (!index_key) return std::unexpected(index_key.error());
+  privacy::KeyRing key_ring(&vault_);
+  auto found = search_->Search(query, *index_key, key_ring);
   if (!found) return std::unexpected(found.error());
   pb::SearchReply reply;
   reply.set_total_estimate(static_cast<int64_t>(found->total_estimate));

@@ -211,6 +211,12 @@ TEST_CASE("search: after the projector is killed while indexing and restarted, e
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(30, 400)(rng)));
     projector.Kill();
   }
+  // The index's terms are digests with the tenant's key, its texts sealed: read with the vault.
+  auto vault = ks::privacy::KeyVault::Open(stack.data_dir() + "/vault", false);
+  REQUIRE(vault.has_value());
+  auto index_key = (*vault)->IndexKey("gemeente-aa");
+  REQUIRE(index_key.has_value());
+  ks::privacy::KeyRing keys(vault->get());
   {
     ChildProcess projector(ProgramPath("projector/projector"), args, dir.Sub("projector.log"));
     // Until the index has everything: the reader sees each commit.
@@ -219,7 +225,7 @@ TEST_CASE("search: after the projector is killed while indexing and restarted, e
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       auto index = ks::search::SearchIndex::Open(dir.Sub("search"));
       if (!index) continue;
-      auto result = (*index)->Search({.tenant = "gemeente-aa", .text = "gat weg", .limit = 1});
+      auto result = (*index)->Search({.tenant = "gemeente-aa", .text = "gat weg", .limit = 1}, *index_key, keys);
       complete = result && result->total_estimate == made.size();
     }
     if (!complete) {
@@ -234,7 +240,8 @@ TEST_CASE("search: after the projector is killed while indexing and restarted, e
   REQUIRE(index.has_value());
   std::multiset<std::string> seen;
   for (size_t offset = 0; offset < made.size() + 200; offset += 200) {
-    auto page = (*index)->Search({.tenant = "gemeente-aa", .text = "gat weg", .offset = offset, .limit = 200});
+    auto page = (*index)->Search({.tenant = "gemeente-aa", .text = "gat weg", .offset = offset, .limit = 200},
+                                 *index_key, keys);
     REQUIRE(page.has_value());
     for (const auto& hit : page->hits) seen.insert(hit.id);
   }

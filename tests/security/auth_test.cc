@@ -34,17 +34,9 @@ std::string TokensFile(const TempDir& dir) {
   return path;
 }
 
-void WithToken(grpc::ClientContext& context, const std::string& token) {
-  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-}
-
 grpc::Status Execute(Stack& stack, const std::string& token, const pb::ExecuteRequest& request,
                      pb::ExecuteReply* reply = nullptr) {
-  grpc::ClientContext context;
-  WithToken(context, token);
-  pb::ExecuteReply ignored;
-  return stack.commands().Execute(&context, request, reply != nullptr ? reply : &ignored);
+  return stack.Execute(request, reply, token);
 }
 
 grpc::Status View(Stack& stack, const std::string& token, const std::string& tenant, const std::string& party,

@@ -17,6 +17,12 @@ namespace ks::testing {
 
 namespace pb = ::klantstroom::v1;
 
+// Sets a call's bearer token (none when empty) and a deadline of 20 s.
+inline void WithToken(grpc::ClientContext& context, const std::string& token) {
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+}
+
 class Stack {
  public:
   Stack() { Start(); }
@@ -42,10 +48,12 @@ class Stack {
     app_.reset();
   }
 
-  // Sends a command; returns the gRPC status, the reply in *reply when given.
-  grpc::Status Execute(const pb::ExecuteRequest& request, pb::ExecuteReply* reply = nullptr) {
+  // Sends a command (as the caller of `token`, when given); returns the gRPC status, the reply in
+  // *reply when given.
+  grpc::Status Execute(const pb::ExecuteRequest& request, pb::ExecuteReply* reply = nullptr,
+                       const std::string& token = "") {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    WithToken(context, token);
     pb::ExecuteReply ignored;
     return commands_->Execute(&context, request, reply != nullptr ? reply : &ignored);
   }

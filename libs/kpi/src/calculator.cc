@@ -153,7 +153,10 @@ bool KpiCalculator::Selected(const std::string& tenant, int64_t at_ms) const {
 void KpiCalculator::Add(const pb::InteractionRecord& r) {
   if (r.channel() == pb::CHANNEL_INTERNAL) return;
   if (!tenant_.empty() && r.tenant() != tenant_) return;
+  // The citizen: the party, or while none is linked, the counterpart address, known by its digest
+  // (the address itself is sealed; a log from before digests has it in the clear).
   std::string citizen = r.party_id();
+  if (citizen.empty()) citizen = r.counterpart_digest();
   if (citizen.empty() && !r.counterpart().value().empty())
     citizen = std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value();
   // What a sensitive contact was about is the team's to know: its topics are not counted.

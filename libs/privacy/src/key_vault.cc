@@ -247,4 +247,12 @@ std::string LookupDigest(const Key& index_key, std::string_view tag, std::string
   return hex;
 }
 
+std::string AddressDigest(const Key& index_key, int address_kind, std::string_view value) {
+  return LookupDigest(index_key, "addr" + std::to_string(address_kind), value);
+}
+
+std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::string_view value) {
+  return LookupDigest(index_key, "id" + std::to_string(identifier_kind), value);
+}
+
 }  // namespace ks::privacy

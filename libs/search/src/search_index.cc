@@ -1,6 +1,8 @@
 #include "ks/search/search_index.h"
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
 #include <filesystem>
 #include <thread>
 
@@ -33,19 +35,47 @@ constexpr const char* kStemmer = "dutch";
 std::string PositionKey(size_t partition) { return "position/" + std::to_string(partition); }
 std::string UniqueTerm(const std::string& tenant, const std::string& id) { return kIdPrefix + tenant + ":" + id; }
 
+// Words of folded text: runs of letters and digits (and of bytes of other scripts, kept whole).
+std::vector<std::string> Words(std::string_view folded) {
+  std::vector<std::string> words;
+  std::string word;
+  for (const char c : folded) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || u >= 0x80) {
+      word.push_back(c);
+    } else if (!word.empty()) {
+      words.push_back(std::move(word));
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+// The index holds no word in the clear: each (stemmed, folded) word is a keyed digest with the
+// tenant's index key. A deleted document (an erased person's) leaves nothing readable behind in
+// the database's free pages, and the query side digests the words asked for the same way.
+std::string HashedTerm(const privacy::Key& index_key, const Xapian::Stem& stemmer, const std::string& word) {
+  return "H" + privacy::LookupDigest(index_key, "term", stemmer(word));
+}
+
 // What a document keeps (its data): enough to answer a hit and to re-index it when a later event
-// (a conversation report) adds to it. The InteractionRecord shape serves both kinds; the kind
-// itself is a value of the document.
-pb::InteractionRecord ReadStored(Xapian::WritableDatabase& db, const std::string& unique_term) {
+// (a conversation report) adds to it. The InteractionRecord shape serves both kinds (the kind
+// itself is a value of the document), its personal fields sealed like a read model's.
+Result<pb::InteractionRecord> ReadStored(Xapian::WritableDatabase& db, const std::string& unique_term,
+                                         privacy::KeyRing& keys) {
   pb::InteractionRecord stored;
   Xapian::PostingIterator it = db.postlist_begin(unique_term);
   if (it != db.postlist_end(unique_term)) stored.ParseFromString(db.get_document(*it).get_data());
+  if (auto opened = privacy::OpenRecord(stored, keys); !opened) return std::unexpected(opened.error());
   return stored;
 }
 
-void Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::InteractionRecord& r) {
+Status Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::InteractionRecord& r,
+             privacy::KeyVault& vault, privacy::KeyRing& keys) {
+  auto index_key = vault.IndexKey(r.tenant());
+  if (!index_key) return index_key.error();
   Xapian::Document doc;
-  doc.set_data(r.SerializeAsString());
   const std::string unique = UniqueTerm(r.tenant(), r.interaction_id());
   doc.add_boolean_term(unique);
   doc.add_boolean_term(kTenantPrefix + r.tenant());
@@ -56,22 +86,34 @@ void Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::Inte
   doc.add_boolean_term(kAudiencePrefix + r.restricted_to_team());
   doc.add_value(kTimeSlot, Xapian::sortable_serialise(static_cast<double>(TimeUtil::TimestampToMilliseconds(r.occurred_at()))));
   doc.add_value(kKindSlot, kind);
-  Xapian::TermGenerator generator;
-  generator.set_stemmer(Xapian::Stem(kStemmer));
-  generator.set_document(doc);
-  generator.index_text(FoldForSearch(r.text()));
-  generator.increase_termpos();
-  generator.index_text(FoldForSearch(r.report()));
-  for (const std::string& topic : r.topics()) {
-    generator.increase_termpos();
-    generator.index_text(FoldForSearch(topic));
-  }
+  const Xapian::Stem stemmer(kStemmer);
+  Xapian::termpos position = 0;
+  auto index = [&](const std::string& text) {
+    for (const std::string& word : Words(FoldForSearch(text))) doc.add_posting(HashedTerm(*index_key, stemmer, word), ++position);
+    ++position;  // no phrase runs from one field into the next
+  };
+  index(r.text());
+  index(r.report());
+  for (const std::string& topic : r.topics()) index(topic);
+  pb::InteractionRecord sealed = r;
+  if (Status s = privacy::SealRecord(sealed, keys); !s.ok()) return s;
+  doc.set_data(sealed.SerializeAsString());
   db.replace_document(unique, doc);
+  return Status::Ok();
 }
 
 // Indexes one event; events that carry no searchable text are passed over.
-void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
+Status IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e, privacy::KeyVault& vault,
+                  privacy::KeyRing& keys) {
   const std::string unique = UniqueTerm(e.tenant(), e.aggregate_id());
+  // A later event of an interaction: the stored document, with what the event adds.
+  auto amend = [&](const std::function<void(pb::InteractionRecord&)>& change) -> Status {
+    auto r = ReadStored(db, unique, keys);
+    if (!r) return r.error();
+    if (r->interaction_id().empty()) return Status::Ok();
+    change(*r);
+    return Store(db, "interaction", *r, vault, keys);
+  };
   switch (e.payload_case()) {
     case pb::EventEnvelope::kInteractionRegistered: {
       // An interaction's first event: there is nothing stored to keep (a re-delivery brings the
@@ -86,23 +128,12 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       *r.mutable_topics() = ev.topics();
       r.set_restricted_to_team(ev.restricted_to_team());
       *r.mutable_occurred_at() = e.occurred_at();
-      Store(db, "interaction", r);
-      break;
+      return Store(db, "interaction", r, vault, keys);
     }
-    case pb::EventEnvelope::kInteractionLinkedToParty: {
-      pb::InteractionRecord r = ReadStored(db, unique);
-      if (r.interaction_id().empty()) break;
-      r.set_party_id(e.interaction_linked_to_party().party_id());
-      Store(db, "interaction", r);
-      break;
-    }
-    case pb::EventEnvelope::kInteractionReportRecorded: {
-      pb::InteractionRecord r = ReadStored(db, unique);
-      if (r.interaction_id().empty()) break;
-      r.set_report(e.interaction_report_recorded().report());
-      Store(db, "interaction", r);
-      break;
-    }
+    case pb::EventEnvelope::kInteractionLinkedToParty:
+      return amend([&](pb::InteractionRecord& r) { r.set_party_id(e.interaction_linked_to_party().party_id()); });
+    case pb::EventEnvelope::kInteractionReportRecorded:
+      return amend([&](pb::InteractionRecord& r) { r.set_report(e.interaction_report_recorded().report()); });
     case pb::EventEnvelope::kMeldingRegistered: {
       const auto& ev = e.melding_registered();
       pb::InteractionRecord r;
@@ -113,8 +144,7 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       r.set_text(ev.description());
       r.add_topics(ev.category());
       *r.mutable_occurred_at() = e.occurred_at();
-      Store(db, "melding", r);
-      break;
+      return Store(db, "melding", r, vault, keys);
     }
     case pb::EventEnvelope::kPartyErased: {
       // Whatever the party said or was said about it goes; the index keeps nothing to find it by.
@@ -125,10 +155,10 @@ void IndexEvent(Xapian::WritableDatabase& db, const pb::EventEnvelope& e) {
       const Xapian::MSet all = enquire.get_mset(0, db.get_doccount());
       for (auto it = all.begin(); it != all.end(); ++it) doomed.push_back(*it);
       for (Xapian::docid id : doomed) db.delete_document(id);
-      break;
+      return Status::Ok();
     }
     default:
-      break;
+      return Status::Ok();
   }
 }
 
@@ -192,7 +222,7 @@ Result<size_t> SearchIndexer::Step(std::chrono::milliseconds wait) {
       }
       // After an erasure no key read before it may open a later event of the party's contacts.
       if (event->has_party_erased()) keys = privacy::KeyRing(impl_->vault);
-      IndexEvent(*impl_->db, *event);
+      if (Status s = IndexEvent(*impl_->db, *event, *impl_->vault, keys); !s.ok()) return std::unexpected(s);
     }
     for (size_t p = 0; p < next.size(); ++p)
       if (next[p] != impl_->next[p]) impl_->db->set_metadata(PositionKey(p), std::to_string(next[p]));
@@ -269,16 +299,17 @@ Result<std::unique_ptr<SearchIndex>> SearchIndex::Open(const std::string& dir) {
   return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
 }
 
-Result<SearchResult> SearchIndex::Search(const SearchQuery& query) {
+Result<SearchResult> SearchIndex::Search(const SearchQuery& query, const privacy::Key& index_key,
+                                         privacy::KeyRing& keys) {
+  // Every word asked must occur, in any form the stemmer reduces to the same stem.
+  const Xapian::Stem stemmer(kStemmer);
+  std::vector<Xapian::Query> words;
+  for (const std::string& word : Words(FoldForSearch(query.text))) words.emplace_back(HashedTerm(index_key, stemmer, word));
+  if (words.empty()) return std::unexpected(InvalidArgument("text: has no word to search for"));
   for (int attempt = 0;; ++attempt) {
     try {
       impl_->db->reopen();  // the indexer's latest commit
-      Xapian::QueryParser parser;
-      parser.set_stemmer(Xapian::Stem(kStemmer));
-      parser.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
-      parser.set_database(*impl_->db);
-      parser.set_default_op(Xapian::Query::OP_AND);
-      Xapian::Query q = parser.parse_query(FoldForSearch(query.text), Xapian::QueryParser::FLAG_DEFAULT);
+      Xapian::Query q(Xapian::Query::OP_AND, words.begin(), words.end());
       std::vector<Xapian::Query> filters = {Xapian::Query(kTenantPrefix + query.tenant)};
       if (query.channel != 0) filters.emplace_back(kChannelPrefix + std::to_string(query.channel));
       if (!query.party_id.empty()) filters.emplace_back(kPartyPrefix + query.party_id);
@@ -306,6 +337,7 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& query) {
         const Xapian::Document doc = it.get_document();
         pb::InteractionRecord stored;
         stored.ParseFromString(doc.get_data());
+        if (auto opened = privacy::OpenRecord(stored, keys); !opened) return std::unexpected(opened.error());
         SearchHit hit;
         hit.id = stored.interaction_id();
         hit.kind = doc.get_value(kKindSlot);
@@ -320,8 +352,6 @@ Result<SearchResult> SearchIndex::Search(const SearchQuery& query) {
       return result;
     } catch (const Xapian::DatabaseModifiedError&) {
       if (attempt >= 3) return std::unexpected(Unavailable("search index {}: changing too fast to read", impl_->dir));
-    } catch (const Xapian::QueryParserError& e) {
-      return std::unexpected(InvalidArgument("text: cannot be parsed as a search: {}", e.get_msg()));
     } catch (const Xapian::Error& e) {
       return std::unexpected(XapianError(e, "search"));
     }

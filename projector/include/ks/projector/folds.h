@@ -52,6 +52,8 @@ std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
 // The keyed digests the lookup indexes hold instead of the values: "tag:digest" per identifier
 // and digital address of the party, the counterpart's digest of a contact. Computed from the
 // open personal fields (none once erased), so the indexes never hold a BSN or a phone number.
+// A contact's digest comes with its event (the command service makes it); one from a log
+// written before digests existed is made here.
 std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key);
 std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key);
 

@@ -69,8 +69,9 @@ class QueryEngine {
   readmodel::ReadModelStore& store() const { return store_; }
 
  private:
-  // The digest the lookup indexes hold for `value` (a BSN, a phone number) of kind `tag`.
-  Result<std::string> Digest(const std::string& tenant, const std::string& tag, const std::string& value) const;
+  // The digest the indexes hold for `value` (a BSN, a phone number) of `kind` (an identifier's or
+  // a digital address's).
+  Result<std::string> Digest(const std::string& tenant, int kind, const std::string& value, bool identifier) const;
 
   readmodel::ReadModelStore& store_;
   privacy::KeyVault& vault_;

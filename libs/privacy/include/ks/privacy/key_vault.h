@@ -92,5 +92,8 @@ class KeyRing {
 // A keyed digest (BLAKE2b with the tenant's index key) of a lookup value, hex: the lookup indexes
 // hold these instead of BSNs, phone numbers and e-mail addresses.
 std::string LookupDigest(const Key& index_key, std::string_view tag, std::string_view value);
+// The digests of a digital address and of an identifier: LookupDigest with the kind as the tag.
+std::string AddressDigest(const Key& index_key, int address_kind, std::string_view value);
+std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::string_view value);
 
 }  // namespace ks::privacy

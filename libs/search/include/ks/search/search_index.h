@@ -9,6 +9,11 @@
 //
 // SearchIndex (reading) opens the same directory read-only and sees the last commit.
 //
+// Privacy: the index holds no word in the clear. Terms are keyed digests of the stemmed words
+// (the tenant's index key, libs/privacy) and each document's stored text is sealed with its
+// person's key; an erasure deletes the person's documents, and what Xapian's free pages keep of
+// them is digests and ciphertext under a destroyed key.
+//
 // Thread-safety: an indexer is used by one thread; a SearchIndex by one thread at a time.
 #pragma once
 
@@ -97,8 +102,9 @@ class SearchIndex {
   // NOT_FOUND while no indexer has created it yet.
   static Result<std::unique_ptr<SearchIndex>> Open(const std::string& dir);
   ~SearchIndex();
-  // Ranked hits. Sees the indexer's last commit at the time of the call.
-  Result<SearchResult> Search(const SearchQuery& query);
+  // Ranked hits. Sees the indexer's last commit at the time of the call. `index_key` is the
+  // tenant's (terms are its keyed digests); `keys` open the hits' sealed text.
+  Result<SearchResult> Search(const SearchQuery& query, const privacy::Key& index_key, privacy::KeyRing& keys);
 
  private:
   struct Impl;
