@@ -25,6 +25,7 @@ void PolicyRunner::Loop() {
         continue;
       }
       reader = std::move(*opened);
+      frequent_contacts_ = domain::FrequentContactRule();  // a pass from the start fills it anew
     }
     auto records = reader->Poll(500, std::chrono::milliseconds(100));
     if (!records) {
@@ -49,7 +50,9 @@ void PolicyRunner::Loop() {
       // another thread): wait briefly so that the policy sees the state the event produced.
       for (int i = 0; i < 200 && handler_.StateOf(event.aggregate_id()).version < event.aggregate_version(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      for (const pb::ExecuteRequest& command : domain::ReactTo(event, *this)) {
+      std::vector<pb::ExecuteRequest> reactions = domain::ReactTo(event, *this);
+      if (auto label = frequent_contacts_.Observe(event)) reactions.push_back(std::move(*label));
+      for (const pb::ExecuteRequest& command : reactions) {
         // A reaction that fails for a passing reason (the log unavailable, a busy aggregate) is
         // retried until it goes through: skipping it would lose a notification for good.
         for (int attempt = 0; !stopping_.load(); ++attempt) {

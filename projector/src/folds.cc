@@ -23,6 +23,8 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
       profile.set_display_name(ev.display_name());
       *profile.mutable_identifiers() = ev.identifiers();
       *profile.mutable_digital_addresses() = ev.digital_addresses();
+      profile.set_birth_date(ev.birth_date());
+      if (ev.has_residence()) *profile.mutable_residence() = ev.residence();
       *profile.mutable_registered_at() = event.occurred_at();
       break;
     }
@@ -54,11 +56,28 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
     case pb::EventEnvelope::kPreferredChannelSet:
       profile.set_preferred_channel(event.preferred_channel_set().channel());
       break;
+    case pb::EventEnvelope::kResidenceChanged:
+      *profile.mutable_residence() = event.residence_changed().residence();
+      break;
+    case pb::EventEnvelope::kPartyIdentified: {
+      const auto& ev = event.party_identified();
+      pb::Identification* id = profile.add_identifications();
+      id->set_method(ev.method());
+      *id->mutable_at() = event.occurred_at();
+      *id->mutable_verified_by() = event.actor();
+      id->set_process(ev.process());
+      id->set_reference(ev.reference());
+      id->set_channel(event.channel());
+      break;
+    }
     case pb::EventEnvelope::kPartyErased:
       // What stays: that the party existed, when, its labels (for the KPIs); nothing to find it by.
       profile.clear_display_name();
       profile.clear_identifiers();
       profile.clear_digital_addresses();
+      profile.clear_birth_date();
+      profile.clear_residence();
+      profile.clear_identifications();
       profile.clear_personal_data();
       profile.clear_lookup_digests();
       profile.clear_preferred_channel();
@@ -411,6 +430,10 @@ std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const pr
   for (const auto& a : profile.digital_addresses()) {
     out.push_back(keys::AddressTag(a.kind()) + ":" + privacy::AddressDigest(index_key, a.kind(), a.value()));
   }
+  if (!profile.birth_date().empty() && !profile.residence().postcode().empty())
+    out.push_back(std::string(keys::kRecognitionTag) + ":" +
+                  privacy::RecognitionDigest(index_key, profile.residence().postcode(),
+                                             profile.residence().house_number(), profile.birth_date()));
   return out;
 }
 

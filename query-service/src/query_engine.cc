@@ -267,6 +267,7 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
   privacy::KeyRing key_ring(&vault_);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   std::string prefix;
+  pb::MatchCertainty certainty = pb::MATCH_CERTAINTY_UNSPECIFIED;
   switch (request.by_case()) {
     case pb::LookupPartiesRequest::kIdentifier: {
       const auto& id = request.identifier();
@@ -276,6 +277,29 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
       auto digest = Digest(request.tenant(), id.kind(), id.value(), /*identifier=*/true);
       if (!digest) return std::unexpected(digest.error());
       prefix = keys::LookupPrefix(request.tenant(), keys::IdentifierTag(id.kind()), *digest);
+      certainty = pb::MATCH_CERTAINTY_IDENTIFIER;
+      break;
+    }
+    case pb::LookupPartiesRequest::kRecognition: {
+      const auto& r = request.recognition();
+      const std::string postcode = domain::NormalizePostcode(r.postcode());
+      if (!domain::IsValidPostcode(postcode))
+        return std::unexpected(InvalidArgument("recognition.postcode: must be four digits and two letters (got '{}')",
+                                               r.postcode().substr(0, 20)));
+      pb::PostalAddress address;
+      address.set_postcode(postcode);
+      address.set_house_number(r.house_number());
+      const pb::PostalAddress normalized = domain::NormalizedResidence(address);
+      if (normalized.house_number().empty()) return std::unexpected(InvalidArgument("recognition.house_number: is required"));
+      if (!domain::IsValidDate(r.birth_date()))
+        return std::unexpected(InvalidArgument("recognition.birth_date: must be a date YYYY-MM-DD (got '{}')",
+                                               r.birth_date().substr(0, 20)));
+      auto index_key = vault_.IndexKey(request.tenant());
+      if (!index_key) return std::unexpected(index_key.error());
+      prefix = keys::LookupPrefix(request.tenant(), keys::kRecognitionTag,
+                                  privacy::RecognitionDigest(*index_key, normalized.postcode(),
+                                                             normalized.house_number(), r.birth_date()));
+      certainty = pb::MATCH_CERTAINTY_PROBABLE;
       break;
     }
     case pb::LookupPartiesRequest::kDigitalAddress: {
@@ -285,12 +309,15 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
       auto digest = Digest(request.tenant(), address.kind(), *normalized, /*identifier=*/false);
       if (!digest) return std::unexpected(digest.error());
       prefix = keys::LookupPrefix(request.tenant(), keys::AddressTag(address.kind()), *digest);
+      // A phone or an e-mail address can be someone else's.
+      certainty = pb::MATCH_CERTAINTY_UNVERIFIED;
       break;
     }
     case pb::LookupPartiesRequest::BY_NOT_SET:
       return std::unexpected(InvalidArgument("by: give an identifier or a digital_address"));
   }
   pb::LookupPartiesReply out;
+  out.set_certainty(certainty);
   std::vector<std::string> party_ids;
   Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
     party_ids.emplace_back(keys::LastPart(key));

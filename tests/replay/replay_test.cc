@@ -14,6 +14,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
@@ -513,11 +514,48 @@ void CompareFigures(const Figures& expected, const Figures& actual) {
   }
 }
 
+// The automatic "frequent contact" label (libs/domain/policy.h), worked out here from the contacts
+// sent: a party with 5 inbound contacts within 30 days gets it. Waits until the service has added
+// each (a policy acts shortly after the contact), checks that no other party has it, and adds them
+// to the history at the time the service gave, which must end such a window of the party's.
+void AwaitFrequentContactLabels(Stack& stack, History& history) {
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> inbound;
+  for (const Contact& c : history.contacts)
+    if (c.inbound) inbound[{c.tenant, c.party}].push_back(c.at);
+  for (auto& [who, times] : inbound) {
+    std::sort(times.begin(), times.end());
+    std::set<int64_t> window_ends;
+    for (size_t i = 4; i < times.size(); ++i)
+      if (times[i] - times[i - 4] <= 30 * kDay) window_ends.insert(times[i]);
+    pb::PartyLabel found;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      pb::GetCustomerViewRequest request;
+      request.set_tenant(who.first);
+      request.set_party_id(who.second);
+      grpc::ClientContext context;
+      WithToken(context, "");
+      pb::CustomerView view;
+      REQUIRE(stack.queries().GetCustomerView(&context, request, &view).ok());
+      for (const auto& label : view.party().labels())
+        if (label.label() == "frequent-contact") found = label;
+      if (!found.label().empty() || window_ends.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    INFO(who.first << " " << who.second << ": " << times.size() << " inbound contacts");
+    CHECK(found.label().empty() == window_ends.empty());
+    if (found.label().empty()) continue;
+    const int64_t added = TimeUtil::TimestampToMilliseconds(found.added_at());
+    CHECK(window_ends.contains(added));
+    history.labels.push_back(Label{who.first, "frequent-contact", added});
+  }
+}
+
 }  // namespace
 
 TEST_CASE("replay: KPIs of months of synthetic history equal the figures computed from it", "[replay][e2e]") {
   Stack stack;
-  const History history = Generator(stack).Run();
+  History history = Generator(stack).Run();
+  AwaitFrequentContactLabels(stack, history);
   REQUIRE(history.contacts.size() == 360);
   TempDir out;
   const int64_t from = LocalToUtc(DaysFromCivil(2026, 2, 2) * kDay);
@@ -603,7 +641,8 @@ size_t Count(const std::string& haystack, const std::string& needle) {
 
 TEST_CASE("replay: the HTML report draws its charts in a browser, with no server", "[replay][e2e]") {
   Stack stack;
-  const History history = Generator(stack).Run();
+  History history = Generator(stack).Run();
+  AwaitFrequentContactLabels(stack, history);
   TempDir out;
   int exit_code = -1;
   RunReplayProgram({"--log=embedded:" + stack.data_dir() + "/log", "--from=2026-02-02", "--to=2026-05-04",
@@ -671,7 +710,8 @@ TEST_CASE("replay: the HTML report draws its charts in a browser, with no server
 
 TEST_CASE("replay: the same history read from a Kafka topic gives the same report", "[replay][e2e]") {
   Stack stack;
-  Generator(stack).Run();
+  History history = Generator(stack).Run();
+  AwaitFrequentContactLabels(stack, history);  // the log is complete before it is copied
   // The stack's log, record for record (key, value, time), into a topic on the mock cluster.
   auto cluster = ks::eventlog::DevCluster::Start(3, "replay", 4);
   REQUIRE(cluster.has_value());

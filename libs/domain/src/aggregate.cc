@@ -43,12 +43,29 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
     case pb::ExecuteRequest::kErasePartyData:
       e.mutable_party_erased()->set_reason(r.erase_party_data().reason());
       return events;
+    case pb::ExecuteRequest::kChangeResidence: {
+      const pb::PostalAddress residence = NormalizedResidence(r.change_residence().residence());
+      const auto& current = std::get<PartyState>(state.data).residence;
+      if (current.SerializeAsString() == residence.SerializeAsString()) return Events{};
+      *e.mutable_residence_changed()->mutable_residence() = residence;
+      return events;
+    }
+    case pb::ExecuteRequest::kRecordIdentification: {
+      const auto& c = r.record_identification();
+      auto* ev = e.mutable_party_identified();
+      ev->set_method(c.method());
+      ev->set_process(c.process());
+      ev->set_reference(c.reference());
+      return events;
+    }
     case pb::ExecuteRequest::kRegisterParty: {
       const auto& c = r.register_party();
       auto* ev = e.mutable_party_registered();
       ev->set_kind(c.kind());
       ev->set_display_name(c.display_name());
       *ev->mutable_identifiers() = c.identifiers();
+      ev->set_birth_date(c.birth_date());
+      if (c.has_residence()) *ev->mutable_residence() = NormalizedResidence(c.residence());
       for (const auto& a : c.digital_addresses()) {
         pb::DigitalAddress normalized = Normalized(a);
         // The same address given twice is kept once.
@@ -71,7 +88,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
                                    [&](const auto& x) { return SameAddress(x, address); });
       // Already known with the same flags: nothing changes.
       if (existing != party.digital_addresses.end() && existing->preferred() == address.preferred() &&
-          existing->verified() == address.verified())
+          existing->verified() == address.verified() && existing->safe() == address.safe())
         return Events{};
       *e.mutable_digital_address_added()->mutable_address() = std::move(address);
       return events;
@@ -239,6 +256,8 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kAddPartyLabel:
     case pb::ExecuteRequest::kRemovePartyLabel:
     case pb::ExecuteRequest::kErasePartyData:
+    case pb::ExecuteRequest::kChangeResidence:
+    case pb::ExecuteRequest::kRecordIdentification:
       return pb::AGGREGATE_TYPE_PARTY;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:
@@ -417,6 +436,7 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       party.display_name = ev.display_name();
       party.identifiers.assign(ev.identifiers().begin(), ev.identifiers().end());
       party.digital_addresses.assign(ev.digital_addresses().begin(), ev.digital_addresses().end());
+      party.residence = ev.residence();
       state.data = std::move(party);
       break;
     }
@@ -445,9 +465,15 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       party.identifiers.clear();
       party.digital_addresses.clear();
       party.preferred_channel = pb::CHANNEL_UNSPECIFIED;
+      party.residence.Clear();
       party.erased = true;
       break;
     }
+    case pb::EventEnvelope::kResidenceChanged:
+      std::get<PartyState>(state.data).residence = event.residence_changed().residence();
+      break;
+    case pb::EventEnvelope::kPartyIdentified:
+      break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;
       interaction.party_id = event.interaction_registered().party_id();

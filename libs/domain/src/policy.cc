@@ -110,9 +110,54 @@ pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
 
 }  // namespace
 
+std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEnvelope& event) {
+  if (!event.has_interaction_registered()) return std::nullopt;
+  const auto& contact = event.interaction_registered();
+  if (contact.party_id().empty() || contact.direction() != pb::DIRECTION_INBOUND ||
+      contact.channel() == pb::CHANNEL_INTERNAL)
+    return std::nullopt;
+  const std::string party = event.tenant() + "/" + contact.party_id();
+  if (labelled_.contains(party)) return std::nullopt;
+  const int64_t at = event.occurred_at().seconds() * 1000 + event.occurred_at().nanos() / 1'000'000;
+  // Partitions interleave, so contacts may come out of time order: all of the party's contact
+  // times are kept, sorted, until it is labelled; then only the windows that hold the new one
+  // can have changed.
+  std::deque<int64_t>& times = recent_[party];
+  const auto pos = static_cast<size_t>(std::upper_bound(times.begin(), times.end(), at) - times.begin());
+  times.insert(times.begin() + static_cast<std::ptrdiff_t>(pos), at);
+  constexpr size_t kN = kFrequentContacts;
+  constexpr int64_t kWindowMs = int64_t{kFrequentContactDays} * 24 * 3600 * 1000;
+  std::optional<int64_t> since_ms;  // the end of the earliest window of kN contacts within the days
+  for (size_t end = std::max(pos, kN - 1); end < times.size() && end < pos + kN && !since_ms; ++end)
+    if (times[end] - times[end + 1 - kN] <= kWindowMs) since_ms = times[end];
+  if (!since_ms) return std::nullopt;
+  labelled_.insert(party);
+  recent_.erase(party);
+  pb::ExecuteRequest r = SystemCommand(event, "policy/frequent-contact/" + contact.party_id());
+  *r.mutable_meta()->mutable_occurred_at() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(*since_ms);
+  r.set_aggregate_id(contact.party_id());
+  r.mutable_add_party_label()->set_label(kFrequentContactLabel);
+  r.mutable_add_party_label()->set_automatic(true);
+  return r;
+}
+
 std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
   if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
     const auto& party = std::get<PartyState>(reporter.data);
+    // A safe alternative address wins over every other: someone else may read those (seed 003).
+    // One on the preferred channel first, else any safe one that can carry a notification.
+    const pb::DigitalAddress* safe = nullptr;
+    for (const auto& a : party.digital_addresses) {
+      if (!a.safe() || ChannelFor(a.kind()) == pb::CHANNEL_UNSPECIFIED) continue;
+      if (safe == nullptr || (party.preferred_channel != pb::CHANNEL_UNSPECIFIED &&
+                              a.kind() == AddressKindFor(party.preferred_channel)))
+        safe = &a;
+    }
+    if (safe != nullptr) {
+      const bool on_preferred = party.preferred_channel != pb::CHANNEL_UNSPECIFIED &&
+                                safe->kind() == AddressKindFor(party.preferred_channel);
+      return Target(melding.reporter_party_id, on_preferred ? party.preferred_channel : ChannelFor(safe->kind()), *safe);
+    }
     if (party.preferred_channel != pb::CHANNEL_UNSPECIFIED) {
       const pb::DigitalAddressKind kind = AddressKindFor(party.preferred_channel);
       const pb::DigitalAddress* best = nullptr;

@@ -106,6 +106,17 @@ Status CheckLocation(const pb::Location& l, std::string_view field) {
   return Status::Ok();
 }
 
+Status CheckResidence(const pb::PostalAddress& a, std::string_view field) {
+  for (const auto& [value, name] : {std::pair{&a.street(), "street"}, {&a.house_number(), "house_number"},
+                                    {&a.postcode(), "postcode"}, {&a.city(), "city"}})
+    if (Status s = CheckMaxBytes(*value, kMaxNameBytes, fmt::format("{}.{}", field, name)); !s.ok()) return s;
+  if (!IsValidPostcode(NormalizePostcode(a.postcode())))
+    return InvalidArgument("{}.postcode: must be a Dutch postcode, four digits and two letters (got '{}')", field,
+                           a.postcode());
+  if (NormalizedResidence(a).house_number().empty()) return InvalidArgument("{}.house_number: is required", field);
+  return Status::Ok();
+}
+
 Status CheckCount(int count, size_t max, std::string_view field) {
   if (static_cast<size_t>(count) > max) return InvalidArgument("{}: at most {} entries (got {})", field, max, count);
   return Status::Ok();
@@ -129,6 +140,10 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
         if (Status s = CheckAddress(c.digital_addresses(i), fmt::format("register_party.digital_addresses[{}]", i));
             !s.ok())
           return s;
+      if (!c.birth_date().empty() && !IsValidDate(c.birth_date()))
+        return InvalidArgument("register_party.birth_date: must be a date YYYY-MM-DD (got '{}')", c.birth_date().substr(0, 20));
+      if (c.has_residence())
+        if (Status s = CheckResidence(c.residence(), "register_party.residence"); !s.ok()) return s;
       if (c.identifiers_size() == 0 && c.digital_addresses_size() == 0 && c.display_name().empty())
         return InvalidArgument("register_party: needs a display_name, an identifier or a digital address");
       return Status::Ok();
@@ -218,6 +233,16 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       return CheckRequired(r.add_party_label().label(), 100, "add_party_label.label");
     case pb::ExecuteRequest::kRemovePartyLabel:
       return CheckRequired(r.remove_party_label().label(), 100, "remove_party_label.label");
+    case pb::ExecuteRequest::kChangeResidence:
+      if (!r.change_residence().has_residence()) return InvalidArgument("change_residence.residence: is required");
+      return CheckResidence(r.change_residence().residence(), "change_residence.residence");
+    case pb::ExecuteRequest::kRecordIdentification: {
+      const auto& c = r.record_identification();
+      if (Status s = CheckEnum(c.method(), pb::IdentificationMethod_IsValid, "record_identification.method", true); !s.ok())
+        return s;
+      if (Status s = CheckMaxBytes(c.process(), 100, "record_identification.process"); !s.ok()) return s;
+      return CheckMaxBytes(c.reference(), 100, "record_identification.reference");
+    }
     case pb::ExecuteRequest::kErasePartyData:
       return CheckRequired(r.erase_party_data().reason(), 500, "erase_party_data.reason");
     case pb::ExecuteRequest::kSetPreferredChannel: {
@@ -415,6 +440,36 @@ std::string NormalizePostcode(std::string_view postcode) {
   std::string out;
   for (unsigned char c : postcode)
     if (std::isspace(c) == 0) out.push_back(static_cast<char>(std::toupper(c)));
+  return out;
+}
+
+bool IsValidPostcode(std::string_view p) {
+  return p.size() == 6 && p[0] >= '1' && p[0] <= '9' && IsDigits(p.substr(0, 4)) && std::isupper(static_cast<unsigned char>(p[4])) != 0 &&
+         std::isupper(static_cast<unsigned char>(p[5])) != 0;
+}
+
+bool IsValidDate(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-' || !IsDigits(d.substr(0, 4)) || !IsDigits(d.substr(5, 2)) ||
+      !IsDigits(d.substr(8, 2)))
+    return false;
+  const int year = std::stoi(std::string(d.substr(0, 4)));
+  const int month = std::stoi(std::string(d.substr(5, 2)));
+  const int day = std::stoi(std::string(d.substr(8, 2)));
+  if (year < 1900 || year > 2100 || month < 1 || month > 12 || day < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return day <= kDays[month - 1] + (month == 2 && leap ? 1 : 0);
+}
+
+pb::PostalAddress NormalizedResidence(const pb::PostalAddress& residence) {
+  pb::PostalAddress out = residence;
+  out.set_postcode(NormalizePostcode(residence.postcode()));
+  std::string_view n = residence.house_number();
+  while (!n.empty() && std::isspace(static_cast<unsigned char>(n.front())) != 0) n.remove_prefix(1);
+  while (!n.empty() && std::isspace(static_cast<unsigned char>(n.back())) != 0) n.remove_suffix(1);
+  std::string number(n);
+  for (char& c : number) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out.set_house_number(number);
   return out;
 }
 

@@ -255,4 +255,9 @@ std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::str
   return LookupDigest(index_key, "id" + std::to_string(identifier_kind), value);
 }
 
+std::string RecognitionDigest(const Key& index_key, std::string_view postcode, std::string_view house_number,
+                              std::string_view birth_date) {
+  return LookupDigest(index_key, "pcbd", fmt::format("{}\n{}\n{}", postcode, house_number, birth_date));
+}
+
 }  // namespace ks::privacy

@@ -19,7 +19,9 @@ using google::protobuf::FieldDescriptor;
 // erasure in every read path.
 const std::map<const Descriptor*, std::vector<std::string>>& Names() {
   static const auto* names = new std::map<const Descriptor*, std::vector<std::string>>{
-      {pb::PartyRegistered::descriptor(), {"display_name", "identifiers", "digital_addresses"}},
+      {pb::PartyRegistered::descriptor(), {"display_name", "identifiers", "digital_addresses", "birth_date", "residence"}},
+      {pb::ResidenceChanged::descriptor(), {"residence"}},
+      {pb::PartyIdentified::descriptor(), {"reference"}},
       {pb::PartyNameChanged::descriptor(), {"display_name"}},
       {pb::DigitalAddressAdded::descriptor(), {"address"}},
       {pb::PartyIdentifierAdded::descriptor(), {"identifier"}},
@@ -35,7 +37,8 @@ const std::map<const Descriptor*, std::vector<std::string>>& Names() {
       {pb::NotificationRequested::descriptor(), {"address", "text"}},
       {pb::NotificationFailed::descriptor(), {"error"}},
 
-      {pb::PartyProfile::descriptor(), {"display_name", "identifiers", "digital_addresses"}},
+      {pb::PartyProfile::descriptor(),
+       {"display_name", "identifiers", "digital_addresses", "birth_date", "residence", "identifications"}},
       {pb::InteractionRecord::descriptor(), {"text", "counterpart", "report"}},
       {pb::CallbackRecord::descriptor(), {"context", "phone_number", "completion_report"}},
       {pb::MeldingRecord::descriptor(), {"reporter_address", "satisfaction_comment"}},

@@ -34,6 +34,8 @@ class PolicyRunner final : public domain::StateLookup {
   eventlog::EventLog& log_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> events_seen_{0};
+  // Remembers recent contacts per party; starts empty with each pass over the log.
+  domain::FrequentContactRule frequent_contacts_;
   std::thread thread_;
 };
 

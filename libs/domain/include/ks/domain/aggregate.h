@@ -26,6 +26,7 @@ struct PartyState {
   std::vector<pb::PartyIdentifier> identifiers;
   std::vector<pb::DigitalAddress> digital_addresses;
   std::vector<std::string> labels;
+  pb::PostalAddress residence;
   // Its personal data was erased (and the fields above cleared); nothing personal is added again.
   bool erased = false;
 };

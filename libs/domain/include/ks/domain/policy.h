@@ -16,7 +16,11 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <deque>
 #include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ks/domain/aggregate.h"
@@ -32,8 +36,33 @@ class StateLookup {
 
 std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const StateLookup& lookup);
 
-// Whom to notify about a melding, and how: the reporter's preferred channel when the reporter is
-// a known party with an address for it; otherwise the address and channel it came in with.
+// The automatic label "frequent-contact" (seed 003: labels on profiles for the KPIs): a party that
+// starts kFrequentContacts contacts within kFrequentContactDays gets it. Unlike the policies above
+// it has a memory (the recent contacts of each party), filled from the events in log order; the
+// PolicyRunner feeds it every event from the start of the log, so after a restart it knows what
+// it knew. The label is added once per party (its command's idempotency key is the party), at the
+// time of the contact that completed the count (of the first such window that the log, read in
+// its order, completed).
+inline constexpr int kFrequentContacts = 5;
+inline constexpr int kFrequentContactDays = 30;
+inline constexpr const char* kFrequentContactLabel = "frequent-contact";
+
+class FrequentContactRule {
+ public:
+  // The AddPartyLabel command to issue when `event` (an inbound contact of a known party) makes
+  // its party frequent; std::nullopt otherwise.
+  std::optional<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event);
+
+ private:
+  // Per tenant/party not labelled yet: the times (ms) of its contacts, oldest first.
+  std::unordered_map<std::string, std::deque<int64_t>> recent_;
+  std::set<std::string> labelled_;
+};
+
+// Whom to notify about a melding, and how: a safe alternative address of the reporter when there
+// is one (on the preferred channel if it can be); else the reporter's preferred channel when the
+// reporter is a known party with an address for it; otherwise the address and channel it came in
+// with.
 std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, const AggregateState& reporter);
 
 // "di 17 nov 15:00-17:00" in Dutch local time (Europe/Amsterdam, with summer time).

@@ -39,6 +39,12 @@ bool IsValidKvk(std::string_view kvk);
 // INVALID_ARGUMENT naming `field` when the value is not a valid address of its kind.
 // A Dutch postcode as "1234AB" (spaces removed, letters upper-cased); other text is kept.
 std::string NormalizePostcode(std::string_view postcode);
+// A Dutch postcode: four digits (the first not 0) and two letters, once normalized.
+bool IsValidPostcode(std::string_view normalized);
+// A calendar date "YYYY-MM-DD" between 1900 and 2100.
+bool IsValidDate(std::string_view date);
+// The residence as stored: postcode normalized, spaces trimmed from the house number.
+pb::PostalAddress NormalizedResidence(const pb::PostalAddress& residence);
 
 // Largest attachment accepted: 10 MiB.
 inline constexpr int64_t kMaxAttachmentBytes = 10 * 1024 * 1024;

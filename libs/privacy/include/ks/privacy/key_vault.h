@@ -95,5 +95,8 @@ std::string LookupDigest(const Key& index_key, std::string_view tag, std::string
 // The digests of a digital address and of an identifier: LookupDigest with the kind as the tag.
 std::string AddressDigest(const Key& index_key, int address_kind, std::string_view value);
 std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::string_view value);
+// Of a (normalized) postcode, house number and birth date together: recognition on the phone.
+std::string RecognitionDigest(const Key& index_key, std::string_view postcode, std::string_view house_number,
+                              std::string_view birth_date);
 
 }  // namespace ks::privacy

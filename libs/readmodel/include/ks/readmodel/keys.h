@@ -57,6 +57,8 @@ std::string_view TimelineSortKey(std::string_view key);
 std::string LookupPrefix(std::string_view tenant, std::string_view kind_tag, std::string_view value);
 std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::string_view value, std::string_view party_id);
 std::string IdentifierTag(int identifier_kind);
+// Recognition by postcode + house number + birth date.
+inline constexpr std::string_view kRecognitionTag = "pcbd";
 std::string AddressTag(int address_kind);
 
 std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id);
