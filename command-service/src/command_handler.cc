@@ -214,6 +214,11 @@ Status CommandHandler::PrepareVault(const pb::ExecuteRequest& request, const std
     case pb::ExecuteRequest::kErasePartyData:
       // Keys first: should the append fail, the data is unreadable already and a retry appends.
       return vault_.Destroy(tenant, privacy::PartyKeyId(aggregate_id));
+    case pb::ExecuteRequest::kMergeParty: {
+      // Erasing the target then destroys the duplicate's keys too.
+      const std::string& into = request.merge_party().into_party_id();
+      return vault_.Adopt(tenant, privacy::PartyKeyId(into), privacy::PartyKeyId(aggregate_id));
+    }
     case pb::ExecuteRequest::kLinkInteractionToParty: {
       const std::string& party = request.link_interaction_to_party().party_id();
       auto key = KeyForSealing(tenant, privacy::PartyKeyId(party));  // refuses an erased party

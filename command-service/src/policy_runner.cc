@@ -25,7 +25,8 @@ void PolicyRunner::Loop() {
         continue;
       }
       reader = std::move(*opened);
-      frequent_contacts_ = domain::FrequentContactRule();  // a pass from the start fills it anew
+      frequent_contacts_ = domain::FrequentContactRule();  // a pass from the start fills them anew
+      merged_erasures_ = domain::MergedErasureRule();
     }
     auto records = reader->Poll(500, std::chrono::milliseconds(100));
     if (!records) {
@@ -52,6 +53,7 @@ void PolicyRunner::Loop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       std::vector<pb::ExecuteRequest> reactions = domain::ReactTo(event, *this);
       if (auto label = frequent_contacts_.Observe(event)) reactions.push_back(std::move(*label));
+      for (pb::ExecuteRequest& erase : merged_erasures_.Observe(event)) reactions.push_back(std::move(erase));
       for (const pb::ExecuteRequest& command : reactions) {
         // A reaction that fails for a passing reason (the log unavailable, a busy aggregate) is
         // retried until it goes through: skipping it would lose a notification for good.

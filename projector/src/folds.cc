@@ -70,6 +70,10 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
       id->set_channel(event.channel());
       break;
     }
+    case pb::EventEnvelope::kPartyMerged:
+      profile.set_merged_into(event.party_merged().into_party_id());
+      *profile.mutable_merged_at() = event.occurred_at();
+      break;
     case pb::EventEnvelope::kPartyErased:
       // What stays: that the party existed, when, its labels (for the KPIs); nothing to find it by.
       profile.clear_display_name();
@@ -386,6 +390,8 @@ std::vector<std::string> IndexKeys(const pb::PartyProfile& profile) {
     out.push_back(keys::Lookup(profile.tenant(), std::string_view(tagged).substr(0, colon),
                                std::string_view(tagged).substr(colon + 1), profile.party_id()));
   }
+  if (!profile.merged_into().empty())
+    out.push_back(keys::MergedInto(profile.tenant(), profile.merged_into(), profile.party_id()));
   // When each label was added (for the live KPIs): the party under each of those times.
   for (const auto& label : profile.labels()) {
     std::string key = keys::Started(profile.tenant(), "L", TimeUtil::TimestampToMilliseconds(label.added_at()),

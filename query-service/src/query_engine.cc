@@ -22,6 +22,8 @@ using internal::GetRecord;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
+// Most duplicates one customer view gathers (merged into the party, or into those).
+constexpr size_t kMaxMerged = 64;
 constexpr int kDefaultQueueLimit = 100;
 constexpr int kMaxQueueLimit = 1000;
 
@@ -145,6 +147,20 @@ std::string DefaultPublicText(pb::MeldingStatus status) {
 
 }  // namespace
 
+// What a lookup tag means, in the words of DuplicateSuggestion.shared.
+static std::string SharedName(const std::string& tag) {
+  if (tag == keys::kRecognitionTag) return "postcode+house_number+birth_date";
+  if (tag == keys::IdentifierTag(pb::IDENTIFIER_KIND_BSN)) return "bsn";
+  if (tag == keys::IdentifierTag(pb::IDENTIFIER_KIND_KVK)) return "kvk";
+  for (int kind = pb::DIGITAL_ADDRESS_KIND_PHONE; kind <= pb::DIGITAL_ADDRESS_KIND_FACEBOOK; ++kind)
+    if (tag == keys::AddressTag(kind)) {
+      std::string name = pb::DigitalAddressKind_Name(static_cast<pb::DigitalAddressKind>(kind)).substr(21);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return name;
+    }
+  return "identifier";
+}
+
 Result<std::string> QueryEngine::Digest(const std::string& tenant, int kind, const std::string& value,
                                         bool identifier) const {
   auto index_key = vault_.IndexKey(tenant);
@@ -186,19 +202,44 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   if (!party) return std::unexpected(party.error());
   if (!party->has_value())
     return std::unexpected(NotFound("party_id: no party '{}' in tenant {}", request.party_id(), request.tenant()));
+  // A merged duplicate reads as the party it was merged into.
+  for (int hop = 0; hop < 8 && !(**party).merged_into().empty(); ++hop) {
+    auto target = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), (**party).merged_into()), &key_ring);
+    if (!target) return std::unexpected(target.error());
+    if (!target->has_value()) break;
+    party = std::move(target);
+  }
 
   pb::CustomerView out;
   *out.mutable_party() = std::move(**party);
+  // The party and the duplicates merged into it (and into those): one history.
+  std::vector<std::string> members = {out.party().party_id()};
+  for (size_t i = 0; i < members.size() && members.size() < kMaxMerged; ++i) {
+    Status scanned;
+    for (const std::string& id : IdsUnder(view, keys::MergedIntoPrefix(request.tenant(), members[i]), kMaxMerged, &scanned)) {
+      auto duplicate = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), id), &key_ring);
+      if (!duplicate) return std::unexpected(duplicate.error());
+      if (!duplicate->has_value()) continue;
+      *out.add_merged_from() = std::move(**duplicate);
+      members.push_back(id);
+    }
+    if (!scanned.ok()) return std::unexpected(scanned);
+  }
 
   // The timeline merges the party's own entries with those of each of its digital addresses
-  // (contacts from a handle before the citizen was known). Each source is sorted newest first;
-  // take up to page_size + 1 from each after the token, merge, and drop duplicates.
-  std::vector<std::string> prefixes = {keys::PartyTimelinePrefix(request.tenant(), request.party_id())};
-  for (const auto& address : out.party().digital_addresses()) {
-    auto digest = Digest(request.tenant(), address.kind(), address.value(), /*identifier=*/false);
-    if (!digest) return std::unexpected(digest.error());
-    prefixes.push_back(keys::AddressTimelinePrefix(request.tenant(), *digest));
-  }
+  // (contacts from a handle before the citizen was known), and those of its merged duplicates.
+  // Each source is sorted newest first; take up to page_size + 1 from each after the token,
+  // merge, and drop duplicates.
+  std::vector<std::string> prefixes;
+  for (const std::string& member : members) prefixes.push_back(keys::PartyTimelinePrefix(request.tenant(), member));
+  std::vector<const pb::PartyProfile*> profiles = {&out.party()};
+  for (const auto& duplicate : out.merged_from()) profiles.push_back(&duplicate);
+  for (const pb::PartyProfile* profile : profiles)
+    for (const auto& address : profile->digital_addresses()) {
+      auto digest = Digest(request.tenant(), address.kind(), address.value(), /*identifier=*/false);
+      if (!digest) return std::unexpected(digest.error());
+      prefixes.push_back(keys::AddressTimelinePrefix(request.tenant(), *digest));
+    }
   std::map<std::string, std::string> merged;  // sort key -> interaction id
   for (const std::string& prefix : prefixes) {
     size_t taken = 0;
@@ -227,12 +268,14 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   }
 
   std::vector<std::string> callback_ids;
-  Status s = view.Scan(keys::OpenCallbacksPrefix(request.tenant(), request.party_id()), "",
-                       [&](std::string_view key, std::string_view) {
-                         callback_ids.emplace_back(keys::LastPart(key));
-                         return true;
-                       });
-  if (!s.ok()) return std::unexpected(s);
+  Status s;
+  for (const std::string& member : members) {
+    s = view.Scan(keys::OpenCallbacksPrefix(request.tenant(), member), "", [&](std::string_view key, std::string_view) {
+      callback_ids.emplace_back(keys::LastPart(key));
+      return true;
+    });
+    if (!s.ok()) return std::unexpected(s);
+  }
   for (const std::string& id : callback_ids) {
     auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
@@ -241,7 +284,11 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     *out.add_open_callbacks() = std::move(**record);
   }
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
-  for (const std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), request.party_id()), 200, &s)) {
+  std::vector<std::string> melding_ids;
+  for (const std::string& member : members)
+    for (std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), member), 200, &s))
+      melding_ids.push_back(std::move(id));
+  for (const std::string& id : melding_ids) {
     auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
@@ -252,13 +299,20 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   std::stable_sort(out.mutable_meldingen()->begin(), out.mutable_meldingen()->end(), [](const auto& a, const auto& b) {
     return domain::MeldingIsOpen(a.status()) && !domain::MeldingIsOpen(b.status());
   });
-  for (const std::string& id :
-       IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), request.party_id()), 50, &s)) {
-    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (record->has_value()) *out.add_notifications() = std::move(**record);
+  for (const std::string& member : members) {
+    for (const std::string& id : IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), member), 50, &s)) {
+      auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id), &key_ring);
+      if (!record) return std::unexpected(record.error());
+      if (record->has_value()) *out.add_notifications() = std::move(**record);
+    }
+    if (!s.ok()) return std::unexpected(s);
   }
-  if (!s.ok()) return std::unexpected(s);
+  if (members.size() > 1) {  // newest first across the merged parties, at most 50
+    std::stable_sort(out.mutable_notifications()->begin(), out.mutable_notifications()->end(),
+                     [](const auto& a, const auto& b) { return TimeUtil::TimestampToMilliseconds(a.requested_at()) >
+                                                               TimeUtil::TimestampToMilliseconds(b.requested_at()); });
+    while (out.notifications_size() > 50) out.mutable_notifications()->RemoveLast();
+  }
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }
@@ -324,11 +378,55 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
     return party_ids.size() < 100;
   });
   if (!s.ok()) return std::unexpected(s);
+  std::set<std::string> shown;
   for (const std::string& id : party_ids) {
     auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), id), &key_ring);
     if (!party) return std::unexpected(party.error());
-    if (party->has_value()) *out.add_parties() = std::move(**party);
+    // A merged duplicate is found as the party it was merged into, once.
+    for (int hop = 0; hop < 8 && party->has_value() && !(**party).merged_into().empty(); ++hop)
+      party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), (**party).merged_into()), &key_ring);
+    if (!party) return std::unexpected(party.error());
+    if (party->has_value() && shown.insert((**party).party_id()).second) *out.add_parties() = std::move(**party);
   }
+  if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
+Result<pb::DuplicateSuggestions> QueryEngine::SuggestDuplicates(const ReadView& view,
+                                                                const pb::SuggestDuplicatesRequest& request) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  if (request.party_id().empty()) return std::unexpected(InvalidArgument("party_id: is required"));
+  privacy::KeyRing key_ring(&vault_);
+  auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), request.party_id()), &key_ring);
+  if (!party) return std::unexpected(party.error());
+  if (!party->has_value())
+    return std::unexpected(NotFound("party_id: no party '{}' in tenant {}", request.party_id(), request.tenant()));
+  // Every party under one of this party's lookup digests shares that identifier or address.
+  std::map<std::string, std::vector<std::string>> shared;  // party id -> what it shares
+  for (const std::string& tagged : (**party).lookup_digests()) {
+    const size_t colon = tagged.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string tag = tagged.substr(0, colon);
+    Status s = view.Scan(keys::LookupPrefix(request.tenant(), tag, tagged.substr(colon + 1)), "",
+                         [&](std::string_view key, std::string_view) {
+                           const std::string other(keys::LastPart(key));
+                           if (other != request.party_id()) shared[other].push_back(SharedName(tag));
+                           return shared.size() < 100;
+                         });
+    if (!s.ok()) return std::unexpected(s);
+  }
+  pb::DuplicateSuggestions out;
+  for (auto& [id, what] : shared) {
+    auto other = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), id), &key_ring);
+    if (!other) return std::unexpected(other.error());
+    if (!other->has_value() || !(**other).merged_into().empty() || (**other).erased()) continue;
+    pb::DuplicateSuggestion* suggestion = out.add_suggestions();
+    *suggestion->mutable_party() = std::move(**other);
+    for (const std::string& w : what) suggestion->add_shared(w);
+  }
+  // Most in common first.
+  std::stable_sort(out.mutable_suggestions()->begin(), out.mutable_suggestions()->end(),
+                   [](const auto& a, const auto& b) { return a.shared_size() > b.shared_size(); });
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

@@ -238,6 +238,16 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetKpis(grpc::CallbackServerContext*
   });
 }
 
+grpc::ServerUnaryReactor* QueryGrpcService::SuggestDuplicates(grpc::CallbackServerContext* context,
+                                                              const pb::SuggestDuplicatesRequest* request,
+                                                              pb::DuplicateSuggestions* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "SuggestDuplicates");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+    return Into(reply, [&] { return engine_.SuggestDuplicates(view, *request); });
+  });
+}
+
 grpc::ServerUnaryReactor* QueryGrpcService::GetTopTopics(grpc::CallbackServerContext* context,
                                                          const pb::GetTopTopicsRequest* request, pb::TopTopics* reply) {
   auto caller = Admit(context, request->tenant(), kFigures, "GetTopTopics");

@@ -257,3 +257,91 @@ TEST_CASE("frequent contact: five inbound contacts within 30 days label the part
   CHECK(view.party().labels_size() == 1);
   CHECK(view.party().version() == 2);
 }
+
+TEST_CASE("duplicates: a profile sharing a phone number is suggested, merged, and the history reads as one",
+          "[identity][integration]") {
+  Stack stack;
+  const std::string jan = stack.MustExecute(RegisterPerson("J. Jansen", "jan@example.nl", "+31611112222")).aggregate_id();
+  stack.MustExecute(RegisterMessage(jan, pb::CHANNEL_EMAIL, "Vraag over de afvalpas", kNov16));
+  stack.MustExecute(RegisterMessage(jan, pb::CHANNEL_PHONE, "Nogmaals de afvalpas", kNov16 + 86400));
+  // The same man, registered again from Twitter with his phone number.
+  const std::string twin =
+      stack.MustExecute(RegisterPerson("Jan Jansen", "", "+31611112222", "@janjansen")).aggregate_id();
+  stack.MustExecute(RegisterMessage(twin, pb::CHANNEL_TWITTER, "Waar blijft mijn afvalpas?", kNov16 + 2 * 86400));
+  stack.MustExecute(RequestCallback(twin, "afval", "", pb::URGENCY_NORMAL, kNov16 + 3 * 86400));
+  const pb::ExecuteReply other = stack.MustExecute(RegisterPerson("Piet Pieters", "piet@example.nl", "+31633334444"));
+
+  // Suggested, with what they share; the other man is not.
+  auto suggest = [&](const std::string& party, const pb::ExecuteReply& after) {
+    pb::SuggestDuplicatesRequest request;
+    request.set_tenant("gemeente-test");
+    request.set_party_id(party);
+    for (const auto& p : after.positions()) *request.mutable_consistency()->add_min_positions() = p;
+    grpc::ClientContext context;
+    WithToken(context, "");
+    pb::DuplicateSuggestions reply;
+    REQUIRE(stack.queries().SuggestDuplicates(&context, request, &reply).ok());
+    return reply;
+  };
+  pb::DuplicateSuggestions suggestions = suggest(jan, other);
+  REQUIRE(suggestions.suggestions_size() == 1);
+  CHECK(suggestions.suggestions(0).party().party_id() == twin);
+  CHECK(suggestions.suggestions(0).party().display_name() == "Jan Jansen");
+  CHECK(std::vector<std::string>(suggestions.suggestions(0).shared().begin(), suggestions.suggestions(0).shared().end()) ==
+        std::vector<std::string>{"phone"});
+
+  // Merged: the duplicate into the first profile.
+  pb::ExecuteRequest merge = NewRequest();
+  merge.set_aggregate_id(twin);
+  merge.mutable_merge_party()->set_into_party_id(jan);
+  const pb::ExecuteReply merged = stack.MustExecute(merge);
+  CHECK(stack.MustExecute(merge).aggregate_version() == merged.aggregate_version());  // again: no change
+  pb::ExecuteRequest back = NewRequest();
+  back.set_aggregate_id(jan);
+  back.mutable_merge_party()->set_into_party_id(twin);
+  grpc::Status status = stack.Execute(back);
+  CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(status.error_message().find("merge_party.into_party_id") != std::string::npos);
+  back.set_aggregate_id(jan);
+  back.mutable_merge_party()->set_into_party_id(jan);
+  CHECK(stack.Execute(back).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  pb::ExecuteRequest rename = NewRequest();
+  rename.set_aggregate_id(twin);
+  rename.mutable_change_party_name()->set_display_name("J.J.");
+  CHECK(stack.Execute(rename).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+
+  // One history: every contact of both, the duplicate's callback, the duplicate named.
+  const pb::CustomerView view = ViewOf(stack, jan, &merged);
+  CHECK(view.party().party_id() == jan);
+  CHECK(view.timeline_size() == 3);
+  CHECK(view.open_callbacks_size() == 1);
+  REQUIRE(view.merged_from_size() == 1);
+  CHECK(view.merged_from(0).party_id() == twin);
+  CHECK(view.merged_from(0).merged_into() == jan);
+  // Asking for the duplicate shows the same; so does finding him by the duplicate's handle.
+  CHECK(ViewOf(stack, twin, &merged).party().party_id() == jan);
+  pb::LookupPartiesRequest by_handle;
+  by_handle.mutable_digital_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_TWITTER);
+  by_handle.mutable_digital_address()->set_value("@janjansen");
+  const pb::LookupPartiesReply found = Lookup(stack, by_handle, merged);
+  REQUIRE(found.parties_size() == 1);
+  CHECK(found.parties(0).party_id() == jan);
+  CHECK(suggest(jan, merged).suggestions_size() == 0);
+
+  // Erasing him erases the duplicate too: nothing finds either any more.
+  pb::ExecuteRequest erase = NewRequest();
+  erase.set_aggregate_id(jan);
+  erase.mutable_erase_party_data()->set_reason("AVG-verzoek");
+  const pb::ExecuteReply erased = stack.MustExecute(erase);
+  size_t left = 1;
+  for (int i = 0; i < 200 && left > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    left = static_cast<size_t>(Lookup(stack, by_handle, erased).parties_size());
+  }
+  CHECK(left == 0);
+  const pb::CustomerView after = ViewOf(stack, twin, &erased);
+  CHECK(after.party().erased());
+  REQUIRE(after.merged_from_size() == 1);
+  CHECK(after.merged_from(0).display_name().empty());
+  for (const auto& contact : after.timeline()) CHECK(contact.text().empty());
+}

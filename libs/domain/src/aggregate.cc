@@ -30,7 +30,7 @@ pb::DigitalAddress Normalized(const pb::DigitalAddress& address) {
   return out;
 }
 
-Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r) {
+Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
   Events events(1);
   pb::EventEnvelope& e = events.front();
   if (state.exists() && std::get<PartyState>(state.data).erased) {
@@ -39,10 +39,38 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
                                               "new personal data (register the person anew if they return)",
                                               r.aggregate_id()));
   }
+  if (state.exists() && !std::get<PartyState>(state.data).merged_into.empty()) {
+    const std::string& into = std::get<PartyState>(state.data).merged_into;
+    if (r.command_case() == pb::ExecuteRequest::kErasePartyData) {
+      // Erasing a merged duplicate is what erasing its target does to it (a policy sends it).
+    } else if (r.command_case() == pb::ExecuteRequest::kMergeParty && r.merge_party().into_party_id() == into) {
+      return Events{};
+    } else {
+      return std::unexpected(FailedPrecondition("aggregate_id: party '{}' was merged into '{}'; use that party",
+                                                r.aggregate_id(), into));
+    }
+  }
   switch (r.command_case()) {
     case pb::ExecuteRequest::kErasePartyData:
       e.mutable_party_erased()->set_reason(r.erase_party_data().reason());
       return events;
+    case pb::ExecuteRequest::kMergeParty: {
+      const std::string& into = r.merge_party().into_party_id();
+      if (into == r.aggregate_id())
+        return std::unexpected(InvalidArgument("merge_party.into_party_id: is the party itself"));
+      const AggregateState target = refs.StateOf(into);
+      if (!target.exists() || target.tenant != r.meta().tenant() || target.type != pb::AGGREGATE_TYPE_PARTY)
+        return std::unexpected(NotFound("merge_party.into_party_id: no party '{}' in tenant {}", into, r.meta().tenant()));
+      const auto& party = std::get<PartyState>(target.data);
+      if (party.erased)
+        return std::unexpected(FailedPrecondition("merge_party.into_party_id: party '{}' was erased", into));
+      if (!party.merged_into.empty())
+        return std::unexpected(FailedPrecondition(
+            "merge_party.into_party_id: party '{}' was itself merged into '{}'; merge into that one", into,
+            party.merged_into));
+      e.mutable_party_merged()->set_into_party_id(into);
+      return events;
+    }
     case pb::ExecuteRequest::kChangeResidence: {
       const pb::PostalAddress residence = NormalizedResidence(r.change_residence().residence());
       const auto& current = std::get<PartyState>(state.data).residence;
@@ -258,6 +286,7 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kErasePartyData:
     case pb::ExecuteRequest::kChangeResidence:
     case pb::ExecuteRequest::kRecordIdentification:
+    case pb::ExecuteRequest::kMergeParty:
       return pb::AGGREGATE_TYPE_PARTY;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:
@@ -409,7 +438,7 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
                                                 AggregateTypeName(state.type), AggregateTypeName(type)));
   }
   switch (type) {
-    case pb::AGGREGATE_TYPE_PARTY: return DecideParty(state, request);
+    case pb::AGGREGATE_TYPE_PARTY: return DecideParty(state, request, references);
     case pb::AGGREGATE_TYPE_INTERACTION: return DecideInteraction(state, request, references);
     case pb::AGGREGATE_TYPE_CALLBACK_REQUEST: return DecideCallback(state, request, references);
     case pb::AGGREGATE_TYPE_MELDING: return DecideMelding(state, request, references);
@@ -473,6 +502,9 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       std::get<PartyState>(state.data).residence = event.residence_changed().residence();
       break;
     case pb::EventEnvelope::kPartyIdentified:
+      break;
+    case pb::EventEnvelope::kPartyMerged:
+      std::get<PartyState>(state.data).merged_into = event.party_merged().into_party_id();
       break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;

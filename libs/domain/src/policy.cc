@@ -110,6 +110,26 @@ pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
 
 }  // namespace
 
+std::vector<pb::ExecuteRequest> MergedErasureRule::Observe(const pb::EventEnvelope& event) {
+  auto erase = [&](const std::string& duplicate) {
+    pb::ExecuteRequest r = SystemCommand(event, "policy/erase-merged/" + duplicate);
+    r.set_aggregate_id(duplicate);
+    r.mutable_erase_party_data()->set_reason("erased with the party it was merged into");
+    return r;
+  };
+  std::vector<pb::ExecuteRequest> out;
+  if (event.has_party_merged()) {
+    const std::string target = event.tenant() + "/" + event.party_merged().into_party_id();
+    merged_into_[target].push_back(event.aggregate_id());
+    if (erased_.contains(target)) out.push_back(erase(event.aggregate_id()));
+  } else if (event.has_party_erased()) {
+    const std::string target = event.tenant() + "/" + event.aggregate_id();
+    erased_.insert(target);
+    for (const std::string& duplicate : merged_into_[target]) out.push_back(erase(duplicate));
+  }
+  return out;
+}
+
 std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEnvelope& event) {
   if (!event.has_interaction_registered()) return std::nullopt;
   const auto& contact = event.interaction_registered();

@@ -233,6 +233,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       return CheckRequired(r.add_party_label().label(), 100, "add_party_label.label");
     case pb::ExecuteRequest::kRemovePartyLabel:
       return CheckRequired(r.remove_party_label().label(), 100, "remove_party_label.label");
+    case pb::ExecuteRequest::kMergeParty:
+      return CheckId(r.merge_party().into_party_id(), "merge_party.into_party_id", true);
     case pb::ExecuteRequest::kChangeResidence:
       if (!r.change_residence().has_residence()) return InvalidArgument("change_residence.residence: is required");
       return CheckResidence(r.change_residence().residence(), "change_residence.residence");

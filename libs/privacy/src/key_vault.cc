@@ -174,12 +174,20 @@ Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::str
 Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   std::lock_guard lock(mutex_);
   const std::string keys_dir = TenantDir(tenant) + "/k";
-  const std::string owned_dir = TenantDir(tenant) + "/o/" + FileName(owner);
+  // The owner's key and what it adopted, and what those adopted (a merged duplicate's contacts).
   std::vector<std::string> names{FileName(owner)};
+  std::vector<std::string> owned_dirs;
   std::error_code ec;
-  if (fs::exists(owned_dir, ec))
-    for (const auto& entry : fs::directory_iterator(owned_dir, ec)) names.push_back(entry.path().filename().string());
-  if (ec) return IoError("key vault: list {}: {}", owned_dir, ec.message());
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string dir = TenantDir(tenant) + "/o/" + names[i];
+    if (!fs::exists(dir, ec)) continue;
+    owned_dirs.push_back(dir);
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    }
+    if (ec) return IoError("key vault: list {}: {}", dir, ec.message());
+  }
   const std::string tombstones = TenantDir(tenant) + "/x";
   if (Status s = MakeDirs(tombstones); !s.ok()) return s;
   for (const std::string& name : names) {
@@ -197,7 +205,7 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   }
   if (fs::exists(keys_dir, ec))
     if (Status s = SyncDir(keys_dir); !s.ok()) return s;
-  fs::remove_all(owned_dir, ec);
+  for (const std::string& dir : owned_dirs) fs::remove_all(dir, ec);
   for (auto it = created_.begin(); it != created_.end();) {
     const std::string_view id = std::string_view(it->first).substr(tenant.size() + 1);
     const bool gone = std::string_view(it->first).substr(0, tenant.size()) == tenant &&

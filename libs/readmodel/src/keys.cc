@@ -64,6 +64,12 @@ std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::stri
                    std::string_view party_id) {
   return LookupPrefix(tenant, kind_tag, value) + std::string(party_id);
 }
+std::string MergedIntoPrefix(std::string_view tenant, std::string_view target_party_id) {
+  return Join({"MI", tenant, target_party_id, ""});
+}
+std::string MergedInto(std::string_view tenant, std::string_view target_party_id, std::string_view duplicate_party_id) {
+  return MergedIntoPrefix(tenant, target_party_id) + std::string(duplicate_party_id);
+}
 std::string IdentifierTag(int identifier_kind) { return "id" + std::to_string(identifier_kind); }
 std::string AddressTag(int address_kind) { return "addr" + std::to_string(address_kind); }
 

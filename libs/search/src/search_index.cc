@@ -187,6 +187,13 @@ Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& l
   auto impl = std::make_unique<Impl>();
   impl->vault = &vault;
   impl->max_batch_events = std::max<size_t>(max_batch_events, 1);
+  // A process killed while creating the database leaves a directory without its revision file
+  // (iamglass): nothing was ever committed there, so it is started afresh.
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::exists(dir + "/iamglass", ec)) {
+    log::Warn("search", "{} holds no committed index (its creation was interrupted); creating it afresh", dir);
+    std::filesystem::remove_all(dir, ec);
+  }
   try {
     impl->db = std::make_unique<Xapian::WritableDatabase>(dir, Xapian::DB_CREATE_OR_OPEN);
     impl->next.assign(static_cast<size_t>(log.partition_count()), 0);

@@ -36,6 +36,7 @@ class PolicyRunner final : public domain::StateLookup {
   std::atomic<int64_t> events_seen_{0};
   // Remembers recent contacts per party; starts empty with each pass over the log.
   domain::FrequentContactRule frequent_contacts_;
+  domain::MergedErasureRule merged_erasures_;
   std::thread thread_;
 };
 

@@ -41,6 +41,10 @@ class QueryEngine {
   // NOT_FOUND when the party is not in the tenant; INVALID_ARGUMENT naming a bad field.
   Result<pb::CustomerView> GetCustomerView(const readmodel::ReadView& view, const pb::GetCustomerViewRequest& request) const;
   Result<pb::LookupPartiesReply> LookupParties(const readmodel::ReadView& view, const pb::LookupPartiesRequest& request) const;
+  // Parties sharing an identifier, an address or postcode + house number + birth date with the
+  // party; merged and erased ones left out. NOT_FOUND when the party is unknown.
+  Result<pb::DuplicateSuggestions> SuggestDuplicates(const readmodel::ReadView& view,
+                                                     const pb::SuggestDuplicatesRequest& request) const;
   // `now` decides what is overdue.
   Result<pb::CallbackQueue> GetCallbackQueue(const readmodel::ReadView& view, const pb::GetCallbackQueueRequest& request,
                                              std::chrono::system_clock::time_point now) const;

@@ -53,6 +53,9 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
                                     pb::KpiReport* reply) override;
   grpc::ServerUnaryReactor* GetTopTopics(grpc::CallbackServerContext* context, const pb::GetTopTopicsRequest* request,
                                          pb::TopTopics* reply) override;
+  grpc::ServerUnaryReactor* SuggestDuplicates(grpc::CallbackServerContext* context,
+                                              const pb::SuggestDuplicatesRequest* request,
+                                              pb::DuplicateSuggestions* reply) override;
 
  private:
   using Answer = std::function<Status(const readmodel::ReadView&)>;

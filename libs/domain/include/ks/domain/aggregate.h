@@ -27,6 +27,8 @@ struct PartyState {
   std::vector<pb::DigitalAddress> digital_addresses;
   std::vector<std::string> labels;
   pb::PostalAddress residence;
+  // Merged into this party (a duplicate's history reads as that party's).
+  std::string merged_into;
   // Its personal data was erased (and the fields above cleared); nothing personal is added again.
   bool erased = false;
 };

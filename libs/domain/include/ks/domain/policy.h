@@ -47,6 +47,19 @@ inline constexpr int kFrequentContacts = 5;
 inline constexpr int kFrequentContactDays = 30;
 inline constexpr const char* kFrequentContactLabel = "frequent-contact";
 
+// Erasing a party erases the duplicates merged into it (their keys went with its; this clears what
+// the read models still index of them). Remembers the merges seen, in log order, like the rule
+// below; the erasure of a duplicate merged after its target was erased follows at once.
+class MergedErasureRule {
+ public:
+  // The ErasePartyData commands `event` calls for.
+  std::vector<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event);
+
+ private:
+  std::unordered_map<std::string, std::vector<std::string>> merged_into_;  // tenant/target -> duplicates
+  std::set<std::string> erased_;                                           // tenant/party
+};
+
 class FrequentContactRule {
  public:
   // The AddPartyLabel command to issue when `event` (an inbound contact of a known party) makes

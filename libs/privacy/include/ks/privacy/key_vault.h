@@ -52,7 +52,7 @@ class KeyVault {
   Result<std::optional<Key>> Get(std::string_view tenant, std::string_view key_id) const;
   // `owner` takes `key_id` along: destroying the owner destroys it too.
   Status Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id);
-  // Destroys `owner`'s key and every key it adopted. Idempotent.
+  // Destroys `owner`'s key and every key it adopted, and what those adopted. Idempotent.
   Status Destroy(std::string_view tenant, std::string_view owner);
   // The tenant's key for lookup digests; created when missing.
   Result<Key> IndexKey(std::string_view tenant);
