@@ -306,7 +306,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     return true;
   }
   pb::ExecuteRequest& request = pending.request;
-  const auto now = TimeUtil::GetCurrentTime();
+  const auto now = TimeUtil::MicrosecondsToTimestamp(NowMicros());
   // Decisions that depend on time (due dates, backoffs) use the command's time, never a clock.
   if (!request.meta().has_occurred_at()) *request.mutable_meta()->mutable_occurred_at() = now;
   const pb::CommandMeta& meta = request.meta();

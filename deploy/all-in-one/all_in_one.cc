@@ -49,7 +49,11 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   app->engine_ = std::make_unique<query::QueryEngine>(*app->store_, *app->vault_, app->attachments_.get(),
                                                      options.data_dir + "/search");
   app->command_service_ = std::make_unique<command::CommandGrpcService>(*app->handler_, *app->authenticator_);
-  app->query_service_ = std::make_unique<query::QueryGrpcService>(*app->engine_, *app->authenticator_);
+  auto audit = query::AuditLog::Open(options.data_dir + "/audit");
+  if (!audit) return std::unexpected(audit.error());
+  app->audit_ = std::move(*audit);
+  app->query_service_ =
+      std::make_unique<query::QueryGrpcService>(*app->engine_, *app->authenticator_, query::QueryServiceOptions{.audit = app->audit_.get()});
   app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_);
   app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_, *app->authenticator_);
   auto server = rpc::StartServer(options.listen,

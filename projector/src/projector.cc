@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <google/protobuf/util/time_util.h>
 #include <rocksdb/write_batch.h>
 
 #include "klantstroom/v1/events.pb.h"
@@ -80,6 +81,14 @@ Status SealForStorage(RecordT& record, Keys& sealing) {
   return Status::Ok();
 }
 
+// The party whose data a record holds (for the audit of changes); empty for none.
+template <typename RecordT>
+std::string AuditedParty(const RecordT& record) {
+  if constexpr (std::is_same_v<RecordT, pb::MeldingRecord>) return record.reporter_party_id();
+  else if constexpr (requires { record.party_id(); }) return record.party_id();
+  else return "";
+}
+
 // Folds `event` into the record stored at `key` and moves its index entries along. The record's
 // own version says which events it has applied: an event at or below it is a duplicate and is
 // skipped (returns false).
@@ -104,6 +113,21 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
   for (const std::string& k : new_keys)
     if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) txn.Put(k, "");
   txn.PutRecord(key, after.SerializeAsString());
+  // Who changed whose data, when: kept under the party, for the privacy officer's audit trail.
+  if (const std::string party = AuditedParty(after); !party.empty()) {
+    pb::AuditEntry entry;
+    *entry.mutable_at() = event.recorded_at();
+    entry.set_kind(pb::AUDIT_KIND_CHANGE);
+    *entry.mutable_actor() = event.actor();
+    entry.set_action(event.event_type());
+    entry.set_subject_id(event.aggregate_id());
+    entry.set_channel(event.channel());
+    entry.set_tenant(event.tenant());
+    entry.set_party_id(party);
+    txn.Put(keys::Audit(event.tenant(), party, google::protobuf::util::TimeUtil::TimestampToMilliseconds(event.recorded_at()),
+                        event.event_id()),
+            entry.SerializeAsString());
+  }
   return true;
 }
 

@@ -392,6 +392,46 @@ Result<pb::LookupPartiesReply> QueryEngine::LookupParties(const ReadView& view, 
   return out;
 }
 
+Result<pb::AuditTrail> QueryEngine::GetAuditTrail(const ReadView& view, const pb::GetAuditTrailRequest& request,
+                                                  const AuditLog* reads) const {
+  if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
+  if (request.party_id().empty()) return std::unexpected(InvalidArgument("party_id: is required"));
+  if (request.limit() < 0 || request.limit() > kMaxQueueLimit)
+    return std::unexpected(InvalidArgument("limit: must be between 0 and {} (got {})", kMaxQueueLimit, request.limit()));
+  const size_t limit = request.limit() == 0 ? kDefaultQueueLimit : static_cast<size_t>(request.limit());
+  const int64_t from_ms = request.has_from() ? TimeUtil::TimestampToMilliseconds(request.from()) : INT64_MIN;
+  const int64_t to_ms = request.has_to() ? TimeUtil::TimestampToMilliseconds(request.to()) : INT64_MAX;
+  if (request.has_from() && request.has_to() && to_ms <= from_ms)
+    return std::unexpected(InvalidArgument("to: must be after from"));
+  auto party = GetRecord<pb::PartyProfile>(view, keys::Party(request.tenant(), request.party_id()));
+  if (!party) return std::unexpected(party.error());
+  if (!party->has_value())
+    return std::unexpected(NotFound("party_id: no party '{}' in tenant {}", request.party_id(), request.tenant()));
+  std::vector<pb::AuditEntry> entries;
+  auto keep = [&](const pb::AuditEntry& e) {
+    entries.push_back(e);
+    return entries.size() < 2 * limit;
+  };
+  Status s = view.Scan(keys::AuditPrefix(request.tenant(), request.party_id()), "", [&](std::string_view, std::string_view value) {
+    pb::AuditEntry e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+    const int64_t at = TimeUtil::TimestampToMilliseconds(e.at());
+    if (at >= to_ms) return true;
+    if (at < from_ms) return false;
+    return keep(e);
+  });
+  if (!s.ok()) return std::unexpected(s);
+  if (reads != nullptr)
+    if (Status r = reads->Reads(request.tenant(), request.party_id(), from_ms, to_ms, keep); !r.ok()) return std::unexpected(r);
+  std::stable_sort(entries.begin(), entries.end(), [](const pb::AuditEntry& a, const pb::AuditEntry& b) {
+    return TimeUtil::TimestampToMicroseconds(a.at()) > TimeUtil::TimestampToMicroseconds(b.at());
+  });
+  pb::AuditTrail out;
+  for (size_t i = 0; i < entries.size() && i < limit; ++i) *out.add_entries() = std::move(entries[i]);
+  if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+  return out;
+}
+
 Result<pb::DuplicateSuggestions> QueryEngine::SuggestDuplicates(const ReadView& view,
                                                                 const pb::SuggestDuplicatesRequest& request) const {
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);

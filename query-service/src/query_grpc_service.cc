@@ -1,9 +1,14 @@
 #include "ks/query/query_grpc_service.h"
 
 #include "ks/auth/grpc_caller.h"
+#include "ks/core/ids.h"
 #include "ks/core/log.h"
 #include "ks/query/access.h"
 #include "ks/rpc/server.h"
+
+#include <algorithm>
+
+#include <google/protobuf/util/time_util.h>
 
 namespace ks::query {
 
@@ -124,7 +129,9 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetCustomerView(grpc::CallbackServer
     if (!result) return result.error();
     *reply = std::move(*result);
     WithholdRestricted(caller, reply->mutable_timeline());
-    return Status::Ok();
+    std::vector<std::string> parties = {reply->party().party_id()};
+    for (const auto& duplicate : reply->merged_from()) parties.push_back(duplicate.party_id());
+    return RecordReads(caller, request->tenant(), "GetCustomerView", parties);
   });
 }
 
@@ -133,11 +140,13 @@ grpc::ServerUnaryReactor* QueryGrpcService::LookupParties(grpc::CallbackServerCo
                                                           pb::LookupPartiesReply* reply) {
   auto caller = Admit(context, request->tenant(), kCaseworkersAndAdapters, "LookupParties");
   if (!caller) return Refuse(context, caller.error());
-  return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
     auto result = engine_.LookupParties(view, *request);
     if (!result) return result.error();
     *reply = std::move(*result);
-    return Status::Ok();
+    std::vector<std::string> parties;
+    for (const auto& party : reply->parties()) parties.push_back(party.party_id());
+    return RecordReads(caller, request->tenant(), "LookupParties", parties);
   });
 }
 
@@ -194,7 +203,8 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetMelding(grpc::CallbackServerConte
   return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
     Status s = Into(reply, [&] { return engine_.GetMelding(view, *request, std::chrono::system_clock::now()); });
     WithholdRestricted(caller, reply->mutable_contacts());
-    return s;
+    if (!s.ok() || reply->melding().reporter_party_id().empty()) return s;
+    return RecordReads(caller, request->tenant(), "GetMelding", {reply->melding().reporter_party_id()});
   });
 }
 
@@ -224,8 +234,14 @@ grpc::ServerUnaryReactor* QueryGrpcService::Search(grpc::CallbackServerContext* 
   auto caller = Admit(context, request->tenant(), kCaseworkers, "Search");
   if (!caller) return Refuse(context, caller.error());
   static const pb::Consistency kNone;
-  return Serve(context, kNone, [this, request, reply, teams = VisibleTeams(*caller)](const readmodel::ReadView&) {
-    return Into(reply, [&] { return engine_.Search(*request, teams); });
+  return Serve(context, kNone, [this, request, reply, caller = *caller](const readmodel::ReadView&) {
+    Status s = Into(reply, [&] { return engine_.Search(*request, VisibleTeams(caller)); });
+    if (!s.ok()) return s;
+    std::vector<std::string> parties;
+    for (const auto& hit : reply->hits())
+      if (!hit.party_id().empty() && std::find(parties.begin(), parties.end(), hit.party_id()) == parties.end())
+        parties.push_back(hit.party_id());
+    return RecordReads(caller, request->tenant(), "Search", parties);
   });
 }
 
@@ -246,6 +262,38 @@ grpc::ServerUnaryReactor* QueryGrpcService::SuggestDuplicates(grpc::CallbackServ
   return Serve(context, request->consistency(), [this, request, reply](const readmodel::ReadView& view) {
     return Into(reply, [&] { return engine_.SuggestDuplicates(view, *request); });
   });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetAuditTrail(grpc::CallbackServerContext* context,
+                                                          const pb::GetAuditTrailRequest* request, pb::AuditTrail* reply) {
+  // Only the privacy officer reads who read what.
+  auto caller = Admit(context, request->tenant(), {Role::kAdmin}, "GetAuditTrail");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.GetAuditTrail(view, *request, options_.audit); });
+    if (!s.ok()) return s;
+    return RecordReads(caller, request->tenant(), "GetAuditTrail", {request->party_id()});
+  });
+}
+
+Status QueryGrpcService::RecordReads(const auth::Principal& caller, const std::string& tenant, std::string_view action,
+                                     const std::vector<std::string>& parties) {
+  if (options_.audit == nullptr) return Status::Ok();
+  pb::AuditEntry entry;
+  *entry.mutable_at() = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(NowMicros());
+  entry.set_kind(pb::AUDIT_KIND_READ);
+  entry.mutable_actor()->set_kind(caller.Has(Role::kChannelAdapter) && !caller.Has(Role::kKcc) ? pb::ACTOR_KIND_ADAPTER
+                                                                                                : pb::ACTOR_KIND_EMPLOYEE);
+  entry.mutable_actor()->set_id(caller.trusted_development ? "development (no authentication)" : caller.subject);
+  entry.set_action(std::string(action));
+  entry.set_tenant(tenant);
+  for (const std::string& party : parties) {
+    entry.set_party_id(party);
+    entry.set_subject_id(party);
+    if (Status s = options_.audit->Record(entry); !s.ok())
+      return Unavailable("the read could not be recorded in the audit log ({}); not answered", s.message());
+  }
+  return Status::Ok();
 }
 
 grpc::ServerUnaryReactor* QueryGrpcService::GetTopTopics(grpc::CallbackServerContext* context,

@@ -18,6 +18,7 @@ int QueryServiceMain(int argc, char** argv) {
       .Define("listen", "127.0.0.1:50052", "gRPC listen address (host:port; port 0 picks a free one)")
       .Define("attachments", "data/attachments", "directory of the attachment store (the command service writes it)")
       .Define("vault", "data/vault", "the key vault of personal data, made by the command service (libs/privacy)")
+      .Define("audit", "data/audit", "directory of this query service's audit log of reads (who read whose data)")
       .Define("search-index", "", "directory of the projector's search index (default: search/ beside the read models)")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
@@ -61,7 +62,13 @@ int QueryServiceMain(int argc, char** argv) {
     log::Error("query-service", "{}", authenticator.error().ToString());
     return 2;
   }
-  QueryGrpcService service(engine, **authenticator, {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms)});
+  auto audit = AuditLog::Open(flags.Get("audit"));
+  if (!audit) {
+    log::Error("query-service", "{}", audit.error().ToString());
+    return 1;
+  }
+  QueryGrpcService service(engine, **authenticator,
+                           {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms), .audit = audit->get()});
   int port = 0;
   auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
   if (!server) {

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <thread>
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/auth/auth.h"
@@ -274,4 +275,55 @@ TEST_CASE("erasure: after ErasePartyData no answer, index, log byte or replay sh
   std::ifstream csv(out + "/kpi.csv");
   const std::string figures((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
   CHECK(figures.find("gemeente-aa,contacts,,,4") != std::string::npos);
+}
+
+TEST_CASE("audit trail: the privacy officer sees who read and who changed a person's data, and when",
+          "[security][privacy][integration]") {
+  TempDir dir;
+  Stack stack(TokensFile(dir));
+  const std::string desiree = Must(stack, As(RegisterPerson("Desiree Achterberg", "desiree@example.nl"))).aggregate_id();
+  // Karin (KCC) looks her up, opens her customer view, and corrects her name.
+  pb::LookupPartiesRequest by_mail;
+  by_mail.mutable_digital_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  by_mail.mutable_digital_address()->set_value("desiree@example.nl");
+  const pb::ExecuteReply registered = Must(stack, As(RegisterPerson("Piet Pieters", "piet@example.nl")));
+  CHECK(Lookup(stack, by_mail, registered) == 1);
+  ViewOf(stack, desiree, registered);
+  pb::ExecuteRequest rename = As(NewRequest());
+  rename.set_aggregate_id(desiree);
+  rename.mutable_change_party_name()->set_display_name("Desirée Achterberg");
+  const pb::ExecuteReply renamed = Must(stack, rename);
+
+  auto trail = [&](const std::string& token, grpc::Status* status) {
+    pb::GetAuditTrailRequest request;
+    request.set_tenant(kTenant);
+    request.set_party_id(desiree);
+    After(request, renamed);
+    grpc::ClientContext context;
+    WithToken(context, token);
+    pb::AuditTrail reply;
+    *status = stack.queries().GetAuditTrail(&context, request, &reply);
+    return reply;
+  };
+  // The KCC may not read the trail.
+  grpc::Status status;
+  trail(kKcc, &status);
+  CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+
+  const pb::AuditTrail first = trail(kOfficer, &status);
+  REQUIRE(status.ok());
+  std::vector<std::string> seen;  // newest first: "kind action by"
+  for (const auto& e : first.entries())
+    seen.push_back(fmt::format("{} {} {}", e.kind() == pb::AUDIT_KIND_READ ? "read" : "change", e.action(), e.actor().id()));
+  CHECK(seen == std::vector<std::string>{"change klantstroom.v1.PartyNameChanged kcc-karin",
+                                         "read GetCustomerView kcc-karin", "read LookupParties kcc-karin",
+                                         "change klantstroom.v1.PartyRegistered kcc-karin"});
+  for (int i = 1; i < first.entries_size(); ++i)
+    CHECK(TimeUtil::TimestampToMilliseconds(first.entries(i - 1).at()) >=
+          TimeUtil::TimestampToMilliseconds(first.entries(i).at()));
+  // Reading the trail is on it too.
+  const pb::AuditTrail second = trail(kOfficer, &status);
+  REQUIRE(second.entries_size() == first.entries_size() + 1);
+  CHECK(second.entries(0).action() == "GetAuditTrail");
+  CHECK(second.entries(0).actor().id() == "privacy-officer");
 }

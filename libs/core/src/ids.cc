@@ -78,4 +78,9 @@ std::string Fingerprint128(std::string_view data) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace ks

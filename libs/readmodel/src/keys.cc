@@ -64,6 +64,10 @@ std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::stri
                    std::string_view party_id) {
   return LookupPrefix(tenant, kind_tag, value) + std::string(party_id);
 }
+std::string AuditPrefix(std::string_view tenant, std::string_view party_id) { return Join({"AU", tenant, party_id, ""}); }
+std::string Audit(std::string_view tenant, std::string_view party_id, int64_t at_ms, std::string_view id) {
+  return AuditPrefix(tenant, party_id) + InvertedTime(at_ms) + kSep + std::string(id);
+}
 std::string MergedIntoPrefix(std::string_view tenant, std::string_view target_party_id) {
   return Join({"MI", tenant, target_party_id, ""});
 }

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "ks/attachments/attachment_store.h"
+#include "ks/query/audit_log.h"
 #include "ks/privacy/key_vault.h"
 #include "ks/search/search_index.h"
 #include "ks/readmodel/store.h"
@@ -41,6 +42,10 @@ class QueryEngine {
   // NOT_FOUND when the party is not in the tenant; INVALID_ARGUMENT naming a bad field.
   Result<pb::CustomerView> GetCustomerView(const readmodel::ReadView& view, const pb::GetCustomerViewRequest& request) const;
   Result<pb::LookupPartiesReply> LookupParties(const readmodel::ReadView& view, const pb::LookupPartiesRequest& request) const;
+  // The changes of a party's data (from the read models) and, when `reads` is given, the reads of
+  // it (this service's audit log), newest first. NOT_FOUND when the party is unknown.
+  Result<pb::AuditTrail> GetAuditTrail(const readmodel::ReadView& view, const pb::GetAuditTrailRequest& request,
+                                       const AuditLog* reads) const;
   // Parties sharing an identifier, an address or postcode + house number + birth date with the
   // party; merged and erased ones left out. NOT_FOUND when the party is unknown.
   Result<pb::DuplicateSuggestions> SuggestDuplicates(const readmodel::ReadView& view,

@@ -22,6 +22,9 @@ struct QueryServiceOptions {
   std::chrono::milliseconds max_consistency_wait{5000};
   // How often parked calls are retried. Default: 5 ms.
   std::chrono::milliseconds retry_interval{5};
+  // Where reads of personal data are recorded (must outlive the service). Null: nowhere (tests of
+  // other things); the programs always give one.
+  AuditLog* audit = nullptr;
 };
 
 class QueryGrpcService final : public pb::QueryService::CallbackService {
@@ -56,8 +59,14 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
   grpc::ServerUnaryReactor* SuggestDuplicates(grpc::CallbackServerContext* context,
                                               const pb::SuggestDuplicatesRequest* request,
                                               pb::DuplicateSuggestions* reply) override;
+  grpc::ServerUnaryReactor* GetAuditTrail(grpc::CallbackServerContext* context, const pb::GetAuditTrailRequest* request,
+                                          pb::AuditTrail* reply) override;
 
  private:
+  // Records that `caller` read the data of `parties` through `action`; an answer whose read cannot
+  // be recorded is not given (UNAVAILABLE).
+  Status RecordReads(const auth::Principal& caller, const std::string& tenant, std::string_view action,
+                     const std::vector<std::string>& parties);
   using Answer = std::function<Status(const readmodel::ReadView&)>;
   struct Parked {
     const pb::Consistency* consistency;
@@ -93,6 +102,10 @@ class CatchUpLoop {
   ~CatchUpLoop();
 
  private:
+  // Records that `caller` read the data of `parties` through `action`; an answer whose read cannot
+  // be recorded is not given (UNAVAILABLE).
+  Status RecordReads(const auth::Principal& caller, const std::string& tenant, std::string_view action,
+                     const std::vector<std::string>& parties);
   readmodel::ReadModelStore& store_;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -71,6 +71,7 @@ class AllInOne {
   std::condition_variable projector_cv_;
   bool stopping_ = false;
   std::unique_ptr<query::QueryEngine> engine_;
+  std::unique_ptr<query::AuditLog> audit_;
   std::unique_ptr<command::CommandGrpcService> command_service_;
   std::unique_ptr<query::QueryGrpcService> query_service_;
   std::unique_ptr<command::NotificationGrpcService> notification_service_;

@@ -13,6 +13,9 @@ namespace ks {
 // A UUIDv7 in its 36-character text form: the first 48 bits are the Unix time in milliseconds,
 // so ids sort by creation time; the rest is random.
 std::string NewTimeOrderedId();
+// The wall clock in microseconds since the epoch (protobuf's TimeUtil::GetCurrentTime gives whole
+// seconds on this platform, too coarse to order what happens within one).
+int64_t NowMicros();
 
 // A UUID-shaped id that depends only on `scope` and `key` (version nibble 8, "custom"): equal
 // inputs give equal ids on every machine and every run.

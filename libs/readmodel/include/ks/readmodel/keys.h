@@ -9,6 +9,7 @@
 //   TA tenant digest ~time interaction      -> ""   timeline of a digital address, newest first
 //   L  tenant kind digest party              -> ""   party lookup by identifier/address
 //   MI tenant target duplicate               -> ""   the duplicates merged into a party
+//   AU tenant party ~time event              -> AuditEntry  a change concerning the party
 //   (digests: keyed hashes of the values, so the indexes hold no BSN, phone number or e-mail)
 //   OC tenant party callback                 -> ""   open callbacks of a party
 //   QD tenant department callback            -> ""   open callbacks per department
@@ -58,6 +59,9 @@ std::string_view TimelineSortKey(std::string_view key);
 std::string LookupPrefix(std::string_view tenant, std::string_view kind_tag, std::string_view value);
 std::string Lookup(std::string_view tenant, std::string_view kind_tag, std::string_view value, std::string_view party_id);
 std::string IdentifierTag(int identifier_kind);
+// The change audit of a party, newest first.
+std::string AuditPrefix(std::string_view tenant, std::string_view party_id);
+std::string Audit(std::string_view tenant, std::string_view party_id, int64_t at_ms, std::string_view id);
 std::string MergedIntoPrefix(std::string_view tenant, std::string_view target_party_id);
 std::string MergedInto(std::string_view tenant, std::string_view target_party_id, std::string_view duplicate_party_id);
 // Recognition by postcode + house number + birth date.
