@@ -58,7 +58,7 @@ class BatchTxn {
 // memory, between opening and sealing.
 struct Keys {
   privacy::KeyVault& vault;
-  privacy::KeyRing ring;
+  privacy::KeyRing& ring;
 };
 
 template <typename RecordT>
@@ -178,7 +178,10 @@ Result<size_t> Projector::Step() {
   if (records->empty()) return size_t{0};
 
   BatchTxn txn(store_.db());
-  Keys batch_keys{vault_, privacy::KeyRing(&vault_)};
+  // The projector's key cache lives across batches: a key read before its party's erasure can
+  // only ever seal data under that (destroyed) key, which stays unreadable; the read models hold
+  // nothing in the clear either way. (The search indexer, which stores words, reads keys afresh.)
+  Keys batch_keys{vault_, key_ring_};
   std::vector<int64_t> next = next_offsets_;
   int64_t applied = 0;
   int64_t skipped = 0;

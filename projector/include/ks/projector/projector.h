@@ -65,6 +65,7 @@ class Projector {
   eventlog::EventLog& log_;
   readmodel::ReadModelStore& store_;
   privacy::KeyVault& vault_;
+  privacy::KeyRing key_ring_{&vault_};
   const ProjectorOptions options_;
   std::vector<int64_t> next_offsets_;
   std::unique_ptr<eventlog::LogReader> reader_;
