@@ -94,18 +94,32 @@ std::string AuditedParty(const RecordT& record) {
 // skipped (returns false).
 template <typename RecordT, typename Fold>
 Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key, const pb::EventEnvelope& event,
-                           Fold fold) {
+                           bool event_carried_personal_data, Fold fold) {
   auto stored = txn.GetRecord(key);
   if (!stored) return std::unexpected(stored.error());
   RecordT before;
   if (stored->has_value() && !before.ParseFromString(**stored))
     return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
   if (event.aggregate_version() <= before.version()) return false;
+  RecordT after;
+  bool still_sealed = false;
   if constexpr (kHasPersonalData<RecordT>) {
-    if (auto opened = privacy::OpenRecord(before, sealing.ring); !opened) return std::unexpected(opened.error());
+    // Most events of a record bring nothing personal (an attempt, a status): folded into the
+    // record as stored, its sealed part stays as it is, unless the fold moved it under another
+    // key (a contact linked to its party) or dropped it (an erasure).
+    if (!event_carried_personal_data && before.has_personal_data()) {
+      after = fold(before, event);
+      still_sealed = after.has_personal_data() && privacy::KeyIdOf(after) == after.personal_data().key_id() &&
+                     !privacy::HasOpenPersonalFields(after);
+    }
+    if (!still_sealed) {
+      if (auto opened = privacy::OpenRecord(before, sealing.ring); !opened) return std::unexpected(opened.error());
+    }
   }
-  RecordT after = fold(before, event);
-  if (Status s = SealForStorage(after, sealing); !s.ok()) return std::unexpected(s);
+  if (!still_sealed) {
+    after = fold(before, event);
+    if (Status s = SealForStorage(after, sealing); !s.ok()) return std::unexpected(s);
+  }
   const std::vector<std::string> old_keys = IndexKeys(before);
   const std::vector<std::string> new_keys = IndexKeys(after);
   for (const std::string& k : old_keys)
@@ -132,9 +146,9 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
 }
 
 // Folds one event into its read model. Returns false when it was skipped as already applied.
-Result<bool> ApplyEvent(BatchTxn& txn, Keys& sealing, const pb::EventEnvelope& event) {
+Result<bool> ApplyEvent(BatchTxn& txn, Keys& sealing, const pb::EventEnvelope& event, bool carried_personal_data) {
   return WithFoldFor(event, [&]<typename RecordT>(const std::string& key, RecordT (*fold)(RecordT, const pb::EventEnvelope&)) {
-    return ApplyToRecord<RecordT>(txn, sealing, key, event, fold);
+    return ApplyToRecord<RecordT>(txn, sealing, key, event, carried_personal_data, fold);
   });
 }
 
@@ -191,6 +205,7 @@ Result<size_t> Projector::Step() {
     if (record.offset < next[p]) continue;  // re-delivered below our position
     next[p] = record.offset + 1;
     auto event = domain::DecodeEvent(record.value);
+    const bool carried_personal_data = event && event->has_personal_data();
     if (event) {
       auto opened = privacy::OpenEvent(*event, batch_keys.ring);
       // Bytes that do not authenticate are parked like any undecodable event; a vault that
@@ -205,7 +220,7 @@ Result<size_t> Projector::Step() {
       ++parked;
       continue;
     }
-    auto result = ApplyEvent(txn, batch_keys, *event);
+    auto result = ApplyEvent(txn, batch_keys, *event, carried_personal_data);
     if (!result) return std::unexpected(result.error());
     if (*result)
       ++applied;

@@ -91,6 +91,12 @@ Result<bool> Seal(Message& message, std::string_view tenant, std::string_view ke
   return true;
 }
 
+bool HasOpenPersonalFields(const Message& message) {
+  for (const FieldDescriptor* field : PersonalFields(message.GetDescriptor()))
+    if (IsSet(message, field)) return true;
+  return false;
+}
+
 Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
   const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
   if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||

@@ -32,6 +32,8 @@ namespace pb = ::klantstroom::v1;
 // `key` is only asked for when there is something to seal. Returns false when nothing was.
 Result<bool> Seal(google::protobuf::Message& message, std::string_view tenant, std::string_view key_id,
                   const std::function<Result<Key>()>& key, pb::Sealed& sealed);
+// Whether any personal field of `message` is set in the clear.
+bool HasOpenPersonalFields(const google::protobuf::Message& message);
 // Puts sealed fields back into `message`. DATA_LOSS when the bytes do not authenticate.
 Status Unseal(google::protobuf::Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed);
 
