@@ -206,10 +206,11 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   if (fs::exists(keys_dir, ec))
     if (Status s = SyncDir(keys_dir); !s.ok()) return s;
   for (const std::string& dir : owned_dirs) fs::remove_all(dir, ec);
+  const std::string prefix = fmt::format("{}/", tenant);  // cache keys are "tenant/key id"
   for (auto it = created_.begin(); it != created_.end();) {
-    const std::string_view id = std::string_view(it->first).substr(tenant.size() + 1);
-    const bool gone = std::string_view(it->first).substr(0, tenant.size()) == tenant &&
-                      std::find(names.begin(), names.end(), FileName(id)) != names.end();
+    const std::string_view cached = it->first;
+    const bool gone = cached.starts_with(prefix) &&
+                      std::find(names.begin(), names.end(), FileName(cached.substr(prefix.size()))) != names.end();
     it = gone ? created_.erase(it) : std::next(it);
   }
   return Status::Ok();
