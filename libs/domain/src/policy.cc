@@ -146,9 +146,18 @@ std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEn
   const auto pos = static_cast<size_t>(std::upper_bound(times.begin(), times.end(), at) - times.begin());
   times.insert(times.begin() + static_cast<std::ptrdiff_t>(pos), at);
   constexpr size_t kN = kFrequentContacts;
+  // Bounded memory: only the latest contacts can still complete a window with one arriving late
+  // (partitions lag by seconds, not by dozens of a party's contacts).
+  constexpr size_t kKept = 8 * kN;
+  size_t index = pos;  // of the contact just added
+  if (times.size() > kKept) {
+    times.pop_front();
+    if (index == 0) return std::nullopt;  // it was the oldest, and is gone again
+    --index;
+  }
   constexpr int64_t kWindowMs = int64_t{kFrequentContactDays} * 24 * 3600 * 1000;
   std::optional<int64_t> since_ms;  // the end of the earliest window of kN contacts within the days
-  for (size_t end = std::max(pos, kN - 1); end < times.size() && end < pos + kN && !since_ms; ++end)
+  for (size_t end = std::max(index, kN - 1); end < times.size() && end < index + kN && !since_ms; ++end)
     if (times[end] - times[end + 1 - kN] <= kWindowMs) since_ms = times[end];
   if (!since_ms) return std::nullopt;
   labelled_.insert(party);

@@ -67,7 +67,8 @@ class FrequentContactRule {
   std::optional<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event);
 
  private:
-  // Per tenant/party not labelled yet: the times (ms) of its contacts, oldest first.
+  // Per tenant/party not labelled yet: the times (ms) of its latest contacts (at most
+  // 8 x kFrequentContacts), oldest first.
   std::unordered_map<std::string, std::deque<int64_t>> recent_;
   std::set<std::string> labelled_;
 };
