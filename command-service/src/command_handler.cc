@@ -103,6 +103,7 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
       open_notifications_.insert(event.aggregate_id());
       break;
     case pb::EventEnvelope::kNotificationDelivered:
+    case pb::EventEnvelope::kNotificationCancelled:
       open_notifications_.erase(event.aggregate_id());
       break;
     case pb::EventEnvelope::kNotificationFailed:
@@ -224,6 +225,12 @@ Status CommandHandler::PrepareVault(const pb::ExecuteRequest& request, const std
       auto key = KeyForSealing(tenant, privacy::PartyKeyId(party));  // refuses an erased party
       if (!key) return key.error();
       return vault_.Adopt(tenant, privacy::PartyKeyId(party), "interaction/" + aggregate_id);
+    }
+    case pb::ExecuteRequest::kLinkConversationToParty: {
+      const std::string& party = request.link_conversation_to_party().party_id();
+      auto key = KeyForSealing(tenant, privacy::PartyKeyId(party));
+      if (!key) return key.error();
+      return vault_.Adopt(tenant, privacy::PartyKeyId(party), "conversation/" + aggregate_id);
     }
     default:
       return Status::Ok();

@@ -70,6 +70,13 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
       id->set_channel(event.channel());
       break;
     }
+    case pb::EventEnvelope::kContactPersonAdded: {
+      auto* person = profile.add_contact_persons();
+      person->set_party_id(event.contact_person_added().party_id());
+      person->set_role(event.contact_person_added().role());
+      *person->mutable_added_at() = event.occurred_at();
+      break;
+    }
     case pb::EventEnvelope::kPartyMerged:
       profile.set_merged_into(event.party_merged().into_party_id());
       *profile.mutable_merged_at() = event.occurred_at();
@@ -114,15 +121,20 @@ pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::Ev
       record.set_external_id(ev.external_id());
       if (ev.has_handled_by()) *record.mutable_handled_by() = ev.handled_by();
       record.set_restricted_to_team(ev.restricted_to_team());
+      record.set_contact_person_party_id(ev.contact_person_party_id());
       *record.mutable_occurred_at() = event.occurred_at();
       break;
     }
+    case pb::EventEnvelope::kInteractionLinkedToZaak:
+      *record.add_zaken() = event.interaction_linked_to_zaak().zaak();
+      break;
     case pb::EventEnvelope::kInteractionLinkedToParty:
       record.set_party_id(event.interaction_linked_to_party().party_id());
       break;
     case pb::EventEnvelope::kInteractionReportRecorded:
       record.set_report(event.interaction_report_recorded().report());
       record.set_outcome(event.interaction_report_recorded().outcome());
+      *record.mutable_underlying_topics() = event.interaction_report_recorded().underlying_topics();
       break;
     default:
       return record;
@@ -309,8 +321,18 @@ pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb:
       record.set_subject_number(ev.subject_number());
       record.set_status(pb::NOTIFICATION_STATUS_PENDING);
       *record.mutable_requested_at() = event.occurred_at();
+      if (ev.has_send_at()) *record.mutable_send_at() = ev.send_at();
       break;
     }
+    case pb::EventEnvelope::kNotificationCancelled:
+      record.set_status(pb::NOTIFICATION_STATUS_CANCELLED);
+      record.set_cancel_reason(event.notification_cancelled().reason());
+      record.clear_next_attempt_at();
+      break;
+    case pb::EventEnvelope::kNotificationRescheduled:
+      record.set_status(pb::NOTIFICATION_STATUS_PENDING);
+      *record.mutable_send_at() = event.notification_rescheduled().send_at();
+      break;
     case pb::EventEnvelope::kNotificationDispatched:
       record.set_status(pb::NOTIFICATION_STATUS_DISPATCHED);
       record.set_attempts(event.notification_dispatched().attempt());
@@ -367,6 +389,140 @@ std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record) {
   return {keys::ReplacedBy(record.tenant(), record.replacement_employee_id(), record.employee_id())};
 }
 
+pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb::EventEnvelope& event) {
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kConversationStarted: {
+      const auto& ev = event.conversation_started();
+      record.set_conversation_id(event.aggregate_id());
+      record.set_tenant(event.tenant());
+      record.set_party_id(ev.party_id());
+      record.set_channel(ev.channel());
+      record.set_subject(ev.subject());
+      *record.mutable_topics() = ev.topics();
+      if (ev.has_counterpart()) *record.mutable_counterpart() = ev.counterpart();
+      record.set_status(event.actor().kind() == pb::ACTOR_KIND_BOT ? pb::CONVERSATION_STATUS_WITH_BOT
+                                                                   : pb::CONVERSATION_STATUS_WITH_EMPLOYEE);
+      *record.mutable_started_at() = event.occurred_at();
+      *record.mutable_started_by() = event.actor();
+      break;
+    }
+    case pb::EventEnvelope::kConversationHandedOver: {
+      const auto& ev = event.conversation_handed_over();
+      record.set_status(pb::CONVERSATION_STATUS_WAITING_FOR_EMPLOYEE);
+      *record.mutable_handed_over_to() = ev.to();
+      record.set_handover_reason(ev.reason());
+      record.set_handover_summary(ev.summary());
+      record.set_callback_phone_number(ev.phone_number());
+      *record.mutable_handed_over_at() = event.occurred_at();
+      break;
+    }
+    case pb::EventEnvelope::kConversationTakenOver:
+      record.set_status(pb::CONVERSATION_STATUS_WITH_EMPLOYEE);
+      *record.mutable_taken_over_by() = event.conversation_taken_over().employee();
+      *record.mutable_taken_over_at() = event.occurred_at();
+      break;
+    case pb::EventEnvelope::kConversationLinkedToParty:
+      record.set_party_id(event.conversation_linked_to_party().party_id());
+      break;
+    case pb::EventEnvelope::kConversationClosed: {
+      const auto& ev = event.conversation_closed();
+      record.set_status(pb::CONVERSATION_STATUS_CLOSED);
+      record.set_outcome(ev.outcome());
+      record.set_report(ev.report());
+      *record.mutable_underlying_topics() = ev.underlying_topics();
+      *record.mutable_closed_at() = event.occurred_at();
+      break;
+    }
+    default:
+      return record;
+  }
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record, const pb::EventEnvelope& event) {
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kAppointmentScheduled: {
+      const auto& ev = event.appointment_scheduled();
+      record.set_appointment_id(event.aggregate_id());
+      record.set_tenant(event.tenant());
+      record.set_party_id(ev.party_id());
+      record.set_person_name(ev.person_name());
+      *record.mutable_window() = ev.window();
+      record.set_place(ev.place());
+      *record.mutable_with() = ev.with();
+      record.set_subject(ev.subject());
+      record.set_what_to_bring(ev.what_to_bring());
+      *record.mutable_reminder_minutes_before() = ev.reminder_minutes_before();
+      if (ev.has_notify_to()) *record.mutable_notify_to() = ev.notify_to();
+      record.set_details_url(ev.details_url());
+      record.set_restricted_to_team(ev.restricted_to_team());
+      record.set_origin_interaction_id(ev.origin_interaction_id());
+      record.set_status(pb::APPOINTMENT_STATUS_SCHEDULED);
+      *record.mutable_scheduled_at() = event.occurred_at();
+      *record.mutable_scheduled_by() = event.actor();
+      *record.mutable_last_changed_by() = event.actor();
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentRescheduled: {
+      const auto& ev = event.appointment_rescheduled();
+      *record.mutable_window() = ev.window();
+      if (!ev.place().empty()) record.set_place(ev.place());
+      record.set_reschedule_count(record.reschedule_count() + 1);
+      *record.mutable_last_changed_by() = event.actor();
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentRemindersSet: {
+      const auto& ev = event.appointment_reminders_set();
+      *record.mutable_reminder_minutes_before() = ev.reminder_minutes_before();
+      if (ev.has_notify_to()) *record.mutable_notify_to() = ev.notify_to();
+      *record.mutable_last_changed_by() = event.actor();
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentCancelled:
+      record.set_status(pb::APPOINTMENT_STATUS_CANCELLED);
+      record.set_cancel_reason(event.appointment_cancelled().reason());
+      *record.mutable_last_changed_by() = event.actor();
+      break;
+    case pb::EventEnvelope::kAppointmentOutcomeRecorded:
+      record.set_status(event.appointment_outcome_recorded().outcome());
+      record.set_outcome_note(event.appointment_outcome_recorded().note());
+      *record.mutable_last_changed_by() = event.actor();
+      break;
+    default:
+      return record;
+  }
+  record.set_version(event.aggregate_version());
+  return record;
+}
+
+std::vector<std::string> IndexKeys(const pb::ConversationRecord& record) {
+  std::vector<std::string> out;
+  if (record.conversation_id().empty()) return out;
+  if (!record.party_id().empty())
+    out.push_back(keys::PartyConversation(record.tenant(), record.party_id(),
+                                          TimeUtil::TimestampToMilliseconds(record.started_at()), record.conversation_id()));
+  if (record.status() == pb::CONVERSATION_STATUS_WAITING_FOR_EMPLOYEE) {
+    const int64_t ms = TimeUtil::TimestampToMilliseconds(record.handed_over_at());
+    if (!record.handed_over_to().department().empty())
+      out.push_back(keys::HandoverQueue(record.tenant(), "dept", record.handed_over_to().department(), ms,
+                                        record.conversation_id()));
+    if (!record.handed_over_to().employee_id().empty())
+      out.push_back(keys::HandoverQueue(record.tenant(), "emp", record.handed_over_to().employee_id(), ms,
+                                        record.conversation_id()));
+  }
+  return out;
+}
+
+std::vector<std::string> IndexKeys(const pb::AppointmentRecord& record) {
+  std::vector<std::string> out;
+  if (record.appointment_id().empty() || record.party_id().empty()) return out;
+  out.push_back(keys::PartyAppointment(record.tenant(), record.party_id(),
+                                       TimeUtil::TimestampToMilliseconds(record.window().start()),
+                                       record.appointment_id()));
+  return out;
+}
+
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record) {
   std::vector<std::string> out;
   if (record.notification_id().empty()) return out;
@@ -411,6 +567,10 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
   if (!record.counterpart_digest().empty())
     out.push_back(keys::AddressTimeline(record.tenant(), record.counterpart_digest(), ms,
                                         record.interaction_id()));
+  if (!record.conversation_id().empty())
+    out.push_back(keys::ConversationTurn(record.tenant(), record.conversation_id(), ms, record.interaction_id()));
+  for (const pb::ZaakReference& zaak : record.zaken())
+    out.push_back(keys::ZaakContact(record.tenant(), zaak.identification(), ms, record.interaction_id()));
   return out;
 }
 

@@ -15,6 +15,17 @@ void WithholdRestricted(const auth::Principal& caller, google::protobuf::Repeate
   }
 }
 
+void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::AppointmentRecord>* appointments) {
+  for (pb::AppointmentRecord& appointment : *appointments) {
+    if (appointment.restricted_to_team().empty() || caller.MaySeeTeam(appointment.restricted_to_team())) continue;
+    appointment.clear_subject();
+    appointment.clear_place();
+    appointment.clear_what_to_bring();
+    appointment.clear_outcome_note();
+    appointment.set_content_withheld(true);
+  }
+}
+
 std::optional<std::vector<std::string>> VisibleTeams(const auth::Principal& caller) {
   if (caller.trusted_development) return std::nullopt;
   return std::vector<std::string>(caller.teams.begin(), caller.teams.end());

@@ -10,6 +10,7 @@
 #include "ks/core/status.h"
 #include "ks/domain/validation.h"
 #include "ks/privacy/sealing.h"
+#include "ks/readmodel/keys.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::query::internal {
@@ -44,6 +45,21 @@ inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std:
   }
   return std::optional<Message>(std::move(message));
 }
+
+// The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.
+inline std::vector<std::string> IdsUnder(const ReadView& view, const std::string& prefix, size_t max, Status* status) {
+  std::vector<std::string> ids;
+  *status = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+    ids.emplace_back(readmodel::keys::LastPart(key));
+    return ids.size() < max;
+  });
+  return ids;
+}
+
+// Adds the conversations and appointments of `members` (a party and its merged duplicates) to a
+// customer view: conversations newest first, appointments coming ones first (engagement_queries.cc).
+Status AddEngagements(const ReadView& view, const std::string& tenant, const std::vector<std::string>& members,
+                      privacy::KeyRing& key_ring, int64_t now_ms, pb::CustomerView& out);
 
 inline Status AddReflects(const ReadView& view, google::protobuf::RepeatedPtrField<pb::PartitionProgress>* out) {
   auto progress = view.ReadProgress();

@@ -19,6 +19,7 @@ using readmodel::ReadView;
 using internal::AddReflects;
 using internal::CheckTenant;
 using internal::GetRecord;
+using internal::IdsUnder;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
@@ -119,15 +120,6 @@ Result<std::vector<std::string>> Replaced(const ReadView& view, const std::strin
     if (employee->has_value() && AbsentAt(**employee, now_ms)) out.push_back(id);
   }
   return out;
-}
-
-std::vector<std::string> IdsUnder(const ReadView& view, const std::string& prefix, size_t max, Status* status) {
-  std::vector<std::string> ids;
-  *status = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
-    ids.emplace_back(keys::LastPart(key));
-    return ids.size() < max;
-  });
-  return ids;
 }
 
 std::string DefaultPublicText(pb::MeldingStatus status) {
@@ -313,6 +305,8 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
                                                                TimeUtil::TimestampToMilliseconds(b.requested_at()); });
     while (out.notifications_size() > 50) out.mutable_notifications()->RemoveLast();
   }
+  if (Status e = internal::AddEngagements(view, request.tenant(), members, key_ring, now_ms, out); !e.ok())
+    return std::unexpected(e);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

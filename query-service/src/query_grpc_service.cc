@@ -26,6 +26,15 @@ constexpr std::initializer_list<Role> kCaseworkersAndAdapters = {Role::kKcc, Rol
 constexpr std::initializer_list<Role> kFigures = {Role::kKcc,   Role::kSpecialist, Role::kBackOffice,
                                                   Role::kAdmin, Role::kAnalyst};
 
+// Runs `query` on the view and moves its answer into `reply`.
+template <typename Reply, typename Query>
+Status Into(Reply* reply, Query query) {
+  auto result = query();
+  if (!result) return result.error();
+  *reply = std::move(*result);
+  return Status::Ok();
+}
+
 grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(rpc::ToGrpc(status));
@@ -129,9 +138,72 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetCustomerView(grpc::CallbackServer
     if (!result) return result.error();
     *reply = std::move(*result);
     WithholdRestricted(caller, reply->mutable_timeline());
+    WithholdRestricted(caller, reply->mutable_appointments());
     std::vector<std::string> parties = {reply->party().party_id()};
     for (const auto& duplicate : reply->merged_from()) parties.push_back(duplicate.party_id());
     return RecordReads(caller, request->tenant(), "GetCustomerView", parties);
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetConversation(grpc::CallbackServerContext* context,
+                                                            const pb::GetConversationRequest* request,
+                                                            pb::ConversationView* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "GetConversation");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.GetConversation(view, *request); });
+    WithholdRestricted(caller, reply->mutable_turns());
+    WithholdRestricted(caller, reply->mutable_earlier_contacts());
+    WithholdRestricted(caller, reply->mutable_appointments());
+    if (!s.ok() || reply->conversation().party_id().empty()) return s;
+    return RecordReads(caller, request->tenant(), "GetConversation", {reply->conversation().party_id()});
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::ListHandovers(grpc::CallbackServerContext* context,
+                                                          const pb::ListHandoversRequest* request, pb::HandoverList* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "ListHandovers");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.ListHandovers(view, *request); });
+    if (!s.ok()) return s;
+    std::vector<std::string> parties;
+    for (const auto& c : reply->conversations())
+      if (!c.party_id().empty()) parties.push_back(c.party_id());
+    return RecordReads(caller, request->tenant(), "ListHandovers", parties);
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::ListZaakContacts(grpc::CallbackServerContext* context,
+                                                             const pb::ListZaakContactsRequest* request,
+                                                             pb::ZaakContacts* reply) {
+  auto caller = Admit(context, request->tenant(), kCaseworkers, "ListZaakContacts");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.ListZaakContacts(view, *request); });
+    WithholdRestricted(caller, reply->mutable_contacts());
+    if (!s.ok()) return s;
+    std::vector<std::string> parties;
+    for (const auto& c : reply->contacts())
+      if (!c.party_id().empty()) parties.push_back(c.party_id());
+    return RecordReads(caller, request->tenant(), "ListZaakContacts", parties);
+  });
+}
+
+grpc::ServerUnaryReactor* QueryGrpcService::GetAppointment(grpc::CallbackServerContext* context,
+                                                           const pb::GetAppointmentRequest* request,
+                                                           pb::AppointmentDetail* reply) {
+  // The citizen portal (a channel adapter) shows the citizen their appointment.
+  auto caller = Admit(context, request->tenant(), kCaseworkersAndAdapters, "GetAppointment");
+  if (!caller) return Refuse(context, caller.error());
+  return Serve(context, request->consistency(), [this, request, reply, caller = *caller](const readmodel::ReadView& view) {
+    Status s = Into(reply, [&] { return engine_.GetAppointment(view, *request); });
+    google::protobuf::RepeatedPtrField<pb::AppointmentRecord> one;
+    *one.Add() = std::move(*reply->mutable_appointment());
+    WithholdRestricted(caller, &one);
+    *reply->mutable_appointment() = std::move(one[0]);
+    if (!s.ok() || reply->appointment().party_id().empty()) return s;
+    return RecordReads(caller, request->tenant(), "GetAppointment", {reply->appointment().party_id()});
   });
 }
 
@@ -175,17 +247,6 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetProgress(grpc::CallbackServerCont
     return Status::Ok();
   });
 }
-
-namespace {
-// Runs `query` on the view and moves its answer into `reply`.
-template <typename Reply, typename Query>
-Status Into(Reply* reply, Query query) {
-  auto result = query();
-  if (!result) return result.error();
-  *reply = std::move(*result);
-  return Status::Ok();
-}
-}  // namespace
 
 grpc::ServerUnaryReactor* QueryGrpcService::ListMeldingen(grpc::CallbackServerContext* context,
                                                           const pb::ListMeldingenRequest* request, pb::MeldingList* reply) {

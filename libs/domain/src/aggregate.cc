@@ -78,6 +78,20 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       *e.mutable_residence_changed()->mutable_residence() = residence;
       return events;
     }
+    case pb::ExecuteRequest::kAddContactPerson: {
+      const auto& c = r.add_contact_person();
+      if (c.party_id() == r.aggregate_id())
+        return std::unexpected(InvalidArgument("add_contact_person.party_id: is the party itself"));
+      const AggregateState person = refs.StateOf(c.party_id());
+      if (!person.exists() || person.tenant != r.meta().tenant() || person.type != pb::AGGREGATE_TYPE_PARTY)
+        return std::unexpected(NotFound("add_contact_person.party_id: no party '{}' in tenant {}", c.party_id(),
+                                        r.meta().tenant()));
+      const auto& known = std::get<PartyState>(state.data).contact_persons;
+      if (std::find(known.begin(), known.end(), c.party_id()) != known.end()) return Events{};
+      e.mutable_contact_person_added()->set_party_id(c.party_id());
+      e.mutable_contact_person_added()->set_role(c.role());
+      return events;
+    }
     case pb::ExecuteRequest::kRecordIdentification: {
       const auto& c = r.record_identification();
       auto* ev = e.mutable_party_identified();
@@ -178,7 +192,11 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       if (!c.party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.party_id()))
         return std::unexpected(NotFound("register_interaction.party_id: no party '{}' in tenant {}", c.party_id(),
                                         r.meta().tenant()));
+      if (!c.contact_person_party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.contact_person_party_id()))
+        return std::unexpected(NotFound("register_interaction.contact_person_party_id: no party '{}' in tenant {}",
+                                        c.contact_person_party_id(), r.meta().tenant()));
       auto* ev = e.mutable_interaction_registered();
+      ev->set_contact_person_party_id(c.contact_person_party_id());
       ev->set_party_id(c.party_id());
       ev->set_channel(c.channel());
       ev->set_direction(c.direction());
@@ -210,6 +228,14 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       auto* ev = e.mutable_interaction_report_recorded();
       ev->set_report(r.record_interaction_report().report());
       ev->set_outcome(r.record_interaction_report().outcome());
+      *ev->mutable_underlying_topics() = r.record_interaction_report().underlying_topics();
+      return events;
+    }
+    case pb::ExecuteRequest::kLinkInteractionToZaak: {
+      const auto& zaken = std::get<InteractionState>(state.data).zaken;
+      const auto& zaak = r.link_interaction_to_zaak().zaak();
+      if (std::find(zaken.begin(), zaken.end(), zaak.identification()) != zaken.end()) return Events{};
+      *e.mutable_interaction_linked_to_zaak()->mutable_zaak() = zaak;
       return events;
     }
     default:
@@ -287,7 +313,20 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kChangeResidence:
     case pb::ExecuteRequest::kRecordIdentification:
     case pb::ExecuteRequest::kMergeParty:
+    case pb::ExecuteRequest::kAddContactPerson:
       return pb::AGGREGATE_TYPE_PARTY;
+    case pb::ExecuteRequest::kStartConversation:
+    case pb::ExecuteRequest::kHandOverConversation:
+    case pb::ExecuteRequest::kTakeOverConversation:
+    case pb::ExecuteRequest::kLinkConversationToParty:
+    case pb::ExecuteRequest::kCloseConversation:
+      return pb::AGGREGATE_TYPE_CONVERSATION;
+    case pb::ExecuteRequest::kScheduleAppointment:
+    case pb::ExecuteRequest::kRescheduleAppointment:
+    case pb::ExecuteRequest::kSetAppointmentReminders:
+    case pb::ExecuteRequest::kCancelAppointment:
+    case pb::ExecuteRequest::kRecordAppointmentOutcome:
+      return pb::AGGREGATE_TYPE_APPOINTMENT;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:
     case pb::ExecuteRequest::kAssignMelding:
@@ -303,10 +342,13 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kRequestNotification:
     case pb::ExecuteRequest::kDispatchNotification:
     case pb::ExecuteRequest::kReportNotificationDelivery:
+    case pb::ExecuteRequest::kCancelNotification:
+    case pb::ExecuteRequest::kRescheduleNotification:
       return pb::AGGREGATE_TYPE_NOTIFICATION;
     case pb::ExecuteRequest::kRegisterInteraction:
     case pb::ExecuteRequest::kLinkInteractionToParty:
     case pb::ExecuteRequest::kRecordInteractionReport:
+    case pb::ExecuteRequest::kLinkInteractionToZaak:
       return pb::AGGREGATE_TYPE_INTERACTION;
     case pb::ExecuteRequest::kRequestCallback:
     case pb::ExecuteRequest::kRecordCallbackAttempt:
@@ -327,6 +369,8 @@ bool CreatesAggregate(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kRequestCallback:
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kRequestNotification:
+    case pb::ExecuteRequest::kStartConversation:
+    case pb::ExecuteRequest::kScheduleAppointment:
       return true;
     default:
       return false;
@@ -372,6 +416,8 @@ std::string_view AggregateTypeName(pb::AggregateType type) {
     case pb::AGGREGATE_TYPE_MELDING_CATEGORY: return "melding category";
     case pb::AGGREGATE_TYPE_EMPLOYEE: return "employee";
     case pb::AGGREGATE_TYPE_NOTIFICATION: return "notification";
+    case pb::AGGREGATE_TYPE_CONVERSATION: return "conversation";
+    case pb::AGGREGATE_TYPE_APPOINTMENT: return "appointment";
     default: return "aggregate";
   }
 }
@@ -395,6 +441,12 @@ std::string PersonalDataKeyId(const AggregateState& state, const pb::EventEnvelo
     case pb::AGGREGATE_TYPE_NOTIFICATION:
       if (event.has_notification_requested()) return owned(event.notification_requested().party_id(), "notification");
       return owned(std::get<NotificationState>(state.data).request.party_id(), "notification");
+    case pb::AGGREGATE_TYPE_CONVERSATION:
+      if (event.has_conversation_started()) return owned(event.conversation_started().party_id(), "conversation");
+      return owned(std::get<ConversationState>(state.data).party_id, "conversation");
+    case pb::AGGREGATE_TYPE_APPOINTMENT:
+      if (event.has_appointment_scheduled()) return owned(event.appointment_scheduled().party_id(), "appointment");
+      return owned(std::get<AppointmentState>(state.data).party_id, "appointment");
     default:
       return "";
   }
@@ -414,6 +466,8 @@ pb::AggregateType AggregateTypeOfEvent(const pb::EventEnvelope& event) {
   if (field >= 500 && field < 600) return pb::AGGREGATE_TYPE_MELDING_CATEGORY;
   if (field >= 600 && field < 700) return pb::AGGREGATE_TYPE_EMPLOYEE;
   if (field >= 700 && field < 800) return pb::AGGREGATE_TYPE_NOTIFICATION;
+  if (field >= 800 && field < 900) return pb::AGGREGATE_TYPE_CONVERSATION;
+  if (field >= 900 && field < 1000) return pb::AGGREGATE_TYPE_APPOINTMENT;
   return pb::AGGREGATE_TYPE_UNSPECIFIED;
 }
 
@@ -445,6 +499,8 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
     case pb::AGGREGATE_TYPE_MELDING_CATEGORY: return DecideCategory(state, request);
     case pb::AGGREGATE_TYPE_EMPLOYEE: return DecideEmployee(state, request);
     case pb::AGGREGATE_TYPE_NOTIFICATION: return DecideNotification(state, request, references);
+    case pb::AGGREGATE_TYPE_CONVERSATION: return DecideConversation(state, request, references);
+    case pb::AGGREGATE_TYPE_APPOINTMENT: return DecideAppointment(state, request, references);
     default: break;
   }
   return std::unexpected(InvalidArgument("command: exactly one command must be set"));
@@ -506,6 +562,9 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     case pb::EventEnvelope::kPartyMerged:
       std::get<PartyState>(state.data).merged_into = event.party_merged().into_party_id();
       break;
+    case pb::EventEnvelope::kContactPersonAdded:
+      std::get<PartyState>(state.data).contact_persons.push_back(event.contact_person_added().party_id());
+      break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;
       interaction.party_id = event.interaction_registered().party_id();
@@ -517,6 +576,9 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       std::get<InteractionState>(state.data).party_id = event.interaction_linked_to_party().party_id();
       break;
     case pb::EventEnvelope::kInteractionReportRecorded:
+      break;
+    case pb::EventEnvelope::kInteractionLinkedToZaak:
+      std::get<InteractionState>(state.data).zaken.push_back(event.interaction_linked_to_zaak().zaak().identification());
       break;
     case pb::EventEnvelope::kCallbackRequested: {
       CallbackState callback;
@@ -541,7 +603,11 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     case pb::EventEnvelope::PAYLOAD_NOT_SET:
       break;
     default:
-      EvolveMeldingFamily(state, event);
+      if (AggregateTypeOfEvent(event) == pb::AGGREGATE_TYPE_CONVERSATION ||
+          AggregateTypeOfEvent(event) == pb::AGGREGATE_TYPE_APPOINTMENT)
+        EvolveEngagement(state, event);
+      else
+        EvolveMeldingFamily(state, event);
       break;
   }
   return state;

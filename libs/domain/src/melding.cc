@@ -216,21 +216,38 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
   const int64_t now_ms = TimeUtil::TimestampToMilliseconds(r.meta().occurred_at());
   if (r.command_case() == pb::ExecuteRequest::kRequestNotification) {
     const auto& c = r.request_notification();
-    if (!c.party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.party_id()))
+    const AggregateState party = c.party_id().empty() ? AggregateState{} : refs.StateOf(c.party_id());
+    if (!c.party_id().empty() &&
+        (!party.exists() || party.tenant != r.meta().tenant() || party.type != pb::AGGREGATE_TYPE_PARTY))
       return std::unexpected(NotFound("request_notification.party_id: no party '{}' in tenant {}", c.party_id(),
                                       r.meta().tenant()));
+    if (c.has_send_at()) {
+      const int64_t send_at_ms = TimeUtil::TimestampToMilliseconds(c.send_at());
+      if (send_at_ms > now_ms + int64_t{366} * 24 * 3600 * 1000)
+        return std::unexpected(InvalidArgument("request_notification.send_at: at most a year ahead"));
+    }
     auto* ev = e.mutable_notification_requested();
     ev->set_party_id(c.party_id());
     ev->set_channel(c.channel());
-    *ev->mutable_address() = c.address();
-    auto value = NormalizeDigitalAddress(c.address().kind(), c.address().value(), "a");
-    KS_CHECK(value.has_value());
-    ev->mutable_address()->set_value(*value);
+    if (c.has_address()) {
+      *ev->mutable_address() = c.address();
+      auto value = NormalizeDigitalAddress(c.address().kind(), c.address().value(), "a");
+      KS_CHECK(value.has_value());
+      ev->mutable_address()->set_value(*value);
+    } else {
+      // The party's address for the channel: a safe one first (seed 003).
+      auto to = PartyRecipient(c.party_id(), std::get<PartyState>(party.data), c.channel());
+      if (!to)
+        return std::unexpected(FailedPrecondition("request_notification.address: party '{}' has no {} address; give one",
+                                                  c.party_id(), pb::DigitalAddressKind_Name(AddressKindFor(c.channel()))));
+      *ev->mutable_address() = to->address();
+    }
     ev->set_text(c.text());
     *ev->mutable_attachments() = c.attachments();
     ev->set_source_event_id(c.source_event_id());
     ev->set_subject_id(c.subject_id());
     ev->set_subject_number(c.subject_number());
+    if (c.has_send_at()) *ev->mutable_send_at() = c.send_at();
     return events;
   }
   const auto& n = std::get<NotificationState>(state.data);
@@ -246,6 +263,25 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
       ev->set_adapter_id(r.dispatch_notification().adapter_id());
       *ev->mutable_lease_until() = TimeUtil::MillisecondsToTimestamp(now_ms + int64_t{lease_seconds} * 1000);
       ev->set_attempt(n.attempts + 1);
+      return events;
+    }
+    case pb::ExecuteRequest::kCancelNotification:
+    case pb::ExecuteRequest::kRescheduleNotification: {
+      if (n.status == pb::NOTIFICATION_STATUS_CANCELLED && r.has_cancel_notification()) return Events{};
+      // Once an adapter holds it the message may be on its way; a lease that ran out gives it back.
+      const bool waiting = n.status == pb::NOTIFICATION_STATUS_PENDING ||
+                           (n.status == pb::NOTIFICATION_STATUS_DISPATCHED && n.lease_until_ms <= now_ms);
+      if (!waiting)
+        return std::unexpected(FailedPrecondition("aggregate_id: notification '{}' is no longer waiting to be sent ({})",
+                                                  r.aggregate_id(), pb::NotificationStatus_Name(n.status)));
+      if (r.has_cancel_notification()) {
+        e.mutable_notification_cancelled()->set_reason(r.cancel_notification().reason());
+        return events;
+      }
+      const int64_t send_at_ms = TimeUtil::TimestampToMilliseconds(r.reschedule_notification().send_at());
+      if (send_at_ms > now_ms + int64_t{366} * 24 * 3600 * 1000)
+        return std::unexpected(InvalidArgument("reschedule_notification.send_at: at most a year ahead"));
+      *e.mutable_notification_rescheduled()->mutable_send_at() = r.reschedule_notification().send_at();
       return events;
     }
     case pb::ExecuteRequest::kReportNotificationDelivery: {
@@ -324,7 +360,18 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       NotificationState n;
       n.request = event.notification_requested();
       n.status = pb::NOTIFICATION_STATUS_PENDING;
+      // A scheduled message waits for its time like a retry waits for its backoff.
+      if (n.request.has_send_at()) n.next_attempt_ms = TimeUtil::TimestampToMilliseconds(n.request.send_at());
       state.data = std::move(n);
+      break;
+    }
+    case pb::EventEnvelope::kNotificationCancelled:
+      std::get<NotificationState>(state.data).status = pb::NOTIFICATION_STATUS_CANCELLED;
+      break;
+    case pb::EventEnvelope::kNotificationRescheduled: {
+      auto& n = std::get<NotificationState>(state.data);
+      n.status = pb::NOTIFICATION_STATUS_PENDING;
+      n.next_attempt_ms = TimeUtil::TimestampToMilliseconds(event.notification_rescheduled().send_at());
       break;
     }
     case pb::EventEnvelope::kNotificationDispatched: {

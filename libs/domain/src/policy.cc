@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/core/ids.h"
 #include "ks/domain/melding_rules.h"
 
 namespace ks::domain {
@@ -25,17 +26,6 @@ pb::ExecuteRequest SystemCommand(const pb::EventEnvelope& cause, const std::stri
   // The reaction happens "when" its cause did: replays give the very same command.
   *meta->mutable_occurred_at() = cause.occurred_at();
   return r;
-}
-
-pb::Channel ChannelFor(pb::DigitalAddressKind kind) {
-  switch (kind) {
-    case pb::DIGITAL_ADDRESS_KIND_WHATSAPP: return pb::CHANNEL_WHATSAPP;
-    case pb::DIGITAL_ADDRESS_KIND_PHONE: return pb::CHANNEL_SMS;
-    case pb::DIGITAL_ADDRESS_KIND_EMAIL: return pb::CHANNEL_EMAIL;
-    case pb::DIGITAL_ADDRESS_KIND_TWITTER: return pb::CHANNEL_TWITTER;
-    case pb::DIGITAL_ADDRESS_KIND_FACEBOOK: return pb::CHANNEL_FACEBOOK;
-    default: return pb::CHANNEL_UNSPECIFIED;
-  }
 }
 
 // Last Sunday of `month` (3 or 10) in `year`, 01:00 UTC: when EU summer time starts or ends.
@@ -108,7 +98,133 @@ pb::MeldingLinkKind Inverse(pb::MeldingLinkKind kind) {
   }
 }
 
+// "Uw afspraak ..." messages carry the time and the link, nothing else: e-mail is not a safe
+// channel (seed 003), and the details live where the link points.
+std::string WithLink(std::string text, const std::string& url) {
+  if (!url.empty()) text += " Bekijk of wijzig uw afspraak: " + url;
+  return text;
+}
+
+pb::ExecuteRequest AppointmentMessage(const pb::EventEnvelope& cause, const std::string& key,
+                                      const pb::NotificationTarget& to, std::string text) {
+  pb::ExecuteRequest r = SystemCommand(cause, key);
+  auto* c = r.mutable_request_notification();
+  c->set_party_id(to.party_id());
+  c->set_channel(to.channel());
+  *c->mutable_address() = to.address();
+  c->set_text(std::move(text));
+  c->set_source_event_id(cause.event_id());
+  c->set_subject_id(cause.aggregate_id());
+  return r;
+}
+
+void CancelReminders(const pb::EventEnvelope& cause, const google::protobuf::RepeatedPtrField<std::string>& ids,
+                     std::vector<pb::ExecuteRequest>& out) {
+  for (const std::string& id : ids) {
+    pb::ExecuteRequest r = SystemCommand(cause, "policy/cancel-reminder/" + cause.event_id() + "/" + id);
+    r.set_aggregate_id(id);
+    r.mutable_cancel_notification()->set_reason("de afspraak is gewijzigd");
+    out.push_back(std::move(r));
+  }
+}
+
+void RequestReminders(const pb::EventEnvelope& cause, const pb::NotificationTarget& to, const pb::TimeWindow& window,
+                      const std::string& url, std::vector<pb::ExecuteRequest>& out) {
+  for (const PlannedReminder& reminder : PlannedReminders(cause)) {
+    pb::ExecuteRequest r = AppointmentMessage(
+        cause, reminder.idempotency_key, to,
+        WithLink(fmt::format("Herinnering: u heeft een afspraak op {}.", FormatWindowNl(window)), url));
+    r.set_aggregate_id(reminder.notification_id);
+    *r.mutable_request_notification()->mutable_send_at() = TimeUtil::MillisecondsToTimestamp(reminder.send_at_ms);
+    out.push_back(std::move(r));
+  }
+}
+
 }  // namespace
+
+pb::Channel ChannelFor(pb::DigitalAddressKind kind) {
+  switch (kind) {
+    case pb::DIGITAL_ADDRESS_KIND_WHATSAPP: return pb::CHANNEL_WHATSAPP;
+    case pb::DIGITAL_ADDRESS_KIND_PHONE: return pb::CHANNEL_SMS;
+    case pb::DIGITAL_ADDRESS_KIND_EMAIL: return pb::CHANNEL_EMAIL;
+    case pb::DIGITAL_ADDRESS_KIND_TWITTER: return pb::CHANNEL_TWITTER;
+    case pb::DIGITAL_ADDRESS_KIND_FACEBOOK: return pb::CHANNEL_FACEBOOK;
+    default: return pb::CHANNEL_UNSPECIFIED;
+  }
+}
+
+std::optional<pb::NotificationTarget> PartyRecipient(const std::string& party_id, const PartyState& party,
+                                                     pb::Channel wanted) {
+  if (wanted != pb::CHANNEL_UNSPECIFIED) {
+    const pb::DigitalAddressKind kind = AddressKindFor(wanted);
+    const pb::DigitalAddress* best = nullptr;
+    auto rank = [](const pb::DigitalAddress& a) { return a.safe() ? 2 : a.preferred() ? 1 : 0; };
+    for (const auto& a : party.digital_addresses)
+      if (a.kind() == kind && (best == nullptr || rank(a) > rank(*best))) best = &a;
+    if (best == nullptr) return std::nullopt;
+    return Target(party_id, wanted, *best);
+  }
+  // A safe alternative address wins over every other: someone else may read those (seed 003).
+  // One on the preferred channel first, else any safe one that can carry a notification.
+  const pb::DigitalAddress* safe = nullptr;
+  for (const auto& a : party.digital_addresses) {
+    if (!a.safe() || ChannelFor(a.kind()) == pb::CHANNEL_UNSPECIFIED) continue;
+    if (safe == nullptr ||
+        (party.preferred_channel != pb::CHANNEL_UNSPECIFIED && a.kind() == AddressKindFor(party.preferred_channel)))
+      safe = &a;
+  }
+  if (safe != nullptr) {
+    const bool on_preferred = party.preferred_channel != pb::CHANNEL_UNSPECIFIED &&
+                              safe->kind() == AddressKindFor(party.preferred_channel);
+    return Target(party_id, on_preferred ? party.preferred_channel : ChannelFor(safe->kind()), *safe);
+  }
+  if (party.preferred_channel != pb::CHANNEL_UNSPECIFIED) {
+    const pb::DigitalAddressKind kind = AddressKindFor(party.preferred_channel);
+    const pb::DigitalAddress* best = nullptr;
+    for (const auto& a : party.digital_addresses)
+      if (a.kind() == kind && (best == nullptr || (a.preferred() && !best->preferred()))) best = &a;
+    if (best != nullptr) return Target(party_id, party.preferred_channel, *best);
+  }
+  return std::nullopt;
+}
+
+std::vector<PlannedReminder> PlannedReminders(const pb::EventEnvelope& event) {
+  const pb::TimeWindow* window = nullptr;
+  const google::protobuf::RepeatedField<int32_t>* minutes = nullptr;
+  const pb::NotificationTarget* to = nullptr;
+  if (event.has_appointment_scheduled()) {
+    window = &event.appointment_scheduled().window();
+    minutes = &event.appointment_scheduled().reminder_minutes_before();
+    to = &event.appointment_scheduled().notify_to();
+  } else if (event.has_appointment_rescheduled()) {
+    window = &event.appointment_rescheduled().window();
+    minutes = &event.appointment_rescheduled().reminder_minutes_before();
+    to = &event.appointment_rescheduled().notify_to();
+  } else if (event.has_appointment_reminders_set()) {
+    window = &event.appointment_reminders_set().window();
+    minutes = &event.appointment_reminders_set().reminder_minutes_before();
+    to = &event.appointment_reminders_set().notify_to();
+  } else {
+    return {};
+  }
+  std::vector<PlannedReminder> out;
+  if (to->channel() == pb::CHANNEL_UNSPECIFIED) return out;
+  const int64_t now_ms = TimeUtil::TimestampToMilliseconds(event.occurred_at());
+  const int64_t start_ms = TimeUtil::TimestampToMilliseconds(window->start());
+  for (int32_t m : *minutes) {
+    PlannedReminder reminder;
+    reminder.minutes_before = m;
+    reminder.send_at_ms = start_ms - int64_t{m} * 60 * 1000;
+    if (reminder.send_at_ms <= now_ms) continue;  // too late for this one
+    reminder.idempotency_key = fmt::format("policy/appointment-reminder/{}/{}", event.event_id(), m);
+    // The id RequestNotification gets from its idempotency key (ResolveAggregateId).
+    reminder.notification_id =
+        StableIdFor(event.tenant() + "/" + std::string(AggregateTypeName(pb::AGGREGATE_TYPE_NOTIFICATION)),
+                    reminder.idempotency_key);
+    out.push_back(std::move(reminder));
+  }
+  return out;
+}
 
 std::vector<pb::ExecuteRequest> MergedErasureRule::Observe(const pb::EventEnvelope& event) {
   auto erase = [&](const std::string& duplicate) {
@@ -171,30 +287,9 @@ std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEn
 }
 
 std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
-  if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
-    const auto& party = std::get<PartyState>(reporter.data);
-    // A safe alternative address wins over every other: someone else may read those (seed 003).
-    // One on the preferred channel first, else any safe one that can carry a notification.
-    const pb::DigitalAddress* safe = nullptr;
-    for (const auto& a : party.digital_addresses) {
-      if (!a.safe() || ChannelFor(a.kind()) == pb::CHANNEL_UNSPECIFIED) continue;
-      if (safe == nullptr || (party.preferred_channel != pb::CHANNEL_UNSPECIFIED &&
-                              a.kind() == AddressKindFor(party.preferred_channel)))
-        safe = &a;
-    }
-    if (safe != nullptr) {
-      const bool on_preferred = party.preferred_channel != pb::CHANNEL_UNSPECIFIED &&
-                                safe->kind() == AddressKindFor(party.preferred_channel);
-      return Target(melding.reporter_party_id, on_preferred ? party.preferred_channel : ChannelFor(safe->kind()), *safe);
-    }
-    if (party.preferred_channel != pb::CHANNEL_UNSPECIFIED) {
-      const pb::DigitalAddressKind kind = AddressKindFor(party.preferred_channel);
-      const pb::DigitalAddress* best = nullptr;
-      for (const auto& a : party.digital_addresses)
-        if (a.kind() == kind && (best == nullptr || (a.preferred() && !best->preferred()))) best = &a;
-      if (best != nullptr) return Target(melding.reporter_party_id, party.preferred_channel, *best);
-    }
-  }
+  if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY)
+    if (auto to = PartyRecipient(melding.reporter_party_id, std::get<PartyState>(reporter.data), pb::CHANNEL_UNSPECIFIED))
+      return to;
   if (!melding.reporter_address.value().empty()) {
     const pb::DigitalAddressKind kind = melding.reporter_address.kind();
     const pb::Channel channel = AddressKindFor(melding.channel) == kind ? melding.channel : ChannelFor(kind);
@@ -259,6 +354,46 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
         *c->mutable_attachments() = ev.attachments();
         out.push_back(std::move(r));
       }
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentScheduled: {
+      const auto& ev = event.appointment_scheduled();
+      if (ev.notify_to().channel() == pb::CHANNEL_UNSPECIFIED) break;
+      out.push_back(AppointmentMessage(
+          event, "policy/appointment-confirmation/" + event.event_id(), ev.notify_to(),
+          WithLink(fmt::format("Uw afspraak is gepland op {}.", FormatWindowNl(ev.window())), ev.details_url())));
+      RequestReminders(event, ev.notify_to(), ev.window(), ev.details_url(), out);
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentRescheduled: {
+      const auto& ev = event.appointment_rescheduled();
+      CancelReminders(event, ev.superseded_notification_ids(), out);
+      if (ev.notify_to().channel() == pb::CHANNEL_UNSPECIFIED) break;
+      // The link never changes: the only thing read from the state, like a melding's number.
+      const AggregateState state = lookup.StateOf(event.aggregate_id());
+      const std::string url =
+          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? std::get<AppointmentState>(state.data).details_url : "";
+      out.push_back(AppointmentMessage(
+          event, "policy/appointment-confirmation/" + event.event_id(), ev.notify_to(),
+          WithLink(fmt::format("Uw afspraak is verplaatst naar {}.", FormatWindowNl(ev.window())), url)));
+      RequestReminders(event, ev.notify_to(), ev.window(), url, out);
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentRemindersSet: {
+      const auto& ev = event.appointment_reminders_set();
+      CancelReminders(event, ev.superseded_notification_ids(), out);
+      const AggregateState state = lookup.StateOf(event.aggregate_id());
+      const std::string url =
+          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? std::get<AppointmentState>(state.data).details_url : "";
+      RequestReminders(event, ev.notify_to(), ev.window(), url, out);
+      break;
+    }
+    case pb::EventEnvelope::kAppointmentCancelled: {
+      const auto& ev = event.appointment_cancelled();
+      CancelReminders(event, ev.superseded_notification_ids(), out);
+      if (ev.notify_to().channel() != pb::CHANNEL_UNSPECIFIED)
+        out.push_back(AppointmentMessage(event, "policy/appointment-confirmation/" + event.event_id(), ev.notify_to(),
+                                         fmt::format("Uw afspraak op {} is geannuleerd.", FormatWindowNl(ev.window()))));
       break;
     }
     case pb::EventEnvelope::kMeldingLinked: {

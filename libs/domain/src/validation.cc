@@ -122,6 +122,44 @@ Status CheckCount(int count, size_t max, std::string_view field) {
   return Status::Ok();
 }
 
+Status CheckTopics(const google::protobuf::RepeatedPtrField<std::string>& topics, std::string_view field) {
+  if (Status s = CheckCount(topics.size(), kMaxTopics, field); !s.ok()) return s;
+  for (int i = 0; i < topics.size(); ++i)
+    if (Status s = CheckRequired(topics[i], 100, fmt::format("{}[{}]", field, i)); !s.ok()) return s;
+  return Status::Ok();
+}
+
+Status CheckWindow(const pb::TimeWindow& window, std::string_view field) {
+  if (window.start().seconds() <= 0) return InvalidArgument("{}.start: is required", field);
+  if (window.end().seconds() <= 0) return InvalidArgument("{}.end: is required", field);
+  if (window.end().seconds() <= window.start().seconds())
+    return InvalidArgument("{}.end: must be after start", field);
+  if (window.end().seconds() - window.start().seconds() > 8 * 3600)
+    return InvalidArgument("{}: an appointment lasts at most 8 hours", field);
+  return Status::Ok();
+}
+
+// Reminder offsets in minutes before an appointment, and where confirmations go.
+Status CheckReminders(const google::protobuf::RepeatedField<int32_t>& minutes, pb::Channel channel,
+                      const pb::DigitalAddress* address, bool has_address, std::string_view command) {
+  const std::string field = fmt::format("{}.reminder_minutes_before", command);
+  if (minutes.size() > 5) return InvalidArgument("{}: at most 5 reminders (got {})", field, minutes.size());
+  for (int i = 0; i < minutes.size(); ++i)
+    if (minutes[i] < 1 || minutes[i] > 43200)
+      return InvalidArgument("{}[{}]: must be 1 to 43200 minutes (30 days); got {}", field, i, minutes[i]);
+  if (Status s = CheckEnum(channel, pb::Channel_IsValid, fmt::format("{}.confirm_channel", command), false); !s.ok())
+    return s;
+  if (channel != pb::CHANNEL_UNSPECIFIED && AddressKindFor(channel) == pb::DIGITAL_ADDRESS_KIND_UNSPECIFIED)
+    return InvalidArgument("{}.confirm_channel: {} cannot carry messages", command, pb::Channel_Name(channel));
+  if (has_address) {
+    if (Status s = CheckAddress(*address, fmt::format("{}.confirm_address", command)); !s.ok()) return s;
+    if (channel != pb::CHANNEL_UNSPECIFIED && AddressKindFor(channel) != address->kind())
+      return InvalidArgument("{}.confirm_address: a {} address cannot be reached on {}", command,
+                             pb::DigitalAddressKind_Name(address->kind()), pb::Channel_Name(channel));
+  }
+  return Status::Ok();
+}
+
 Status ValidateCommand(const pb::ExecuteRequest& r) {
   switch (r.command_case()) {
     case pb::ExecuteRequest::kRegisterParty: {
@@ -169,10 +207,13 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (Status s = CheckId(c.reply_to_interaction_id(), "register_interaction.reply_to_interaction_id", false);
           !s.ok())
         return s;
-      if (Status s = CheckCount(c.topics_size(), kMaxTopics, "register_interaction.topics"); !s.ok()) return s;
-      for (int i = 0; i < c.topics_size(); ++i)
-        if (Status s = CheckRequired(c.topics(i), 100, fmt::format("register_interaction.topics[{}]", i)); !s.ok())
-          return s;
+      if (Status s = CheckTopics(c.topics(), "register_interaction.topics"); !s.ok()) return s;
+      if (Status s = CheckId(c.contact_person_party_id(), "register_interaction.contact_person_party_id", false); !s.ok())
+        return s;
+      if (!c.contact_person_party_id().empty() && c.contact_person_party_id() == c.party_id())
+        return InvalidArgument("register_interaction.contact_person_party_id: is the party itself");
+      if (!c.contact_person_party_id().empty() && c.party_id().empty())
+        return InvalidArgument("register_interaction.contact_person_party_id: needs the party_id they act for");
       if (Status s = CheckMaxBytes(c.text(), kMaxTextBytes, "register_interaction.text"); !s.ok()) return s;
       if (c.has_counterpart())
         if (Status s = CheckAddress(c.counterpart(), "register_interaction.counterpart"); !s.ok()) return s;
@@ -188,7 +229,101 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
     case pb::ExecuteRequest::kRecordInteractionReport: {
       const auto& c = r.record_interaction_report();
       if (Status s = CheckRequired(c.report(), kMaxTextBytes, "record_interaction_report.report"); !s.ok()) return s;
+      if (Status s = CheckTopics(c.underlying_topics(), "record_interaction_report.underlying_topics"); !s.ok()) return s;
       return CheckMaxBytes(c.outcome(), kMaxNameBytes, "record_interaction_report.outcome");
+    }
+    case pb::ExecuteRequest::kLinkInteractionToZaak: {
+      const auto& z = r.link_interaction_to_zaak().zaak();
+      if (Status s = CheckId(z.identification(), "link_interaction_to_zaak.zaak.identification", true); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(z.url(), 1000, "link_interaction_to_zaak.zaak.url"); !s.ok()) return s;
+      if (!z.url().empty() && !z.url().starts_with("https://") && !z.url().starts_with("http://"))
+        return InvalidArgument("link_interaction_to_zaak.zaak.url: must be an http(s) URL");
+      return CheckMaxBytes(z.zaaktype(), 100, "link_interaction_to_zaak.zaak.zaaktype");
+    }
+    case pb::ExecuteRequest::kAddContactPerson: {
+      const auto& c = r.add_contact_person();
+      if (Status s = CheckId(c.party_id(), "add_contact_person.party_id", true); !s.ok()) return s;
+      return CheckRequired(c.role(), 50, "add_contact_person.role");
+    }
+    case pb::ExecuteRequest::kStartConversation: {
+      const auto& c = r.start_conversation();
+      if (Status s = CheckId(c.party_id(), "start_conversation.party_id", false); !s.ok()) return s;
+      if (Status s = CheckEnum(c.channel(), pb::Channel_IsValid, "start_conversation.channel", true); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.subject(), 200, "start_conversation.subject"); !s.ok()) return s;
+      if (Status s = CheckTopics(c.topics(), "start_conversation.topics"); !s.ok()) return s;
+      if (c.has_counterpart())
+        if (Status s = CheckAddress(c.counterpart(), "start_conversation.counterpart"); !s.ok()) return s;
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kHandOverConversation: {
+      const auto& c = r.hand_over_conversation();
+      if (c.to().department().empty()) return InvalidArgument("hand_over_conversation.to.department: is required");
+      if (Status s = CheckTarget(c.to(), "hand_over_conversation.to"); !s.ok()) return s;
+      if (Status s = CheckRequired(c.reason(), 500, "hand_over_conversation.reason"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.summary(), 2000, "hand_over_conversation.summary"); !s.ok()) return s;
+      if (!c.phone_number().empty()) {
+        auto phone = NormalizeDigitalAddress(pb::DIGITAL_ADDRESS_KIND_PHONE, c.phone_number(),
+                                             "hand_over_conversation.phone_number");
+        if (!phone) return phone.error();
+      }
+      return Status::Ok();
+    }
+    case pb::ExecuteRequest::kTakeOverConversation:
+      if (r.meta().actor().kind() != pb::ACTOR_KIND_EMPLOYEE)
+        return InvalidArgument("meta.actor.kind: only an employee takes over a conversation");
+      return Status::Ok();
+    case pb::ExecuteRequest::kLinkConversationToParty:
+      return CheckId(r.link_conversation_to_party().party_id(), "link_conversation_to_party.party_id", true);
+    case pb::ExecuteRequest::kCloseConversation: {
+      const auto& c = r.close_conversation();
+      if (Status s = CheckRequired(c.outcome(), 200, "close_conversation.outcome"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.report(), kMaxTextBytes, "close_conversation.report"); !s.ok()) return s;
+      return CheckTopics(c.underlying_topics(), "close_conversation.underlying_topics");
+    }
+    case pb::ExecuteRequest::kScheduleAppointment: {
+      const auto& c = r.schedule_appointment();
+      if (Status s = CheckId(c.party_id(), "schedule_appointment.party_id", false); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.person_name(), kMaxNameBytes, "schedule_appointment.person_name"); !s.ok()) return s;
+      if (c.party_id().empty() && c.person_name().empty())
+        return InvalidArgument("schedule_appointment.person_name: is required when no party_id is given");
+      if (!c.has_window()) return InvalidArgument("schedule_appointment.window: is required");
+      if (Status s = CheckWindow(c.window(), "schedule_appointment.window"); !s.ok()) return s;
+      if (Status s = CheckRequired(c.place(), 300, "schedule_appointment.place"); !s.ok()) return s;
+      if (c.with().department().empty()) return InvalidArgument("schedule_appointment.with.department: is required");
+      if (Status s = CheckTarget(c.with(), "schedule_appointment.with"); !s.ok()) return s;
+      if (Status s = CheckRequired(c.subject(), 200, "schedule_appointment.subject"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.what_to_bring(), 2000, "schedule_appointment.what_to_bring"); !s.ok()) return s;
+      if (Status s = CheckReminders(c.reminder_minutes_before(), c.confirm_channel(), &c.confirm_address(),
+                                    c.has_confirm_address(), "schedule_appointment");
+          !s.ok())
+        return s;
+      if (c.party_id().empty() && !c.has_confirm_address() && c.reminder_minutes_before_size() > 0)
+        return InvalidArgument("schedule_appointment.confirm_address: reminders for a person without a party_id need an address");
+      if (Status s = CheckMaxBytes(c.details_url(), 1000, "schedule_appointment.details_url"); !s.ok()) return s;
+      if (!c.details_url().empty() && !c.details_url().starts_with("https://"))
+        return InvalidArgument("schedule_appointment.details_url: must be an https URL (messages carry it instead of the details)");
+      if (Status s = CheckId(c.restricted_to_team(), "schedule_appointment.restricted_to_team", false); !s.ok()) return s;
+      return CheckId(c.origin_interaction_id(), "schedule_appointment.origin_interaction_id", false);
+    }
+    case pb::ExecuteRequest::kRescheduleAppointment: {
+      const auto& c = r.reschedule_appointment();
+      if (!c.has_window()) return InvalidArgument("reschedule_appointment.window: is required");
+      if (Status s = CheckWindow(c.window(), "reschedule_appointment.window"); !s.ok()) return s;
+      if (Status s = CheckMaxBytes(c.place(), 300, "reschedule_appointment.place"); !s.ok()) return s;
+      return CheckMaxBytes(c.reason(), 500, "reschedule_appointment.reason");
+    }
+    case pb::ExecuteRequest::kSetAppointmentReminders: {
+      const auto& c = r.set_appointment_reminders();
+      return CheckReminders(c.reminder_minutes_before(), c.confirm_channel(), &c.confirm_address(), c.has_confirm_address(),
+                            "set_appointment_reminders");
+    }
+    case pb::ExecuteRequest::kCancelAppointment:
+      return CheckRequired(r.cancel_appointment().reason(), 500, "cancel_appointment.reason");
+    case pb::ExecuteRequest::kRecordAppointmentOutcome: {
+      const auto& c = r.record_appointment_outcome();
+      if (c.outcome() != pb::APPOINTMENT_STATUS_ATTENDED && c.outcome() != pb::APPOINTMENT_STATUS_NO_SHOW)
+        return InvalidArgument("record_appointment_outcome.outcome: must be ATTENDED or NO_SHOW");
+      return CheckMaxBytes(c.note(), kMaxTextBytes, "record_appointment_outcome.note");
     }
     case pb::ExecuteRequest::kRequestCallback: {
       const auto& c = r.request_callback();
@@ -341,8 +476,13 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
     case pb::ExecuteRequest::kRequestNotification: {
       const auto& c = r.request_notification();
       if (Status s = CheckEnum(c.channel(), pb::Channel_IsValid, "request_notification.channel", true); !s.ok()) return s;
-      if (!c.has_address()) return InvalidArgument("request_notification.address: is required");
-      if (Status s = CheckAddress(c.address(), "request_notification.address"); !s.ok()) return s;
+      if (!c.has_address() && c.party_id().empty())
+        return InvalidArgument("request_notification.address: is required (or a party_id to find it from)");
+      if (c.has_address())
+        if (Status s = CheckAddress(c.address(), "request_notification.address"); !s.ok()) return s;
+      if (!c.has_address() && AddressKindFor(c.channel()) == pb::DIGITAL_ADDRESS_KIND_UNSPECIFIED)
+        return InvalidArgument("request_notification.channel: {} has no kind of address to find for the party",
+                               pb::Channel_Name(c.channel()));
       if (Status s = CheckRequired(c.text(), 4000, "request_notification.text"); !s.ok()) return s;
       if (Status s = CheckId(c.party_id(), "request_notification.party_id", false); !s.ok()) return s;
       return CheckAttachments(c.attachments(), "request_notification.attachments");
@@ -354,6 +494,12 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
         return InvalidArgument("dispatch_notification.lease_seconds: must be 0 to 3600");
       return Status::Ok();
     }
+    case pb::ExecuteRequest::kCancelNotification:
+      return CheckRequired(r.cancel_notification().reason(), 500, "cancel_notification.reason");
+    case pb::ExecuteRequest::kRescheduleNotification:
+      if (r.reschedule_notification().send_at().seconds() <= 0)
+        return InvalidArgument("reschedule_notification.send_at: is required");
+      return Status::Ok();
     case pb::ExecuteRequest::kReportNotificationDelivery: {
       const auto& c = r.report_notification_delivery();
       if (!c.delivered() && c.error().empty())

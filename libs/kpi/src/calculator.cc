@@ -161,7 +161,12 @@ void KpiCalculator::Add(const pb::InteractionRecord& r) {
     citizen = std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value();
   // What a sensitive contact was about is the team's to know: its topics are not counted.
   std::vector<std::string> topics;
-  if (r.restricted_to_team().empty()) topics.assign(r.topics().begin(), r.topics().end());
+  if (r.restricted_to_team().empty()) {
+    topics.assign(r.topics().begin(), r.topics().end());
+    // The question behind the question counts as what the contact was about too (once).
+    for (const std::string& t : r.underlying_topics())
+      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+  }
   contacts_.push_back({r.tenant(), Ms(r.occurred_at()), r.channel(), r.direction() == pb::DIRECTION_INBOUND,
                        std::move(citizen), r.interaction_id(), std::move(topics)});
 }

@@ -36,6 +36,14 @@ const std::map<const Descriptor*, std::vector<std::string>>& Names() {
       {pb::MeldingSatisfactionRecorded::descriptor(), {"comment"}},
       {pb::NotificationRequested::descriptor(), {"address", "text"}},
       {pb::NotificationFailed::descriptor(), {"error"}},
+      {pb::ConversationStarted::descriptor(), {"counterpart"}},
+      {pb::ConversationHandedOver::descriptor(), {"summary", "phone_number"}},
+      {pb::ConversationClosed::descriptor(), {"report"}},
+      {pb::AppointmentScheduled::descriptor(), {"person_name", "subject", "notify_to"}},
+      {pb::AppointmentRescheduled::descriptor(), {"notify_to"}},
+      {pb::AppointmentRemindersSet::descriptor(), {"notify_to"}},
+      {pb::AppointmentCancelled::descriptor(), {"notify_to"}},
+      {pb::AppointmentOutcomeRecorded::descriptor(), {"note"}},
 
       {pb::PartyProfile::descriptor(),
        {"display_name", "identifiers", "digital_addresses", "birth_date", "residence", "identifications"}},
@@ -43,6 +51,8 @@ const std::map<const Descriptor*, std::vector<std::string>>& Names() {
       {pb::CallbackRecord::descriptor(), {"context", "phone_number", "completion_report"}},
       {pb::MeldingRecord::descriptor(), {"reporter_address", "satisfaction_comment"}},
       {pb::NotificationRecord::descriptor(), {"address", "text", "last_error"}},
+      {pb::ConversationRecord::descriptor(), {"counterpart", "handover_summary", "callback_phone_number", "report"}},
+      {pb::AppointmentRecord::descriptor(), {"person_name", "subject", "notify_to", "outcome_note"}},
   };
   return *names;
 }

@@ -159,5 +159,11 @@ std::string KeyIdOf(const pb::MeldingRecord& record) {
 std::string KeyIdOf(const pb::NotificationRecord& record) {
   return record.party_id().empty() ? "notification/" + record.notification_id() : PartyKeyId(record.party_id());
 }
+std::string KeyIdOf(const pb::ConversationRecord& record) {
+  return record.party_id().empty() ? "conversation/" + record.conversation_id() : PartyKeyId(record.party_id());
+}
+std::string KeyIdOf(const pb::AppointmentRecord& record) {
+  return record.party_id().empty() ? "appointment/" + record.appointment_id() : PartyKeyId(record.party_id());
+}
 
 }  // namespace ks::privacy

@@ -32,6 +32,53 @@ std::string InvertedTime(int64_t ms) {
 }  // namespace
 
 std::string Party(std::string_view tenant, std::string_view party_id) { return Join({"P", tenant, party_id}); }
+
+namespace {
+std::string Time(int64_t ms) {
+  std::string out;
+  codec::PutBigEndian64(out, static_cast<uint64_t>(ms) ^ (uint64_t{1} << 63));  // signed order
+  return out;
+}
+}  // namespace
+
+std::string Conversation(std::string_view tenant, std::string_view id) { return Join({"V", tenant, id}); }
+std::string ConversationTurnsPrefix(std::string_view tenant, std::string_view conversation_id) {
+  return Join({"VT", tenant, conversation_id, ""});
+}
+std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_ms,
+                             std::string_view interaction_id) {
+  return ConversationTurnsPrefix(tenant, conversation_id) + Time(occurred_ms) + kSep + std::string(interaction_id);
+}
+std::string PartyConversationsPrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"VP", tenant, party_id, ""});
+}
+std::string PartyConversation(std::string_view tenant, std::string_view party_id, int64_t started_ms,
+                              std::string_view conversation_id) {
+  return PartyConversationsPrefix(tenant, party_id) + InvertedTime(started_ms) + kSep + std::string(conversation_id);
+}
+std::string HandoverQueuePrefix(std::string_view tenant, std::string_view dimension, std::string_view value) {
+  return Join({"VH", tenant, dimension, value, ""});
+}
+std::string HandoverQueue(std::string_view tenant, std::string_view dimension, std::string_view value,
+                          int64_t handed_over_ms, std::string_view conversation_id) {
+  return HandoverQueuePrefix(tenant, dimension, value) + Time(handed_over_ms) + kSep + std::string(conversation_id);
+}
+std::string ZaakContactsPrefix(std::string_view tenant, std::string_view zaak) { return Join({"ZK", tenant, zaak, ""}); }
+std::string ZaakContact(std::string_view tenant, std::string_view zaak, int64_t occurred_ms,
+                        std::string_view interaction_id) {
+  return ZaakContactsPrefix(tenant, zaak) + InvertedTime(occurred_ms) + kSep + std::string(interaction_id);
+}
+std::string Appointment(std::string_view tenant, std::string_view id) { return Join({"A", tenant, id}); }
+std::string PartyAppointmentsPrefix(std::string_view tenant, std::string_view party_id) {
+  return Join({"AP", tenant, party_id, ""});
+}
+std::string PartyAppointment(std::string_view tenant, std::string_view party_id, int64_t start_ms,
+                             std::string_view appointment_id) {
+  return PartyAppointmentsPrefix(tenant, party_id) + Time(start_ms) + kSep + std::string(appointment_id);
+}
+std::string PartyAppointmentsFrom(std::string_view tenant, std::string_view party_id, int64_t start_ms) {
+  return PartyAppointmentsPrefix(tenant, party_id) + Time(start_ms);
+}
 std::string Interaction(std::string_view tenant, std::string_view id) { return Join({"I", tenant, id}); }
 std::string Callback(std::string_view tenant, std::string_view id) { return Join({"C", tenant, id}); }
 

@@ -32,11 +32,13 @@ pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope&
 pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const pb::EventEnvelope& event);
 pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelope& event);
 pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event);
+pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb::EventEnvelope& event);
+pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record, const pb::EventEnvelope& event);
 
 // Party lookup keys: one per lookup digest (identifier or digital address; see LookupDigests).
 std::vector<std::string> IndexKeys(const pb::PartyProfile& profile);
 // When it occurred (for the live KPIs); timeline keys under the party (when linked) and under the
-// counterpart address's digest (when known).
+// counterpart address's digest (when known); a turn of its conversation; a contact of its zaken.
 std::vector<std::string> IndexKeys(const pb::InteractionRecord& record);
 // When it was requested; while open also the party's open callbacks and the department/employee
 // queues.
@@ -48,6 +50,11 @@ std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);
 // When requested; under the party (newest first) and under the melding it is about.
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record);
+// Under the party; while it waits for an employee, in the handover queues of the department and
+// the employee it was handed to.
+std::vector<std::string> IndexKeys(const pb::ConversationRecord& record);
+// Under the party, by start.
+std::vector<std::string> IndexKeys(const pb::AppointmentRecord& record);
 
 // The keyed digests the lookup indexes hold instead of the values: "tag:digest" per identifier
 // and digital address of the party, the counterpart's digest of a contact. Computed from the
@@ -80,6 +87,10 @@ auto WithFoldFor(const pb::EventEnvelope& event, Apply&& apply) {
       return apply(keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), FoldEmployee);
     case pb::AGGREGATE_TYPE_NOTIFICATION:
       return apply(keys::Notification(event.tenant(), event.aggregate_id()), FoldNotification);
+    case pb::AGGREGATE_TYPE_CONVERSATION:
+      return apply(keys::Conversation(event.tenant(), event.aggregate_id()), FoldConversation);
+    case pb::AGGREGATE_TYPE_APPOINTMENT:
+      return apply(keys::Appointment(event.tenant(), event.aggregate_id()), FoldAppointment);
     default:
       break;
   }

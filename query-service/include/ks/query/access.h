@@ -17,6 +17,11 @@ namespace pb = ::klantstroom::v1;
 // a team `caller` is not in, and marks it content_withheld.
 void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts);
 
+// Clears subject, place, what to bring and the outcome note of each appointment with a team
+// `caller` is not in, and marks it content_withheld: others see THAT there is an appointment, when
+// and with which team.
+void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::AppointmentRecord>* appointments);
+
 // The teams whose restricted contacts `caller` may find in search; nullopt for every team.
 std::optional<std::vector<std::string>> VisibleTeams(const auth::Principal& caller);
 

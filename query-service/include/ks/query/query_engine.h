@@ -50,6 +50,17 @@ class QueryEngine {
   // party; merged and erased ones left out. NOT_FOUND when the party is unknown.
   Result<pb::DuplicateSuggestions> SuggestDuplicates(const readmodel::ReadView& view,
                                                      const pb::SuggestDuplicatesRequest& request) const;
+  // A conversation with its turns and, when its party is known, the party's context (see
+  // QueryService.GetConversation). NOT_FOUND when there is no such conversation in the tenant.
+  Result<pb::ConversationView> GetConversation(const readmodel::ReadView& view,
+                                               const pb::GetConversationRequest& request) const;
+  // Conversations waiting for an employee of a department (or one employee), longest waiting first.
+  Result<pb::HandoverList> ListHandovers(const readmodel::ReadView& view, const pb::ListHandoversRequest& request) const;
+  Result<pb::ZaakContacts> ListZaakContacts(const readmodel::ReadView& view,
+                                            const pb::ListZaakContactsRequest& request) const;
+  // NOT_FOUND when there is no such appointment in the tenant.
+  Result<pb::AppointmentDetail> GetAppointment(const readmodel::ReadView& view,
+                                               const pb::GetAppointmentRequest& request) const;
   // `now` decides what is overdue.
   Result<pb::CallbackQueue> GetCallbackQueue(const readmodel::ReadView& view, const pb::GetCallbackQueueRequest& request,
                                              std::chrono::system_clock::time_point now) const;

@@ -61,6 +61,15 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
                                               pb::DuplicateSuggestions* reply) override;
   grpc::ServerUnaryReactor* GetAuditTrail(grpc::CallbackServerContext* context, const pb::GetAuditTrailRequest* request,
                                           pb::AuditTrail* reply) override;
+  grpc::ServerUnaryReactor* GetConversation(grpc::CallbackServerContext* context,
+                                            const pb::GetConversationRequest* request,
+                                            pb::ConversationView* reply) override;
+  grpc::ServerUnaryReactor* ListHandovers(grpc::CallbackServerContext* context, const pb::ListHandoversRequest* request,
+                                          pb::HandoverList* reply) override;
+  grpc::ServerUnaryReactor* ListZaakContacts(grpc::CallbackServerContext* context,
+                                             const pb::ListZaakContactsRequest* request, pb::ZaakContacts* reply) override;
+  grpc::ServerUnaryReactor* GetAppointment(grpc::CallbackServerContext* context, const pb::GetAppointmentRequest* request,
+                                           pb::AppointmentDetail* reply) override;
 
  private:
   // Records that `caller` read the data of `parties` through `action`; an answer whose read cannot

@@ -27,6 +27,8 @@ struct PartyState {
   std::vector<pb::DigitalAddress> digital_addresses;
   std::vector<std::string> labels;
   pb::PostalAddress residence;
+  // Parties that act for this one (ContactPersonAdded), by party id.
+  std::vector<std::string> contact_persons;
   // Merged into this party (a duplicate's history reads as that party's).
   std::string merged_into;
   // Its personal data was erased (and the fields above cleared); nothing personal is added again.
@@ -36,6 +38,25 @@ struct PartyState {
 struct InteractionState {
   std::string party_id;
   pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
+  // Identifications of the zaken it is linked to.
+  std::vector<std::string> zaken;
+};
+
+struct ConversationState {
+  std::string party_id;
+  pb::ConversationStatus status = pb::CONVERSATION_STATUS_UNSPECIFIED;
+};
+
+struct AppointmentState {
+  std::string party_id;
+  pb::AppointmentStatus status = pb::APPOINTMENT_STATUS_UNSPECIFIED;
+  pb::TimeWindow window;
+  std::vector<int32_t> reminder_minutes_before;
+  pb::NotificationTarget notify_to;  // empty when the person cannot be reached
+  std::string details_url;
+  // The reminders the policy requested for the latest time (still to be sent, unless delivered):
+  // cancelled when the time, the reminders or the appointment itself change.
+  std::vector<std::string> reminder_notification_ids;
 };
 
 struct CallbackState {
@@ -79,7 +100,7 @@ struct AggregateState {
   std::string tenant;
   int64_t version = 0;
   std::variant<std::monostate, PartyState, InteractionState, CallbackState, MeldingState, CategoryState,
-               EmployeeState, NotificationState>
+               EmployeeState, NotificationState, ConversationState, AppointmentState>
       data;
 
   bool exists() const { return version > 0; }

@@ -73,6 +73,28 @@ class FrequentContactRule {
   std::set<std::string> labelled_;
 };
 
+// The channel that reaches an address of `kind` (PHONE -> SMS); CHANNEL_UNSPECIFIED for none.
+pb::Channel ChannelFor(pb::DigitalAddressKind kind);
+
+// Where a message to a known party goes on `wanted`: its safe alternative address of that kind
+// (seed 003: the ex must not read along), else its preferred one of the kind, else any of the
+// kind. With `wanted` unspecified: a safe address (on the preferred channel if it can be), else
+// the preferred channel's address. std::nullopt when the party has none.
+std::optional<pb::NotificationTarget> PartyRecipient(const std::string& party_id, const PartyState& party,
+                                                     pb::Channel wanted);
+
+// One reminder of an appointment as the policy requests it. The appointment remembers the ids of
+// the reminders its latest time called for, so that a later change cancels those not yet sent.
+struct PlannedReminder {
+  std::string idempotency_key;
+  std::string notification_id;
+  int64_t send_at_ms = 0;
+  int32_t minutes_before = 0;
+};
+// The reminders `event` (AppointmentScheduled, AppointmentRescheduled or AppointmentRemindersSet)
+// calls for: one per offset whose time is still ahead of the event; none without a target.
+std::vector<PlannedReminder> PlannedReminders(const pb::EventEnvelope& event);
+
 // Whom to notify about a melding, and how: a safe alternative address of the reporter when there
 // is one (on the preferred channel if it can be); else the reporter's preferred channel when the
 // reporter is a known party with an address for it; otherwise the address and channel it came in

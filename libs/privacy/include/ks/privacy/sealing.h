@@ -56,6 +56,8 @@ std::string KeyIdOf(const pb::InteractionRecord& record);
 std::string KeyIdOf(const pb::CallbackRecord& record);
 std::string KeyIdOf(const pb::MeldingRecord& record);
 std::string KeyIdOf(const pb::NotificationRecord& record);
+std::string KeyIdOf(const pb::ConversationRecord& record);
+std::string KeyIdOf(const pb::AppointmentRecord& record);
 inline std::string PartyKeyId(std::string_view party_id) { return "party/" + std::string(party_id); }
 
 // Seals a record's personal fields into its personal_data field. When the key is gone (erased),

@@ -28,6 +28,13 @@
 //   S  tenant kind time id                  -> ""   records by the time they started (kind I, C, M, N:
 //                                                    contacts, callbacks, meldingen, notifications;
 //                                                    L: parties, by when each label was added)
+//   V  tenant conversation                   -> ConversationRecord
+//   VT tenant conversation time interaction  -> ""   the turns of a conversation, oldest first
+//   VP tenant party ~time conversation       -> ""   a party's conversations, newest first
+//   VH tenant dept|emp value time conv       -> ""   conversations waiting for an employee, longest first
+//   ZK tenant zaak ~time interaction         -> ""   the contacts linked to a zaak, newest first
+//   A  tenant appointment                    -> AppointmentRecord
+//   AP tenant party start appointment        -> ""   a party's appointments by their start
 //   ~p partition                             -> next offset to apply (8 bytes)
 #pragma once
 
@@ -101,6 +108,27 @@ std::string SubjectNotification(std::string_view tenant, std::string_view subjec
 std::string Started(std::string_view tenant, std::string_view kind, int64_t started_ms, std::string_view id);
 std::string StartedBound(std::string_view tenant, std::string_view kind, int64_t ms);
 std::string StartedPrefix(std::string_view tenant, std::string_view kind);
+
+std::string Conversation(std::string_view tenant, std::string_view conversation_id);
+std::string ConversationTurnsPrefix(std::string_view tenant, std::string_view conversation_id);
+std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_ms,
+                             std::string_view interaction_id);
+std::string PartyConversationsPrefix(std::string_view tenant, std::string_view party_id);
+std::string PartyConversation(std::string_view tenant, std::string_view party_id, int64_t started_ms,
+                              std::string_view conversation_id);
+// `dimension` is "dept" or "emp".
+std::string HandoverQueuePrefix(std::string_view tenant, std::string_view dimension, std::string_view value);
+std::string HandoverQueue(std::string_view tenant, std::string_view dimension, std::string_view value,
+                          int64_t handed_over_ms, std::string_view conversation_id);
+std::string ZaakContactsPrefix(std::string_view tenant, std::string_view zaak);
+std::string ZaakContact(std::string_view tenant, std::string_view zaak, int64_t occurred_ms,
+                        std::string_view interaction_id);
+std::string Appointment(std::string_view tenant, std::string_view appointment_id);
+std::string PartyAppointmentsPrefix(std::string_view tenant, std::string_view party_id);
+std::string PartyAppointment(std::string_view tenant, std::string_view party_id, int64_t start_ms,
+                             std::string_view appointment_id);
+// The 8 time bytes of an entry made by PartyAppointment (for starting an iteration at a time).
+std::string PartyAppointmentsFrom(std::string_view tenant, std::string_view party_id, int64_t start_ms);
 
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);
