@@ -50,10 +50,13 @@ grpc::ServerUnaryReactor* NotificationGrpcService::PullNotifications(grpc::Callb
   if (request->lease_seconds() < 0 || request->lease_seconds() > 3600)
     return finish(InvalidArgument("lease_seconds: must be 0 to 3600"));
   const size_t max = request->max_notifications() == 0 ? 10 : static_cast<size_t>(request->max_notifications());
-  const int64_t now_ms = TimeUtil::TimestampToMilliseconds(TimeUtil::GetCurrentTime());
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_().time_since_epoch()).count();
   for (const std::string& id : handler_.DueNotifications(request->tenant(), request->channel(), now_ms, max)) {
     pb::ExecuteRequest dispatch = AdapterCommand(request->tenant(), request->adapter_id());
     dispatch.set_aggregate_id(id);
+    // Due and leased by the queue's clock.
+    *dispatch.mutable_meta()->mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(now_ms);
     dispatch.mutable_dispatch_notification()->set_adapter_id(request->adapter_id());
     dispatch.mutable_dispatch_notification()->set_lease_seconds(request->lease_seconds());
     auto dispatched = handler_.ExecuteSync(std::move(dispatch));

@@ -27,6 +27,7 @@ void PolicyRunner::Loop() {
       reader = std::move(*opened);
       frequent_contacts_ = domain::FrequentContactRule();  // a pass from the start fills them anew
       merged_erasures_ = domain::MergedErasureRule();
+      conversation_turns_ = domain::ConversationTurnsRule();
     }
     auto records = reader->Poll(500, std::chrono::milliseconds(100));
     if (!records) {
@@ -54,6 +55,7 @@ void PolicyRunner::Loop() {
       std::vector<pb::ExecuteRequest> reactions = domain::ReactTo(event, *this);
       if (auto label = frequent_contacts_.Observe(event)) reactions.push_back(std::move(*label));
       for (pb::ExecuteRequest& erase : merged_erasures_.Observe(event)) reactions.push_back(std::move(erase));
+      for (pb::ExecuteRequest& link : conversation_turns_.Observe(event)) reactions.push_back(std::move(link));
       for (const pb::ExecuteRequest& command : reactions) {
         // A reaction that fails for a passing reason (the log unavailable, a busy aggregate) is
         // retried until it goes through: skipping it would lose a notification for good.

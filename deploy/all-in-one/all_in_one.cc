@@ -54,7 +54,8 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   app->audit_ = std::move(*audit);
   app->query_service_ =
       std::make_unique<query::QueryGrpcService>(*app->engine_, *app->authenticator_, query::QueryServiceOptions{.audit = app->audit_.get()});
-  app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_);
+  app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_,
+                                                                               options.notification_clock);
   app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_, *app->authenticator_);
   auto server = rpc::StartServer(options.listen,
                                  {app->command_service_.get(), app->query_service_.get(),

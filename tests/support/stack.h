@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <memory>
 
 #include <grpcpp/grpcpp.h>
@@ -28,6 +29,10 @@ class Stack {
   Stack() { Start(); }
   // With authentication: callers must present a token listed in `auth_tokens` (libs/auth).
   explicit Stack(std::string auth_tokens) : auth_tokens_(std::move(auth_tokens)) { Start(); }
+
+  // The notification queue's clock runs `ahead` of the system clock from now on (kept across
+  // restarts): messages planned for next month are due "next month".
+  void RunQueueClockAhead(std::chrono::seconds ahead) { clock_ahead_->store(ahead.count()); }
 
   // Stops everything and starts again on the same data directory (a restart).
   void Restart() {
@@ -87,8 +92,14 @@ class Stack {
 
  private:
   void Start() {
-    auto app = allinone::AllInOne::Start({.data_dir = dir_.Sub("data"), .listen = "127.0.0.1:0", .partitions = 4,
-                                          .sync = false, .auth_tokens = auth_tokens_});
+    auto app = allinone::AllInOne::Start({.data_dir = dir_.Sub("data"),
+                                          .listen = "127.0.0.1:0",
+                                          .partitions = 4,
+                                          .sync = false,
+                                          .auth_tokens = auth_tokens_,
+                                          .notification_clock = [ahead = clock_ahead_] {
+                                            return std::chrono::system_clock::now() + std::chrono::seconds(ahead->load());
+                                          }});
     if (!app) FAIL(app.error().ToString());
     app_ = std::move(*app);
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(app_->port()), grpc::InsecureChannelCredentials());
@@ -100,6 +111,7 @@ class Stack {
 
   TempDir dir_;
   std::string auth_tokens_;
+  std::shared_ptr<std::atomic<int64_t>> clock_ahead_ = std::make_shared<std::atomic<int64_t>>(0);
   std::unique_ptr<allinone::AllInOne> app_;
   std::unique_ptr<pb::CommandService::Stub> commands_;
   std::unique_ptr<pb::QueryService::Stub> queries_;

@@ -195,9 +195,21 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       if (!c.contact_person_party_id().empty() && !refs.PartyExists(r.meta().tenant(), c.contact_person_party_id()))
         return std::unexpected(NotFound("register_interaction.contact_person_party_id: no party '{}' in tenant {}",
                                         c.contact_person_party_id(), r.meta().tenant()));
+      std::string party_id = c.party_id();
+      if (party_id.empty() && !c.conversation_id().empty()) {
+        // A turn of a conversation whose party is known is that party's contact.
+        const AggregateState conversation = refs.StateOf(c.conversation_id());
+        const bool known = conversation.exists() && conversation.tenant == r.meta().tenant() &&
+                           conversation.type == pb::AGGREGATE_TYPE_CONVERSATION;
+        if (known) party_id = std::get<ConversationState>(conversation.data).party_id;
+        if (!known && !c.has_counterpart())
+          return std::unexpected(NotFound("register_interaction.conversation_id: no conversation '{}' in tenant {} (a "
+                                          "contact without party_id or counterpart belongs to a started conversation)",
+                                          c.conversation_id(), r.meta().tenant()));
+      }
       auto* ev = e.mutable_interaction_registered();
       ev->set_contact_person_party_id(c.contact_person_party_id());
-      ev->set_party_id(c.party_id());
+      ev->set_party_id(party_id);
       ev->set_channel(c.channel());
       ev->set_direction(c.direction());
       ev->set_visibility(c.visibility() == pb::VISIBILITY_UNSPECIFIED ? pb::VISIBILITY_PRIVATE : c.visibility());

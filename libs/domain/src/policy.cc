@@ -226,6 +226,52 @@ std::vector<PlannedReminder> PlannedReminders(const pb::EventEnvelope& event) {
   return out;
 }
 
+std::vector<pb::ExecuteRequest> ConversationTurnsRule::Observe(const pb::EventEnvelope& event) {
+  auto link = [&](const std::string& interaction_id, const std::string& party_id) {
+    pb::ExecuteRequest r = SystemCommand(event, "policy/link-turn/" + interaction_id);
+    r.set_aggregate_id(interaction_id);
+    r.mutable_link_interaction_to_party()->set_party_id(party_id);
+    return r;
+  };
+  std::vector<pb::ExecuteRequest> out;
+  if (event.has_interaction_registered()) {
+    const auto& turn = event.interaction_registered();
+    if (!turn.party_id().empty() || turn.conversation_id().empty()) return out;
+    const std::string conversation = event.tenant() + "/" + turn.conversation_id();
+    if (auto known = party_of_.find(conversation); known != party_of_.end()) {
+      out.push_back(link(event.aggregate_id(), known->second));
+      return out;
+    }
+    auto [it, added] = unlinked_turns_.try_emplace(conversation);
+    if (added) unlinked_order_.push_back(conversation);
+    if (it->second.size() < 1000) it->second.push_back(event.aggregate_id());
+    while (unlinked_order_.size() > kMaxRemembered) {
+      unlinked_turns_.erase(unlinked_order_.front());
+      unlinked_order_.pop_front();
+    }
+    return out;
+  }
+  std::string party;
+  if (event.has_conversation_linked_to_party()) party = event.conversation_linked_to_party().party_id();
+  if (event.has_conversation_started()) party = event.conversation_started().party_id();
+  if (party.empty()) return out;
+  const std::string conversation = event.tenant() + "/" + event.aggregate_id();
+  Remember(conversation, party);
+  if (auto it = unlinked_turns_.find(conversation); it != unlinked_turns_.end()) {
+    for (const std::string& turn : it->second) out.push_back(link(turn, party));
+    unlinked_turns_.erase(it);  // its place in unlinked_order_ goes when it comes to the front
+  }
+  return out;
+}
+
+void ConversationTurnsRule::Remember(const std::string& conversation, const std::string& party) {
+  if (party_of_.insert_or_assign(conversation, party).second) party_order_.push_back(conversation);
+  while (party_order_.size() > kMaxRemembered) {
+    party_of_.erase(party_order_.front());
+    party_order_.pop_front();
+  }
+}
+
 std::vector<pb::ExecuteRequest> MergedErasureRule::Observe(const pb::EventEnvelope& event) {
   auto erase = [&](const std::string& duplicate) {
     pb::ExecuteRequest r = SystemCommand(event, "policy/erase-merged/" + duplicate);

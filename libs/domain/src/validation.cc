@@ -217,8 +217,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       if (Status s = CheckMaxBytes(c.text(), kMaxTextBytes, "register_interaction.text"); !s.ok()) return s;
       if (c.has_counterpart())
         if (Status s = CheckAddress(c.counterpart(), "register_interaction.counterpart"); !s.ok()) return s;
-      if (c.party_id().empty() && !c.has_counterpart())
-        return InvalidArgument("register_interaction: needs a party_id or a counterpart address");
+      if (c.party_id().empty() && !c.has_counterpart() && c.conversation_id().empty())
+        return InvalidArgument("register_interaction: needs a party_id, a counterpart address or a conversation_id");
       if (Status s = CheckMaxBytes(c.external_id(), kMaxIdBytes, "register_interaction.external_id"); !s.ok()) return s;
       if (Status s = CheckId(c.restricted_to_team(), "register_interaction.restricted_to_team", false); !s.ok())
         return s;

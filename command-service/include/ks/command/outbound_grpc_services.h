@@ -3,6 +3,9 @@
 // (store a photo or document, get its reference).
 #pragma once
 
+#include <chrono>
+#include <functional>
+
 #include "klantstroom/v1/command_service.grpc.pb.h"
 #include "ks/attachments/attachment_store.h"
 #include "ks/auth/auth.h"
@@ -12,8 +15,14 @@ namespace ks::command {
 
 class NotificationGrpcService final : public pb::NotificationService::CallbackService {
  public:
-  NotificationGrpcService(CommandHandler& handler, const auth::Authenticator& authenticator)
-      : handler_(handler), authenticator_(authenticator) {}
+  // What time it is for the queue: a notification is offered once it is due by this clock.
+  // Tests pass one that runs ahead, to see a message planned for next month go out.
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  NotificationGrpcService(CommandHandler& handler, const auth::Authenticator& authenticator, Clock clock = nullptr)
+      : handler_(handler),
+        authenticator_(authenticator),
+        clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })) {}
   grpc::ServerUnaryReactor* PullNotifications(grpc::CallbackServerContext* context,
                                               const pb::PullNotificationsRequest* request,
                                               pb::PullNotificationsReply* reply) override;
@@ -23,6 +32,7 @@ class NotificationGrpcService final : public pb::NotificationService::CallbackSe
  private:
   CommandHandler& handler_;
   const auth::Authenticator& authenticator_;
+  const Clock clock_;
 };
 
 class AttachmentGrpcService final : public pb::AttachmentService::CallbackService {

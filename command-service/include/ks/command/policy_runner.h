@@ -37,6 +37,7 @@ class PolicyRunner final : public domain::StateLookup {
   // Remembers recent contacts per party; starts empty with each pass over the log.
   domain::FrequentContactRule frequent_contacts_;
   domain::MergedErasureRule merged_erasures_;
+  domain::ConversationTurnsRule conversation_turns_;
   std::thread thread_;
 };
 

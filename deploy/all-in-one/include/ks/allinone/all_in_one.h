@@ -37,6 +37,8 @@ struct AllInOneOptions {
   bool sync = true;
   // The callers' tokens file (libs/auth); empty: no authentication (development). Default: "".
   std::string auth_tokens;
+  // The notification queue's clock (tests run it ahead); empty: the system clock.
+  command::NotificationGrpcService::Clock notification_clock;
 };
 
 class AllInOne {

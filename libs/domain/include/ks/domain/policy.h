@@ -60,6 +60,25 @@ class MergedErasureRule {
   std::set<std::string> erased_;                                           // tenant/party
 };
 
+// The turns of a conversation follow it to its party (seed 002: the chatbot identifies Thijs by
+// camera after the first turns): when a conversation is linked to a party, its turns registered
+// without one are linked too, and a turn registered without one after the link (read in another
+// partition's order) as well. Remembers, in log order, the unlinked turns of each conversation and
+// the party of each linked one (at most kMaxRemembered conversations of each; the oldest go first).
+class ConversationTurnsRule {
+ public:
+  static constexpr size_t kMaxRemembered = 100'000;
+  // The LinkInteractionToParty commands `event` calls for.
+  std::vector<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event);
+
+ private:
+  void Remember(const std::string& conversation, const std::string& party);
+  std::unordered_map<std::string, std::vector<std::string>> unlinked_turns_;  // tenant/conversation -> turns
+  std::deque<std::string> unlinked_order_;
+  std::unordered_map<std::string, std::string> party_of_;  // tenant/conversation -> party
+  std::deque<std::string> party_order_;
+};
+
 class FrequentContactRule {
  public:
   // The AddPartyLabel command to issue when `event` (an inbound contact of a known party) makes
