@@ -12,7 +12,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/domain/policy.h"
-#include "support/stack.h"
+#include "support/journey.h"
 
 using namespace ks::testing;
 namespace pb = ::klantstroom::v1;
@@ -22,18 +22,6 @@ namespace {
 
 constexpr const char* kTenant = "gemeente-test";
 constexpr const char* kJohanWhatsApp = "+31 6 11223344";
-
-pb::ExecuteRequest As(pb::ExecuteRequest r, const std::string& actor_id, pb::ActorKind kind, int64_t at_seconds = 0) {
-  r.mutable_meta()->mutable_actor()->set_id(actor_id);
-  r.mutable_meta()->mutable_actor()->set_kind(kind);
-  if (at_seconds > 0) *r.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(at_seconds);
-  return r;
-}
-
-template <typename Request>
-void After(Request& request, const pb::ExecuteReply& reply) {
-  for (const auto& p : reply.positions()) *request.mutable_consistency()->add_min_positions() = p;
-}
 
 pb::Attachment Upload(Stack& stack, const std::string& bytes, const std::string& name) {
   pb::UploadAttachmentRequest request;
@@ -49,41 +37,16 @@ pb::Attachment Upload(Stack& stack, const std::string& bytes, const std::string&
   return attachment;
 }
 
-// What the WhatsApp adapter receives when it asks for work, waiting up to 10 s for the policy.
-std::vector<pb::OutboundNotification> Pull(Stack& stack, size_t expect, std::chrono::milliseconds wait = std::chrono::seconds(10)) {
-  std::vector<pb::OutboundNotification> got;
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  do {
-    pb::PullNotificationsRequest request;
-    request.set_tenant(kTenant);
-    request.set_channel(pb::CHANNEL_WHATSAPP);
-    request.set_adapter_id("whatsapp-adapter");
-    grpc::ClientContext context;
-    pb::PullNotificationsReply reply;
-    grpc::Status status = stack.notifications().PullNotifications(&context, request, &reply);
-    INFO(status.error_message());
-    REQUIRE(status.ok());
-    for (const auto& n : reply.notifications()) got.push_back(n);
-    if (got.size() >= expect && expect > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (std::chrono::steady_clock::now() < deadline);
-  return got;
+// The WhatsApp adapter, which takes notifications and reports delivery.
+const Adapter kWhatsApp{kTenant, pb::CHANNEL_WHATSAPP, "whatsapp-adapter", ""};
+
+std::vector<pb::OutboundNotification> Pull(Stack& stack, size_t expect,
+                                           std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+  return kWhatsApp.Pull(stack, expect, wait);
 }
 
 void Report(Stack& stack, const pb::OutboundNotification& n, bool delivered, const std::string& error = "") {
-  pb::ReportDeliveryRequest request;
-  request.set_tenant(kTenant);
-  request.set_notification_id(n.notification_id());
-  request.set_attempt(n.attempt());
-  request.set_delivered(delivered);
-  request.set_error(error);
-  request.set_provider_message_id(delivered ? "wamid." + n.notification_id() : "");
-  request.set_adapter_id("whatsapp-adapter");
-  grpc::ClientContext context;
-  pb::ExecuteReply reply;
-  grpc::Status status = stack.notifications().ReportDelivery(&context, request, &reply);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
+  kWhatsApp.Report(stack, n, delivered, error);
 }
 
 pb::MeldingDetail Melding(Stack& stack, const std::string& number, const pb::ExecuteReply& after) {

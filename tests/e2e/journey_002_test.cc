@@ -113,7 +113,8 @@ TEST_CASE("journey 002: Thijs moves, postpones a month, and is congratulated on 
   phone->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
   phone->set_value("+31 6 12345678");
   phone->set_preferred(true);
-  const std::string thijs = stack.MustExecute(brp).aggregate_id();
+  const pb::ExecuteReply registered = stack.MustExecute(brp);
+  const std::string thijs = registered.aggregate_id();
 
   // ---- Part I: the chat with the bot ----
   auto start = Bot(NewRequest(kTenant, "chat-session-1"));
@@ -130,6 +131,7 @@ TEST_CASE("journey 002: Thijs moves, postpones a month, and is congratulated on 
   by_bsn.set_tenant(kTenant);
   by_bsn.mutable_identifier()->set_kind(pb::IDENTIFIER_KIND_BSN);
   by_bsn.mutable_identifier()->set_value(kThijsBsn);
+  After(by_bsn, registered);
   auto found = MustQuery(stack, &pb::QueryService::Stub::LookupParties, by_bsn);
   REQUIRE(found.parties_size() == 1);
   CHECK(found.parties(0).party_id() == thijs);

@@ -9,11 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <fstream>
 
 #include <google/protobuf/util/time_util.h>
 
-#include "ks/auth/auth.h"
 #include "support/journey.h"
 
 using namespace ks::testing;
@@ -28,27 +26,6 @@ constexpr const char* kSharedEmail = "desiree.achterberg@example.nl";
 constexpr const char* kSafeEmail = "d.veilig@example.nl";
 constexpr const char* kDetailsUrl = "https://mijn.gemeente-aa.nl/afspraken/desiree-1";
 constexpr int64_t kHour = 3600;
-
-std::string TokensFile(const TempDir& dir) {
-  const std::string path = dir.Sub("tokens");
-  std::ofstream out(path);
-  auto line = [&](const std::string& token, const std::string& rest) { out << ks::auth::TokenHash(token) << " " << rest << "\n"; };
-  line("karin", "gemeente-aa kcc kcc-karin");
-  line("noor", "gemeente-aa specialist wt-noor wijkteam-noord");
-  line("portal", "gemeente-aa channel-adapter mijn-gemeente");
-  line("mail", "gemeente-aa channel-adapter mail-gateway");
-  line("brp", "gemeente-aa back-office brp-koppeling");
-  line("kcc-bb", "gemeente-bb kcc kcc-bob");
-  return path;
-}
-
-pb::ExecuteReply Run(Stack& stack, const std::string& token, const pb::ExecuteRequest& request) {
-  pb::ExecuteReply reply;
-  grpc::Status status = stack.Execute(request, &reply, token);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  return reply;
-}
 
 pb::ExecuteRequest ByKarin(const std::string& key = "") {
   return As(NewRequest(kTenant, key), "kcc-karin", pb::ACTOR_KIND_EMPLOYEE, 0, "Karin");
@@ -66,7 +43,12 @@ pb::TimeWindow Window(int64_t start, int64_t minutes) {
 TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam, reminded at her safe address only",
           "[e2e][appointment][security]") {
   TempDir tokens_dir;
-  Stack stack(TokensFile(tokens_dir));
+  Stack stack(WriteTokens(tokens_dir, {{"karin", "gemeente-aa kcc kcc-karin"},
+                                       {"noor", "gemeente-aa specialist wt-noor wijkteam-noord"},
+                                       {"portal", "gemeente-aa channel-adapter mijn-gemeente"},
+                                       {"mail", "gemeente-aa channel-adapter mail-gateway"},
+                                       {"brp", "gemeente-aa back-office brp-koppeling"},
+                                       {"kcc-bb", "gemeente-bb kcc kcc-bob"}}));
   const int64_t now = TimeUtil::GetCurrentTime().seconds();
 
   // Desiree as the BRP knows her.
@@ -85,7 +67,8 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
     a->set_value(value);
     a->set_preferred(true);
   }
-  const std::string desiree = Run(stack, "brp", brp).aggregate_id();
+  const pb::ExecuteReply registered = MustExecuteAs(stack, "brp", brp);
+  const std::string desiree = registered.aggregate_id();
 
   // She calls from a friend's phone: number recognition finds nobody; postcode, house number and
   // birth date find her, as probable.
@@ -93,12 +76,14 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   by_phone.set_tenant(kTenant);
   by_phone.mutable_digital_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
   by_phone.mutable_digital_address()->set_value("+31 6 11112222");
+  After(by_phone, registered);
   CHECK(MustQuery(stack, &pb::QueryService::Stub::LookupParties, by_phone, "karin").parties_size() == 0);
   pb::LookupPartiesRequest recognise;
   recognise.set_tenant(kTenant);
   recognise.mutable_recognition()->set_postcode("7411ab");
   recognise.mutable_recognition()->set_house_number("7");
   recognise.mutable_recognition()->set_birth_date("1988-02-03");
+  After(recognise, registered);
   auto recognised = MustQuery(stack, &pb::QueryService::Stub::LookupParties, recognise, "karin");
   REQUIRE(recognised.parties_size() == 1);
   CHECK(recognised.parties(0).party_id() == desiree);
@@ -109,7 +94,7 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   start.mutable_start_conversation()->set_party_id(desiree);
   start.mutable_start_conversation()->set_channel(pb::CHANNEL_PHONE);
   start.mutable_start_conversation()->set_subject("financiële hulp");
-  const std::string call = Run(stack, "karin", start).aggregate_id();
+  const std::string call = MustExecuteAs(stack, "karin", start).aggregate_id();
   std::string last_turn;
   for (const char* text : {"Waar loopt u het meest tegenaan? - De huur en de energierekening, ik heb schulden.",
                            "Wat is het meest acuut? - Er dreigt afsluiting van de energie.",
@@ -121,7 +106,7 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
     c->set_direction(pb::DIRECTION_INBOUND);
     c->set_text(text);
     c->add_topics("financiële hulp");
-    last_turn = Run(stack, "karin", turn).aggregate_id();
+    last_turn = MustExecuteAs(stack, "karin", turn).aggregate_id();
   }
   auto report = ByKarin();
   report.set_aggregate_id(last_turn);
@@ -129,7 +114,7 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   report.mutable_record_interaction_report()->set_outcome("doorverwezen");
   report.mutable_record_interaction_report()->add_underlying_topics("schuldhulp");
   report.mutable_record_interaction_report()->add_underlying_topics("veiligheid");
-  Run(stack, "karin", report);
+  MustExecuteAs(stack, "karin", report);
 
   // Her own address, which her ex cannot read, and a label for the reports.
   auto safe = ByKarin();
@@ -137,11 +122,11 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   safe.mutable_add_digital_address()->mutable_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
   safe.mutable_add_digital_address()->mutable_address()->set_value(kSafeEmail);
   safe.mutable_add_digital_address()->mutable_address()->set_safe(true);
-  Run(stack, "karin", safe);
+  MustExecuteAs(stack, "karin", safe);
   auto label = ByKarin();
   label.set_aggregate_id(desiree);
   label.mutable_add_party_label()->set_label("schuldhulp-traject");
-  Run(stack, "karin", label);
+  MustExecuteAs(stack, "karin", label);
 
   // The appointment with Noor of the wijkteam; confirmation by e-mail, as she asks.
   const int64_t first_time = now + 3 * 24 * kHour;
@@ -161,12 +146,12 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   a->set_details_url(kDetailsUrl);
   a->set_restricted_to_team("wijkteam-noord");
   a->set_origin_interaction_id(last_turn);
-  const std::string appointment = Run(stack, "karin", book).aggregate_id();
+  const std::string appointment = MustExecuteAs(stack, "karin", book).aggregate_id();
   auto close = ByKarin();
   close.set_aggregate_id(call);
   close.mutable_close_conversation()->set_outcome("afspraak wijkteam Noord");
   close.mutable_close_conversation()->add_underlying_topics("schuldhulp");
-  Run(stack, "karin", close);
+  MustExecuteAs(stack, "karin", close);
 
   // The confirmation reaches her safe address, with the time and the link and nothing else.
   const Adapter mail{kTenant, pb::CHANNEL_EMAIL, "mail-gateway", "mail"};
@@ -184,12 +169,12 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   move.mutable_meta()->set_channel(pb::CHANNEL_APP);
   *move.mutable_reschedule_appointment()->mutable_window() = Window(new_time, 60);
   move.mutable_reschedule_appointment()->set_reason("kinderopvang lukt niet in de ochtend");
-  Run(stack, "portal", move);
+  MustExecuteAs(stack, "portal", move);
   auto reminders = As(NewRequest(kTenant, "portal-reminders-1"), desiree, pb::ACTOR_KIND_CITIZEN);
   reminders.set_aggregate_id(appointment);
   reminders.mutable_set_appointment_reminders()->add_reminder_minutes_before(24 * 60);
   reminders.mutable_set_appointment_reminders()->set_confirm_channel(pb::CHANNEL_EMAIL);
-  const pb::ExecuteReply chosen = Run(stack, "portal", reminders);
+  const pb::ExecuteReply chosen = MustExecuteAs(stack, "portal", reminders);
   {
     pb::GetAppointmentRequest get;
     get.set_tenant(kTenant);
@@ -245,12 +230,12 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   m->set_text("Intake schulden: huurachterstand 3 maanden, energieschuld; veiligheidsplan besproken.");
   m->add_topics("schuldhulp");
   m->set_restricted_to_team("wijkteam-noord");
-  const std::string intake = Run(stack, "noor", meeting).aggregate_id();
+  const std::string intake = MustExecuteAs(stack, "noor", meeting).aggregate_id();
   auto zaak = As(NewRequest(kTenant), "wt-noor", pb::ACTOR_KIND_EMPLOYEE);
   zaak.set_aggregate_id(intake);
   zaak.mutable_link_interaction_to_zaak()->mutable_zaak()->set_identification("ZAAK-2026-0100");
   zaak.mutable_link_interaction_to_zaak()->mutable_zaak()->set_zaaktype("schuldhulpverlening");
-  const pb::ExecuteReply linked = Run(stack, "noor", zaak);
+  const pb::ExecuteReply linked = MustExecuteAs(stack, "noor", zaak);
 
   // What Karin sees: THAT there is an appointment and a contact with wijkteam Noord, never WHAT.
   pb::GetCustomerViewRequest view_request;

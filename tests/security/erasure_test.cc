@@ -173,6 +173,31 @@ TEST_CASE("erasure: after ErasePartyData no answer, index, log byte or replay sh
   confirm.mutable_request_notification()->mutable_address()->set_value("desiree.achterberg@example.nl");
   confirm.mutable_request_notification()->set_text("Beste Desiree Achterberg, uw afspraak is bevestigd.");
   Must(stack, confirm);
+  // A chat handed over to the KCC with a summary that names her, and an appointment whose
+  // confirmation goes to her e-mail address.
+  pb::ExecuteRequest chat = As(NewRequest());
+  chat.mutable_start_conversation()->set_party_id(desiree);
+  chat.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
+  const std::string chat_id = Must(stack, chat).aggregate_id();
+  pb::ExecuteRequest handover = As(NewRequest());
+  handover.set_aggregate_id(chat_id);
+  handover.mutable_hand_over_conversation()->mutable_to()->set_department("kcc");
+  handover.mutable_hand_over_conversation()->set_reason("schulden");
+  handover.mutable_hand_over_conversation()->set_summary("Desiree Achterberg van de Kastanjelaan wil teruggebeld worden");
+  handover.mutable_hand_over_conversation()->set_phone_number("+31612345678");
+  Must(stack, handover);
+  const int64_t tomorrow = TimeUtil::GetCurrentTime().seconds() + 86400;
+  pb::ExecuteRequest appointment = As(NewRequest());
+  auto* a = appointment.mutable_schedule_appointment();
+  a->set_party_id(desiree);
+  *a->mutable_window()->mutable_start() = TimeUtil::SecondsToTimestamp(tomorrow);
+  *a->mutable_window()->mutable_end() = TimeUtil::SecondsToTimestamp(tomorrow + 3600);
+  a->set_place("Wijkcentrum");
+  a->mutable_with()->set_department("schuldhulp");
+  a->set_subject("Intake Desiree Achterberg");
+  a->set_confirm_channel(pb::CHANNEL_EMAIL);
+  a->add_reminder_minutes_before(60);
+  Must(stack, appointment);
   const std::string piet_call =
       Must(stack, As(RegisterMessage(piet, pb::CHANNEL_PHONE, "Piet belt over zijn kliko", kNov16 + 120))).aggregate_id();
   const pb::ExecuteReply before = Must(stack, As(RegisterMessage(piet, pb::CHANNEL_EMAIL, "Piet mailt over de kliko", kNov16 + 180)));

@@ -5,13 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/auth/auth.h"
 #include "support/stack.h"
+#include "support/temp_dir.h"
 
 namespace ks::testing {
 
@@ -24,6 +28,23 @@ inline pb::ExecuteRequest As(pb::ExecuteRequest r, const std::string& actor_id, 
   if (at_seconds > 0)
     *r.mutable_meta()->mutable_occurred_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(at_seconds);
   return r;
+}
+
+// Writes a tokens file (libs/auth) into `dir`: one caller per (token, "tenant roles subject [teams]").
+inline std::string WriteTokens(const TempDir& dir, std::initializer_list<std::pair<std::string, std::string>> callers) {
+  const std::string path = dir.Sub("tokens");
+  std::ofstream out(path);
+  for (const auto& [token, rest] : callers) out << ks::auth::TokenHash(token) << " " << rest << "\n";
+  return path;
+}
+
+// Sends a command as the caller of `token`; it must succeed.
+inline pb::ExecuteReply MustExecuteAs(Stack& stack, const std::string& token, const pb::ExecuteRequest& request) {
+  pb::ExecuteReply reply;
+  grpc::Status status = stack.Execute(request, &reply, token);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return reply;
 }
 
 // Asks `request` to reflect what `reply` wrote (read your own writes).

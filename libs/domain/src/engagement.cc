@@ -64,7 +64,23 @@ Result<std::optional<pb::NotificationTarget>> NotifyTarget(const References& ref
   }
   if (party_id.empty()) return std::optional<pb::NotificationTarget>();
   const AggregateState party = refs.StateOf(party_id);
-  auto to = PartyRecipient(party_id, std::get<PartyState>(party.data), channel);
+  const auto& p = std::get<PartyState>(party.data);
+  auto to = PartyRecipient(party_id, p, channel);
+  if (!to && channel == pb::CHANNEL_UNSPECIFIED) {
+    // No choice made and no preferred channel: a preferred address, else the first one a channel
+    // carries.
+    const pb::DigitalAddress* any = nullptr;
+    for (const auto& a : p.digital_addresses)
+      if (ChannelFor(a.kind()) != pb::CHANNEL_UNSPECIFIED && (any == nullptr || (a.preferred() && !any->preferred())))
+        any = &a;
+    if (any != nullptr) {
+      pb::NotificationTarget target;
+      target.set_party_id(party_id);
+      target.set_channel(ChannelFor(any->kind()));
+      *target.mutable_address() = *any;
+      to = std::move(target);
+    }
+  }
   if (!to && channel != pb::CHANNEL_UNSPECIFIED)
     return std::unexpected(FailedPrecondition("{}.confirm_channel: the party has no {} address to reach it on {}", command,
                                               pb::DigitalAddressKind_Name(AddressKindFor(channel)),

@@ -1,0 +1,351 @@
+// Scheduled messages, appointments, conversations, zaak links and contact persons over gRPC: the
+// rules a user runs into (what is refused, with which field named, and that a refusal writes
+// nothing), and the promises (a scheduled message goes out once, when due, also after a restart
+// and with two adapters asking).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <thread>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "support/journey.h"
+
+using namespace ks::testing;
+namespace pb = ::klantstroom::v1;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+constexpr const char* kTenant = "gemeente-test";
+constexpr int64_t kHour = 3600;
+
+// The refusal of `request`: its code, that the message names `field`, and that nothing was written.
+void CheckRefused(Stack& stack, const pb::ExecuteRequest& request, grpc::StatusCode code, const std::string& field) {
+  const int64_t before = stack.LogSize();
+  grpc::Status status = stack.Execute(request);
+  INFO(status.error_message());
+  CHECK(status.error_code() == code);
+  CHECK(status.error_message().find(field) != std::string::npos);
+  CHECK(stack.LogSize() == before);
+}
+
+std::string Register(Stack& stack, const std::string& name, const std::string& email, const std::string& phone) {
+  auto request = RegisterPerson(name, email, phone);
+  request.mutable_meta()->set_tenant(kTenant);
+  return stack.MustExecute(request).aggregate_id();
+}
+
+pb::ExecuteRequest Message(const std::string& party, pb::Channel channel, const std::string& text, int64_t send_at) {
+  auto request = NewRequest(kTenant);
+  auto* c = request.mutable_request_notification();
+  c->set_party_id(party);
+  c->set_channel(channel);
+  c->set_text(text);
+  if (send_at > 0) *c->mutable_send_at() = TimeUtil::SecondsToTimestamp(send_at);
+  return request;
+}
+
+pb::TimeWindow Window(int64_t start, int64_t minutes) {
+  pb::TimeWindow w;
+  *w.mutable_start() = TimeUtil::SecondsToTimestamp(start);
+  *w.mutable_end() = TimeUtil::SecondsToTimestamp(start + minutes * 60);
+  return w;
+}
+
+pb::ExecuteRequest Appointment(const std::string& party, int64_t start) {
+  auto request = NewRequest(kTenant);
+  auto* a = request.mutable_schedule_appointment();
+  a->set_party_id(party);
+  *a->mutable_window() = Window(start, 30);
+  a->set_place("Stadskantoor, balie 4");
+  a->mutable_with()->set_department("burgerzaken");
+  a->set_subject("paspoort aanvragen");
+  a->add_reminder_minutes_before(60);
+  return request;
+}
+
+pb::AppointmentDetail AppointmentOf(Stack& stack, const std::string& id, const pb::ExecuteReply& after) {
+  pb::GetAppointmentRequest request;
+  request.set_tenant(kTenant);
+  request.set_appointment_id(id);
+  After(request, after);
+  return MustQuery(stack, &pb::QueryService::Stub::GetAppointment, request);
+}
+
+// The appointment's messages once `count` exist (the policy runs beside), at most 10 s.
+pb::AppointmentDetail AwaitMessages(Stack& stack, const std::string& id, const pb::ExecuteReply& after, int count,
+                                    int cancelled) {
+  pb::AppointmentDetail detail;
+  for (int i = 0; i < 200; ++i) {
+    detail = AppointmentOf(stack, id, after);
+    const auto n = std::count_if(detail.notifications().begin(), detail.notifications().end(),
+                                 [](const auto& m) { return m.status() == pb::NOTIFICATION_STATUS_CANCELLED; });
+    if (detail.notifications_size() == count && n == cancelled) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return detail;
+}
+
+}  // namespace
+
+TEST_CASE("scheduled message: offered when due, to one of two adapters, exactly once, also after a restart",
+          "[engagement][notification]") {
+  Stack stack;
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  const std::string thijs = Register(stack, "Thijs de Vries", "", "+31612345678");
+  const std::string id = stack.MustExecute(Message(thijs, pb::CHANNEL_SMS, "Gefeliciteerd met je verhuizing!", now + 48 * kHour))
+                             .aggregate_id();
+  const Adapter first{kTenant, pb::CHANNEL_SMS, "sms-1", ""};
+  const Adapter second{kTenant, pb::CHANNEL_SMS, "sms-2", ""};
+  CHECK(first.PullOnce(stack).empty());  // not due yet
+  stack.Restart();
+  stack.RunQueueClockAhead(std::chrono::seconds(47 * kHour));
+  CHECK(first.PullOnce(stack).empty());  // an hour early
+  stack.RunQueueClockAhead(std::chrono::seconds(48 * kHour + 60));
+  std::vector<pb::OutboundNotification> got_first;
+  std::vector<pb::OutboundNotification> got_second;
+  std::thread other([&] { got_second = second.PullOnce(stack); });
+  got_first = first.PullOnce(stack);
+  other.join();
+  REQUIRE(got_first.size() + got_second.size() == 1);
+  const pb::OutboundNotification sent = got_first.empty() ? got_second[0] : got_first[0];
+  CHECK(sent.notification_id() == id);
+  CHECK(sent.address().value() == "+31612345678");  // the party's number for SMS
+  (got_first.empty() ? second : first).Report(stack, sent);
+  stack.Restart();
+  CHECK(first.PullOnce(stack).empty());
+  CHECK(second.PullOnce(stack).empty());
+}
+
+TEST_CASE("scheduled message: moved or withdrawn only while it waits, and bad input writes nothing",
+          "[engagement][notification]") {
+  Stack stack;
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  const std::string thijs = Register(stack, "Thijs de Vries", "", "+31612345678");
+  CheckRefused(stack, Message(thijs, pb::CHANNEL_SMS, "te ver", now + 400 * 24 * kHour), grpc::StatusCode::INVALID_ARGUMENT,
+               "request_notification.send_at");
+  CheckRefused(stack, Message(thijs, pb::CHANNEL_EMAIL, "geen adres", 0), grpc::StatusCode::FAILED_PRECONDITION,
+               "request_notification.address");
+  CheckRefused(stack, Message("", pb::CHANNEL_SMS, "aan niemand", 0), grpc::StatusCode::INVALID_ARGUMENT,
+               "request_notification.address");
+
+  const std::string later = stack.MustExecute(Message(thijs, pb::CHANNEL_SMS, "later", now + 24 * kHour)).aggregate_id();
+  auto move = NewRequest(kTenant);
+  move.set_aggregate_id(later);
+  *move.mutable_reschedule_notification()->mutable_send_at() = TimeUtil::SecondsToTimestamp(now + 2 * 24 * kHour);
+  stack.MustExecute(move);
+  auto cancel = NewRequest(kTenant);
+  cancel.set_aggregate_id(later);
+  cancel.mutable_cancel_notification()->set_reason("niet meer nodig");
+  stack.MustExecute(cancel);
+  const pb::ExecuteReply again = stack.MustExecute(cancel);  // no change
+  CHECK(again.positions_size() == 0);
+  CheckRefused(stack, move, grpc::StatusCode::FAILED_PRECONDITION, "aggregate_id");
+  stack.RunQueueClockAhead(std::chrono::seconds(3 * 24 * kHour));
+  CHECK(Adapter{kTenant, pb::CHANNEL_SMS, "sms-1", ""}.PullOnce(stack).empty());
+
+  // Sent is sent.
+  stack.RunQueueClockAhead(std::chrono::seconds(0));
+  const std::string now_id = stack.MustExecute(Message(thijs, pb::CHANNEL_SMS, "nu", 0)).aggregate_id();
+  const Adapter sms{kTenant, pb::CHANNEL_SMS, "sms-1", ""};
+  auto sent = sms.Pull(stack, 1);
+  REQUIRE(sent.size() == 1);
+  sms.Report(stack, sent[0]);
+  auto too_late = NewRequest(kTenant);
+  too_late.set_aggregate_id(now_id);
+  too_late.mutable_cancel_notification()->set_reason("te laat");
+  CheckRefused(stack, too_late, grpc::StatusCode::FAILED_PRECONDITION, "aggregate_id");
+}
+
+TEST_CASE("appointment: bad input is refused naming the field, and writes nothing", "[engagement][appointment]") {
+  Stack stack;
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  const std::string desiree = Register(stack, "Desiree", "desiree@example.nl", "");
+  auto past = Appointment(desiree, now - kHour);
+  CheckRefused(stack, past, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.window.start");
+  auto backwards = Appointment(desiree, now + 24 * kHour);
+  *backwards.mutable_schedule_appointment()->mutable_window()->mutable_end() = TimeUtil::SecondsToTimestamp(now);
+  CheckRefused(stack, backwards, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.window.end");
+  auto long_one = Appointment(desiree, now + 24 * kHour);
+  *long_one.mutable_schedule_appointment()->mutable_window() = Window(now + 24 * kHour, 9 * 60);
+  CheckRefused(stack, long_one, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.window");
+  auto nowhere = Appointment(desiree, now + 24 * kHour);
+  nowhere.mutable_schedule_appointment()->clear_place();
+  CheckRefused(stack, nowhere, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.place");
+  auto too_many = Appointment(desiree, now + 24 * kHour);
+  for (int m : {1, 2, 3, 4, 5}) too_many.mutable_schedule_appointment()->add_reminder_minutes_before(m);
+  CheckRefused(stack, too_many, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.reminder_minutes_before");
+  auto month = Appointment(desiree, now + 24 * kHour);
+  month.mutable_schedule_appointment()->set_reminder_minutes_before(0, 50000);
+  CheckRefused(stack, month, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.reminder_minutes_before[0]");
+  auto mismatch = Appointment(desiree, now + 24 * kHour);
+  mismatch.mutable_schedule_appointment()->set_confirm_channel(pb::CHANNEL_SMS);
+  mismatch.mutable_schedule_appointment()->mutable_confirm_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  mismatch.mutable_schedule_appointment()->mutable_confirm_address()->set_value("d@example.nl");
+  CheckRefused(stack, mismatch, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.confirm_address");
+  auto no_phone = Appointment(desiree, now + 24 * kHour);
+  no_phone.mutable_schedule_appointment()->set_confirm_channel(pb::CHANNEL_SMS);
+  CheckRefused(stack, no_phone, grpc::StatusCode::FAILED_PRECONDITION, "schedule_appointment.confirm_channel");
+  auto nobody = Appointment("", now + 24 * kHour);
+  CheckRefused(stack, nobody, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.person_name");
+  auto unknown = Appointment("no-such-party", now + 24 * kHour);
+  CheckRefused(stack, unknown, grpc::StatusCode::NOT_FOUND, "schedule_appointment.party_id");
+  auto insecure = Appointment(desiree, now + 24 * kHour);
+  insecure.mutable_schedule_appointment()->set_details_url("http://mijn.example.nl/a/1");
+  CheckRefused(stack, insecure, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.details_url");
+
+  // Once cancelled, it cannot be moved, and its outcome is recorded only after it started. (The
+  // policy's confirmations and reminders are awaited first: they write to the log beside.)
+  const pb::ExecuteReply scheduled = stack.MustExecute(Appointment(desiree, now + 24 * kHour));
+  const std::string id = scheduled.aggregate_id();
+  REQUIRE(AwaitMessages(stack, id, scheduled, 2, 0).notifications_size() == 2);
+  auto early = NewRequest(kTenant);
+  early.set_aggregate_id(id);
+  early.mutable_record_appointment_outcome()->set_outcome(pb::APPOINTMENT_STATUS_ATTENDED);
+  CheckRefused(stack, early, grpc::StatusCode::FAILED_PRECONDITION, "has not started");
+  auto cancel = NewRequest(kTenant);
+  cancel.set_aggregate_id(id);
+  cancel.mutable_cancel_appointment()->set_reason("ziek");
+  const pb::ExecuteReply cancelled = stack.MustExecute(cancel);
+  REQUIRE(AwaitMessages(stack, id, cancelled, 3, 1).notifications_size() == 3);
+  auto move = NewRequest(kTenant);
+  move.set_aggregate_id(id);
+  *move.mutable_reschedule_appointment()->mutable_window() = Window(now + 48 * kHour, 30);
+  CheckRefused(stack, move, grpc::StatusCode::FAILED_PRECONDITION, "cancelled");
+}
+
+TEST_CASE("appointment: for a person not identified yet, confirmed at the address given, cancelled with its reminder",
+          "[engagement][appointment]") {
+  Stack stack;
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  auto request = Appointment("", now + 24 * kHour);
+  auto* a = request.mutable_schedule_appointment();
+  a->set_person_name("mevrouw D.");
+  a->mutable_confirm_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  a->mutable_confirm_address()->set_value("D.Veilig@Example.nl");
+  a->set_details_url("https://mijn.example.nl/afspraken/1");
+  const pb::ExecuteReply scheduled = stack.MustExecute(request);
+  const Adapter mail{kTenant, pb::CHANNEL_EMAIL, "mail", ""};
+  auto confirmation = mail.Pull(stack, 1);
+  REQUIRE(confirmation.size() == 1);
+  CHECK(confirmation[0].address().value() == "d.veilig@example.nl");
+  CHECK(confirmation[0].text().find("https://mijn.example.nl/afspraken/1") != std::string::npos);
+  CHECK(confirmation[0].text().find("paspoort") == std::string::npos);
+  mail.Report(stack, confirmation[0]);
+
+  auto cancel = NewRequest(kTenant);
+  cancel.set_aggregate_id(scheduled.aggregate_id());
+  cancel.mutable_cancel_appointment()->set_reason("kan niet");
+  const pb::ExecuteReply cancelled = stack.MustExecute(cancel);
+  // Confirmation, reminder (cancelled), cancellation message.
+  auto detail = AwaitMessages(stack, scheduled.aggregate_id(), cancelled, 3, 1);
+  CHECK(detail.appointment().status() == pb::APPOINTMENT_STATUS_CANCELLED);
+  CHECK(detail.appointment().person_name() == "mevrouw D.");
+  REQUIRE(detail.notifications_size() == 3);
+  auto told = mail.Pull(stack, 1);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].text().find("geannuleerd") != std::string::npos);
+  mail.Report(stack, told[0]);
+  stack.RunQueueClockAhead(std::chrono::seconds(24 * kHour));
+  CHECK(mail.PullOnce(stack).empty());  // the reminder is gone with the appointment
+}
+
+TEST_CASE("conversation: who may do what when, and anonymous turns need a started conversation",
+          "[engagement][conversation]") {
+  Stack stack;
+  const std::string thijs = Register(stack, "Thijs", "thijs@example.nl", "");
+  const std::string other = Register(stack, "Other", "other@example.nl", "");
+  auto start = As(NewRequest(kTenant), "chatbot", pb::ACTOR_KIND_BOT);
+  start.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
+  const std::string chat = stack.MustExecute(start).aggregate_id();
+
+  auto take = NewRequest(kTenant);  // an employee, but nothing waits
+  take.set_aggregate_id(chat);
+  take.mutable_take_over_conversation();
+  CheckRefused(stack, take, grpc::StatusCode::FAILED_PRECONDITION, "with the bot");
+  auto handover = As(NewRequest(kTenant), "chatbot", pb::ACTOR_KIND_BOT);
+  handover.set_aggregate_id(chat);
+  handover.mutable_hand_over_conversation()->set_reason("vraag te moeilijk");
+  CheckRefused(stack, handover, grpc::StatusCode::INVALID_ARGUMENT, "hand_over_conversation.to.department");
+  handover.mutable_hand_over_conversation()->mutable_to()->set_department("kcc");
+  handover.mutable_hand_over_conversation()->set_phone_number("bel me");
+  CheckRefused(stack, handover, grpc::StatusCode::INVALID_ARGUMENT, "hand_over_conversation.phone_number");
+
+  auto orphan = NewRequest(kTenant);
+  orphan.mutable_register_interaction()->set_channel(pb::CHANNEL_CHAT);
+  orphan.mutable_register_interaction()->set_direction(pb::DIRECTION_INBOUND);
+  orphan.mutable_register_interaction()->set_conversation_id("never-started");
+  CheckRefused(stack, orphan, grpc::StatusCode::NOT_FOUND, "register_interaction.conversation_id");
+  orphan.mutable_register_interaction()->clear_conversation_id();
+  CheckRefused(stack, orphan, grpc::StatusCode::INVALID_ARGUMENT, "register_interaction");
+
+  auto link = NewRequest(kTenant);
+  link.set_aggregate_id(chat);
+  link.mutable_link_conversation_to_party()->set_party_id(thijs);
+  stack.MustExecute(link);
+  link.mutable_link_conversation_to_party()->set_party_id(other);
+  CheckRefused(stack, link, grpc::StatusCode::FAILED_PRECONDITION, "link_conversation_to_party.party_id");
+  auto close = NewRequest(kTenant);
+  close.set_aggregate_id(chat);
+  close.mutable_close_conversation()->set_outcome("beantwoord");
+  stack.MustExecute(close);
+  CheckRefused(stack, close, grpc::StatusCode::FAILED_PRECONDITION, "closed");
+}
+
+TEST_CASE("contact person and zaak: a daughter calls for her mother, the call is linked to a zaak once",
+          "[engagement][identity]") {
+  Stack stack;
+  const std::string mother = Register(stack, "Mevrouw Jansen", "jansen@example.nl", "");
+  const std::string daughter = Register(stack, "Ellen Jansen", "ellen@example.nl", "");
+  auto add = NewRequest(kTenant);
+  add.set_aggregate_id(mother);
+  add.mutable_add_contact_person()->set_party_id(daughter);
+  add.mutable_add_contact_person()->set_role("mantelzorger");
+  stack.MustExecute(add);
+  CHECK(stack.MustExecute(add).positions_size() == 0);  // known already: no change
+  auto self = add;
+  self.mutable_add_contact_person()->set_party_id(mother);
+  CheckRefused(stack, self, grpc::StatusCode::INVALID_ARGUMENT, "add_contact_person.party_id");
+  auto nobody = add;
+  nobody.mutable_add_contact_person()->set_party_id("nobody");
+  CheckRefused(stack, nobody, grpc::StatusCode::NOT_FOUND, "add_contact_person.party_id");
+
+  auto call = NewRequest(kTenant);
+  auto* c = call.mutable_register_interaction();
+  c->set_party_id(mother);
+  c->set_contact_person_party_id(daughter);
+  c->set_channel(pb::CHANNEL_PHONE);
+  c->set_direction(pb::DIRECTION_INBOUND);
+  c->set_text("Mijn moeder wil een Wmo-voorziening aanvragen");
+  const std::string call_id = stack.MustExecute(call).aggregate_id();
+  auto zaak = NewRequest(kTenant);
+  zaak.set_aggregate_id(call_id);
+  zaak.mutable_link_interaction_to_zaak()->mutable_zaak()->set_identification("ZAAK-2026-0042");
+  zaak.mutable_link_interaction_to_zaak()->mutable_zaak()->set_url("https://zaken.example.nl/api/v1/zaken/42");
+  const pb::ExecuteReply linked = stack.MustExecute(zaak);
+  const pb::ExecuteReply twice = stack.MustExecute(zaak);
+  CHECK(twice.positions_size() == 0);
+  auto bad = zaak;
+  bad.mutable_link_interaction_to_zaak()->mutable_zaak()->set_url("ftp://zaken");
+  CheckRefused(stack, bad, grpc::StatusCode::INVALID_ARGUMENT, "link_interaction_to_zaak.zaak.url");
+
+  pb::GetCustomerViewRequest view_request;
+  view_request.set_tenant(kTenant);
+  view_request.set_party_id(mother);
+  After(view_request, linked);
+  pb::ListZaakContactsRequest zaak_request;
+  zaak_request.set_tenant(kTenant);
+  zaak_request.set_zaak("ZAAK-2026-0042");
+  After(zaak_request, linked);
+  auto contacts = MustQuery(stack, &pb::QueryService::Stub::ListZaakContacts, zaak_request);
+  REQUIRE(contacts.contacts_size() == 1);
+  CHECK(contacts.contacts(0).contact_person_party_id() == daughter);
+  auto view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request);
+  REQUIRE(view.party().contact_persons_size() == 1);
+  CHECK(view.party().contact_persons(0).party_id() == daughter);
+  CHECK(view.party().contact_persons(0).role() == "mantelzorger");
+  REQUIRE(view.timeline_size() == 1);
+  REQUIRE(view.timeline(0).zaken_size() == 1);
+  CHECK(view.timeline(0).zaken(0).url() == "https://zaken.example.nl/api/v1/zaken/42");
+}
