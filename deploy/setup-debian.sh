@@ -2,7 +2,7 @@
 # Installs what Klantstroom builds and runs with, from Debian's packages only (Debian 12,
 # bookworm). Safe to run again: it installs only what is missing. Needs root (or sudo).
 #   deploy/setup-debian.sh               to build and run (deploy/demo.sh)
-#   deploy/setup-debian.sh --for-tests   also what the tests use: Chromium and npm (deploy/test.sh)
+#   deploy/setup-debian.sh --for-tests   also what the tests use: Chromium, openssl and npm (deploy/test.sh)
 set -euo pipefail
 
 packages=(
@@ -19,6 +19,7 @@ packages=(
 )
 if [ "${1:-}" = "--for-tests" ]; then
   packages+=(chromium)  # the test that opens the analysts' HTML report in a headless browser
+  packages+=(openssl)   # the mutual-TLS test makes its certificates with the openssl command
   # npm fetches buf for the schema-compatibility check; many machines have Node already.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -19,6 +19,7 @@ int CommandServiceMain(int argc, char** argv) {
       .Define("vault", "data/vault", "the key vault of personal data (libs/privacy), made when missing; shared with the projector and query service")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("partitions", "0", "partitions when the log or topic has to be created (0: 12); an existing one keeps its own");
+  rpc::DefineTlsFlags(flags);
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
 
@@ -48,12 +49,17 @@ int CommandServiceMain(int argc, char** argv) {
     log::Error("command-service", "{}", authenticator.error().ToString());
     return 2;
   }
+  auto credentials = rpc::ServerCredentialsFor(rpc::TlsFilesFrom(flags));
+  if (!credentials) {
+    log::Error("command-service", "{}", credentials.error().ToString());
+    return 2;
+  }
   CommandGrpcService service(**handler, **authenticator);
   NotificationGrpcService notifications(**handler, **authenticator);
   AttachmentGrpcService uploads(attachment_store, **authenticator);
   auto policies = std::make_unique<PolicyRunner>(**handler, **event_log);
   int port = 0;
-  auto server = rpc::StartServer(flags.Get("listen"), {&service, &notifications, &uploads}, &port);
+  auto server = rpc::StartServer(flags.Get("listen"), {&service, &notifications, &uploads}, &port, *credentials);
   if (!server) {
     log::Error("command-service", "{}", server.error().ToString());
     return 1;

@@ -57,10 +57,12 @@ Result<std::unique_ptr<AllInOne>> AllInOne::Start(const AllInOneOptions& options
   app->notification_service_ = std::make_unique<command::NotificationGrpcService>(*app->handler_, *app->authenticator_,
                                                                                options.notification_clock);
   app->attachment_service_ = std::make_unique<command::AttachmentGrpcService>(*app->attachments_, *app->authenticator_);
+  auto credentials = rpc::ServerCredentialsFor(options.tls);
+  if (!credentials) return std::unexpected(credentials.error());
   auto server = rpc::StartServer(options.listen,
                                  {app->command_service_.get(), app->query_service_.get(),
                                   app->notification_service_.get(), app->attachment_service_.get()},
-                                 &app->port_);
+                                 &app->port_, *credentials);
   if (!server) return std::unexpected(server.error());
   app->server_ = std::move(*server);
   return app;

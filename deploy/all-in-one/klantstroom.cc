@@ -16,6 +16,7 @@ int Run(int argc, char** argv) {
       .Define("partitions", "0", "partitions of a new event log (0: 12); an existing log keeps its own")
       .Define("sync", "true", "fsync the event log before acknowledging a command")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)");
+  ks::rpc::DefineTlsFlags(flags);
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto partitions = flags.GetInt("partitions");
@@ -27,7 +28,8 @@ int Run(int argc, char** argv) {
                                             .listen = flags.Get("listen"),
                                             .partitions = static_cast<int32_t>(*partitions),
                                             .sync = flags.GetBool("sync"),
-                                            .auth_tokens = flags.Get("auth-tokens")});
+                                            .auth_tokens = flags.Get("auth-tokens"),
+                                            .tls = ks::rpc::TlsFilesFrom(flags)});
   if (!app) {
     ks::log::Error("klantstroom", "cannot start: {}", app.error().ToString());
     return 1;

@@ -23,6 +23,7 @@ int QueryServiceMain(int argc, char** argv) {
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
       .Define("max-consistency-wait-ms", "5000", "longest a query waits for its min_positions");
+  rpc::DefineTlsFlags(flags);
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto catch_up_ms = flags.GetInt("catch-up-ms");
@@ -62,6 +63,11 @@ int QueryServiceMain(int argc, char** argv) {
     log::Error("query-service", "{}", authenticator.error().ToString());
     return 2;
   }
+  auto credentials = rpc::ServerCredentialsFor(rpc::TlsFilesFrom(flags));
+  if (!credentials) {
+    log::Error("query-service", "{}", credentials.error().ToString());
+    return 2;
+  }
   auto audit = AuditLog::Open(flags.Get("audit"));
   if (!audit) {
     log::Error("query-service", "{}", audit.error().ToString());
@@ -70,7 +76,7 @@ int QueryServiceMain(int argc, char** argv) {
   QueryGrpcService service(engine, **authenticator,
                            {.max_consistency_wait = std::chrono::milliseconds(*max_wait_ms), .audit = audit->get()});
   int port = 0;
-  auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port);
+  auto server = rpc::StartServer(flags.Get("listen"), {&service}, &port, *credentials);
   if (!server) {
     log::Error("query-service", "{}", server.error().ToString());
     return 1;

@@ -30,11 +30,13 @@ inline pb::ExecuteRequest As(pb::ExecuteRequest r, const std::string& actor_id, 
   return r;
 }
 
-// Writes a tokens file (libs/auth) into `dir`: one caller per (token, "tenant roles subject [teams]").
+// Writes a tokens file (libs/auth) into `dir`: one caller per (token, "tenant roles subject [teams]");
+// a "cert:<common name>" token is written as it is (a client certificate's caller).
 inline std::string WriteTokens(const TempDir& dir, std::initializer_list<std::pair<std::string, std::string>> callers) {
   const std::string path = dir.Sub("tokens");
   std::ofstream out(path);
-  for (const auto& [token, rest] : callers) out << ks::auth::TokenHash(token) << " " << rest << "\n";
+  for (const auto& [token, rest] : callers)
+    out << (token.starts_with("cert:") ? token : ks::auth::TokenHash(token)) << " " << rest << "\n";
   return path;
 }
 

@@ -29,6 +29,11 @@ class Stack {
   Stack() { Start(); }
   // With authentication: callers must present a token listed in `auth_tokens` (libs/auth).
   explicit Stack(std::string auth_tokens) : auth_tokens_(std::move(auth_tokens)) { Start(); }
+  // Serving TLS (mutual with tls.client_ca). The stubs below speak plaintext and so are refused:
+  // make a channel with the client's credentials instead.
+  Stack(std::string auth_tokens, rpc::TlsFiles tls) : auth_tokens_(std::move(auth_tokens)), tls_(std::move(tls)) {
+    Start();
+  }
 
   // The notification queue's clock runs `ahead` of the system clock from now on (kept across
   // restarts): messages planned for next month are due "next month".
@@ -97,6 +102,7 @@ class Stack {
                                           .partitions = 4,
                                           .sync = false,
                                           .auth_tokens = auth_tokens_,
+                                          .tls = tls_,
                                           .notification_clock = [ahead = clock_ahead_] {
                                             return std::chrono::system_clock::now() + std::chrono::seconds(ahead->load());
                                           }});
@@ -111,6 +117,7 @@ class Stack {
 
   TempDir dir_;
   std::string auth_tokens_;
+  rpc::TlsFiles tls_;
   std::shared_ptr<std::atomic<int64_t>> clock_ahead_ = std::make_shared<std::atomic<int64_t>>(0);
   std::unique_ptr<allinone::AllInOne> app_;
   std::unique_ptr<pb::CommandService::Stub> commands_;

@@ -65,8 +65,14 @@ Result<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string
     };
     if (!(fields >> tenant >> roles >> subject)) return bad("needs: sha256-of-token tenant roles subject [teams]");
     fields >> teams;
-    if (token_hash.size() != 64 || token_hash.find_first_not_of("0123456789abcdef") != std::string::npos)
-      return bad("the first column must be the token's SHA-256 in lower-case hex (64 characters)");
+    constexpr std::string_view kCert = "cert:";
+    const bool by_certificate = std::string_view(token_hash).starts_with(kCert);
+    if (by_certificate && token_hash.size() == kCert.size())
+      return bad("'cert:' must be followed by the client certificate's common name");
+    if (!by_certificate &&
+        (token_hash.size() != 64 || token_hash.find_first_not_of("0123456789abcdef") != std::string::npos))
+      return bad("the first column must be the token's SHA-256 in lower-case hex (64 characters), or "
+                 "cert:<common name> of a client certificate");
     Principal principal;
     principal.subject = subject;
     principal.tenant = tenant;
@@ -78,9 +84,15 @@ Result<std::unique_ptr<Authenticator>> Authenticator::FromFile(const std::string
     }
     if (principal.roles.empty()) return bad("at least one role is required");
     for (const std::string& team : SplitCommas(teams)) principal.teams.insert(team);
-    if (!auth->by_token_hash_.emplace(token_hash, std::move(principal)).second) return bad("the same token twice");
+    if (by_certificate) {
+      if (!auth->by_common_name_.emplace(token_hash.substr(kCert.size()), std::move(principal)).second)
+        return bad("the same certificate name twice");
+    } else if (!auth->by_token_hash_.emplace(token_hash, std::move(principal)).second) {
+      return bad("the same token twice");
+    }
   }
-  log::Info("auth", "{} callers known from {}", auth->by_token_hash_.size(), path);
+  log::Info("auth", "{} callers known from {} ({} by client certificate)",
+            auth->by_token_hash_.size() + auth->by_common_name_.size(), path, auth->by_common_name_.size());
   return auth;
 }
 
@@ -103,6 +115,16 @@ Result<Principal> Authenticator::Authenticate(std::string_view header) const {
   if (!header.starts_with(kBearer)) return std::unexpected(Unauthenticated("authorization: must be 'Bearer <token>'"));
   auto it = by_token_hash_.find(TokenHash(header.substr(kBearer.size())));
   if (it == by_token_hash_.end()) return std::unexpected(Unauthenticated("authorization: the token is not known"));
+  return it->second;
+}
+
+Result<Principal> Authenticator::AuthenticateCertificate(std::string_view common_name) const {
+  if (!enabled_) return Authenticate("");
+  auto it = by_common_name_.find(std::string(common_name));
+  if (it == by_common_name_.end())
+    return std::unexpected(Unauthenticated("authorization: the client certificate '{}' stands for no known caller, and "
+                                           "no bearer token was given",
+                                           common_name));
   return it->second;
 }
 

@@ -1,6 +1,8 @@
 #include "ks/rpc/server.h"
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -17,13 +19,46 @@ Status FromGrpc(const grpc::Status& status) {
   return {static_cast<StatusCode>(status.error_code()), status.error_message()};
 }
 
+namespace {
+
+Result<std::string> ReadPem(const std::string& path, std::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected(InvalidArgument("--{}: cannot read {}", flag, path));
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (pem.find("-----BEGIN ") == std::string::npos)
+    return std::unexpected(InvalidArgument("--{}: {} is not a PEM file", flag, path));
+  return pem;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFor(const TlsFiles& tls) {
+  if (tls.cert.empty() && tls.key.empty() && tls.client_ca.empty()) return grpc::InsecureServerCredentials();
+  if (tls.cert.empty() || tls.key.empty())
+    return std::unexpected(InvalidArgument("--tls-cert and --tls-key: give both, or neither (plaintext)"));
+  auto cert = ReadPem(tls.cert, "tls-cert");
+  if (!cert) return std::unexpected(cert.error());
+  auto key = ReadPem(tls.key, "tls-key");
+  if (!key) return std::unexpected(key.error());
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca.empty()) {
+    auto ca = ReadPem(tls.client_ca, "tls-client-ca");
+    if (!ca) return std::unexpected(ca.error());
+    options.pem_root_certs = *ca;
+    // No certificate signed by the CA, no connection: the handshake fails before any call.
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
 Result<std::unique_ptr<grpc::Server>> StartServer(const std::string& listen_address,
-                                                  const std::vector<grpc::Service*>& services, int* bound_port) {
+                                                  const std::vector<grpc::Service*>& services, int* bound_port,
+                                                  std::shared_ptr<grpc::ServerCredentials> credentials) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  // Plaintext for now: authentication arrives with the security work (tokens or mTLS).
-  builder.AddListeningPort(listen_address, grpc::InsecureServerCredentials(), bound_port);
+  builder.AddListeningPort(listen_address, credentials ? credentials : grpc::InsecureServerCredentials(), bound_port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   // Attachments (photos) are up to 10 MiB; leave room for the message around them.
   builder.SetMaxReceiveMessageSize(16 << 20);

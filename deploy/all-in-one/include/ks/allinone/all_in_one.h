@@ -23,6 +23,7 @@
 #include "ks/eventlog/event_log.h"
 #include "ks/projector/projector.h"
 #include "ks/query/query_grpc_service.h"
+#include "ks/rpc/server.h"
 
 namespace ks::allinone {
 
@@ -37,6 +38,8 @@ struct AllInOneOptions {
   bool sync = true;
   // The callers' tokens file (libs/auth); empty: no authentication (development). Default: "".
   std::string auth_tokens;
+  // The server's TLS files (plaintext when empty; mutual TLS with a client CA).
+  rpc::TlsFiles tls;
   // The notification queue's clock (tests run it ahead); empty: the system clock.
   command::NotificationGrpcService::Clock notification_clock;
 };

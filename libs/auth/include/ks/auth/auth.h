@@ -8,7 +8,10 @@
 //   9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  gemeente-utrecht kcc           kcc-karin
 //   60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752  gemeente-utrecht specialist    wt-noor      wijkteam-noord
 //
-// (`printf %s TOKEN | sha256sum` gives the first column.) Roles: channel-adapter, kcc,
+// (`printf %s TOKEN | sha256sum` gives the first column.) With mutual TLS (the servers'
+// --tls-client-ca), a line may name a client certificate instead: `cert:<common name>`; a call on
+// a connection whose verified certificate has that common name, without a bearer token, is that
+// caller. (A bearer token, when sent, names the caller: an application may relay its user's.) Roles: channel-adapter, kcc,
 // specialist, back-office, analyst, admin; several may be given, comma-separated; so may teams.
 // A caller acts for its one tenant only.
 //
@@ -59,11 +62,15 @@ class Authenticator {
   // The caller of a call with this "authorization" header value (empty when absent).
   // UNAUTHENTICATED when it is missing, not a bearer token, or not a known one.
   Result<Principal> Authenticate(std::string_view authorization_header) const;
+  // The caller whose verified client certificate has `common_name` (a "cert:" line).
+  // UNAUTHENTICATED when no line names it.
+  Result<Principal> AuthenticateCertificate(std::string_view common_name) const;
 
  private:
   Authenticator() = default;
   bool enabled_ = false;
   std::map<std::string, Principal> by_token_hash_;
+  std::map<std::string, Principal, std::less<>> by_common_name_;
 };
 
 // The authenticator of a program's --auth-tokens flag: the file's callers, or, when `path` is
