@@ -9,6 +9,8 @@ void WithholdRestricted(const auth::Principal& caller, google::protobuf::Repeate
     contact.clear_report();
     contact.clear_outcome();
     contact.clear_topics();
+    contact.clear_underlying_topics();
+    contact.clear_zaken();  // a zaaktype ("schuldhulpverlening") says WHAT as much as a text
     contact.clear_counterpart();
     contact.clear_external_id();
     contact.set_content_withheld(true);
@@ -22,6 +24,9 @@ void WithholdRestricted(const auth::Principal& caller, google::protobuf::Repeate
     appointment.clear_place();
     appointment.clear_what_to_bring();
     appointment.clear_outcome_note();
+    appointment.clear_cancel_reason();
+    appointment.clear_notify_to();  // the safe address is the team's to know
+    appointment.clear_person_name();
     appointment.set_content_withheld(true);
   }
 }

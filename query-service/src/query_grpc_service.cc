@@ -7,6 +7,7 @@
 #include "ks/rpc/server.h"
 
 #include <algorithm>
+#include <set>
 
 #include <google/protobuf/util/time_util.h>
 
@@ -155,8 +156,17 @@ grpc::ServerUnaryReactor* QueryGrpcService::GetConversation(grpc::CallbackServer
     WithholdRestricted(caller, reply->mutable_turns());
     WithholdRestricted(caller, reply->mutable_earlier_contacts());
     WithholdRestricted(caller, reply->mutable_appointments());
-    if (!s.ok() || reply->conversation().party_id().empty()) return s;
-    return RecordReads(caller, request->tenant(), "GetConversation", {reply->conversation().party_id()});
+    if (!s.ok()) return s;
+    // Whose data the answer shows: the conversation's party (or the one it was merged into) and
+    // whoever the turns and contacts are of.
+    std::set<std::string> parties;
+    for (const std::string* id : {&reply->conversation().party_id(), &reply->party().party_id()})
+      if (!id->empty()) parties.insert(*id);
+    for (const auto* list : {&reply->turns(), &reply->earlier_contacts()})
+      for (const auto& contact : *list)
+        if (!contact.party_id().empty()) parties.insert(contact.party_id());
+    if (parties.empty()) return s;
+    return RecordReads(caller, request->tenant(), "GetConversation", {parties.begin(), parties.end()});
   });
 }
 

@@ -46,7 +46,7 @@ std::vector<pb::OutboundNotification> Pull(Stack& stack, size_t expect,
 }
 
 void Report(Stack& stack, const pb::OutboundNotification& n, bool delivered, const std::string& error = "") {
-  kWhatsApp.Report(stack, n, delivered, error);
+  (void)kWhatsApp.Report(stack, n, delivered, error);
 }
 
 pb::MeldingDetail Melding(Stack& stack, const std::string& number, const pb::ExecuteReply& after) {

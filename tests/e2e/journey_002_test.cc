@@ -78,13 +78,16 @@ pb::ConversationView Conversation(Stack& stack, const std::string& id, const pb:
   return MustQuery(stack, &pb::QueryService::Stub::GetConversation, request);
 }
 
-// The customer view once the policy has linked the chat's early turns (at most 10 s).
-pb::CustomerView ViewWithTimeline(Stack& stack, const std::string& party, int contacts) {
+// The customer view reflecting `after`, once the policy has linked the chat's early turns (at
+// most 10 s).
+pb::CustomerView ViewWithTimeline(Stack& stack, const std::string& party, int contacts,
+                                  std::initializer_list<const pb::ExecuteReply*> after) {
   pb::CustomerView view;
   for (int i = 0; i < 200; ++i) {
     pb::GetCustomerViewRequest request;
     request.set_tenant(kTenant);
     request.set_party_id(party);
+    for (const pb::ExecuteReply* reply : after) After(request, *reply);
     view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, request);
     if (view.timeline_size() >= contacts) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -159,11 +162,11 @@ TEST_CASE("journey 002: Thijs moves, postpones a month, and is congratulated on 
   close.mutable_close_conversation()->set_outcome("verhuizing geregistreerd, P-vergunning aangevraagd");
   close.mutable_close_conversation()->set_report("Verhuizing per 17 maart; P-vergunning betaald; tip huursubsidie niet van toepassing.");
   close.mutable_close_conversation()->add_underlying_topics("parkeervergunning");
-  stack.MustExecute(close);
+  const pb::ExecuteReply closed1 = stack.MustExecute(close);
 
   // All seven turns are on his timeline, the two before the camera check too (linked by the policy).
   {
-    pb::CustomerView view = ViewWithTimeline(stack, thijs, 7);
+    pb::CustomerView view = ViewWithTimeline(stack, thijs, 7, {&closed1});
     CHECK(view.timeline_size() == 7);
     REQUIRE(view.conversations_size() == 1);
     CHECK(view.conversations(0).status() == pb::CONVERSATION_STATUS_CLOSED);
@@ -292,14 +295,15 @@ TEST_CASE("journey 002: Thijs moves, postpones a month, and is congratulated on 
   REQUIRE(on_the_day.size() == 1);
   CHECK(on_the_day[0].notification_id() == congratulation);
   CHECK(on_the_day[0].text() == "Gefeliciteerd met je verhuizing!");
-  sms.Report(stack, on_the_day[0]);
+  const pb::ExecuteReply delivered = sms.Report(stack, on_the_day[0]);
   CHECK(sms.PullOnce(stack).empty());
-  stack.Restart();  // exactly once, also after a restart
+  stack.Restart();  // exactly once, also after a restart: the policy reads the log again
+  AwaitPolicies(stack);
   CHECK(sms.Pull(stack, 0, std::chrono::milliseconds(500)).empty());
 
   // Thijs's history reads as one: two conversations, twelve turns (the call's two included), two
   // identifications, and the congratulation delivered on the new day.
-  pb::CustomerView view = ViewWithTimeline(stack, thijs, 12);
+  pb::CustomerView view = ViewWithTimeline(stack, thijs, 12, {&closed, &delivered});
   CHECK(view.timeline_size() == 12);
   REQUIRE(view.conversations_size() == 2);
   CHECK(view.conversations(0).conversation_id() == chat2);

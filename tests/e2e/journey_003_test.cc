@@ -271,6 +271,8 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   REQUIRE(karin_zaak.contacts_size() == 1);
   CHECK(karin_zaak.contacts(0).content_withheld());
   CHECK(karin_zaak.contacts(0).text().empty());
+  CHECK(karin_zaak.contacts(0).zaken_size() == 0);  // "schuldhulpverlening" would say WHAT
+  CHECK(seen_appointment.notify_to().address().value().empty());  // nor where her safe address is
 
   // Noor sees it all.
   const auto noor_view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request, "noor");

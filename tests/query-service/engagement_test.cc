@@ -114,6 +114,7 @@ TEST_CASE("scheduled message: offered when due, to one of two adapters, exactly 
   CHECK(sent.address().value() == "+31612345678");  // the party's number for SMS
   (got_first.empty() ? second : first).Report(stack, sent);
   stack.Restart();
+  AwaitPolicies(stack);
   CHECK(first.PullOnce(stack).empty());
   CHECK(second.PullOnce(stack).empty());
 }
@@ -156,6 +157,29 @@ TEST_CASE("scheduled message: moved or withdrawn only while it waits, and bad in
   too_late.set_aggregate_id(now_id);
   too_late.mutable_cancel_notification()->set_reason("te laat");
   CheckRefused(stack, too_late, grpc::StatusCode::FAILED_PRECONDITION, "aggregate_id");
+
+  // Held by an adapter: withdrawn all the same (it may have gone out: the adapter's report is
+  // refused), and never offered again.
+  const std::string held_id = stack.MustExecute(Message(thijs, pb::CHANNEL_SMS, "vastgehouden", 0)).aggregate_id();
+  auto held = sms.Pull(stack, 1);
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].notification_id() == held_id);
+  auto withdraw = NewRequest(kTenant);
+  withdraw.set_aggregate_id(held_id);
+  withdraw.mutable_cancel_notification()->set_reason("de afspraak is gewijzigd");
+  stack.MustExecute(withdraw);
+  pb::ReportDeliveryRequest report;
+  report.set_tenant(kTenant);
+  report.set_notification_id(held_id);
+  report.set_attempt(held[0].attempt());
+  report.set_delivered(true);
+  report.set_adapter_id("sms-1");
+  grpc::ClientContext context;
+  pb::ExecuteReply ignored;
+  CHECK(stack.notifications().ReportDelivery(&context, report, &ignored).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);
+  stack.RunQueueClockAhead(std::chrono::seconds(3600));  // its lease long over
+  CHECK(sms.PullOnce(stack).empty());
 }
 
 TEST_CASE("appointment: bad input is refused naming the field, and writes nothing", "[engagement][appointment]") {
@@ -191,6 +215,13 @@ TEST_CASE("appointment: bad input is refused naming the field, and writes nothin
   CheckRefused(stack, nobody, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.person_name");
   auto unknown = Appointment("no-such-party", now + 24 * kHour);
   CheckRefused(stack, unknown, grpc::StatusCode::NOT_FOUND, "schedule_appointment.party_id");
+  auto far = Appointment(desiree, now + 400 * 24 * kHour);
+  CheckRefused(stack, far, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.window.start");
+  auto channel_only = Appointment("", now + 24 * kHour);
+  channel_only.mutable_schedule_appointment()->set_person_name("mevrouw D.");
+  channel_only.mutable_schedule_appointment()->clear_reminder_minutes_before();
+  channel_only.mutable_schedule_appointment()->set_confirm_channel(pb::CHANNEL_SMS);
+  CheckRefused(stack, channel_only, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.confirm_address");
   auto insecure = Appointment(desiree, now + 24 * kHour);
   insecure.mutable_schedule_appointment()->set_details_url("http://mijn.example.nl/a/1");
   CheckRefused(stack, insecure, grpc::StatusCode::INVALID_ARGUMENT, "schedule_appointment.details_url");
@@ -200,6 +231,11 @@ TEST_CASE("appointment: bad input is refused naming the field, and writes nothin
   const pb::ExecuteReply scheduled = stack.MustExecute(Appointment(desiree, now + 24 * kHour));
   const std::string id = scheduled.aggregate_id();
   REQUIRE(AwaitMessages(stack, id, scheduled, 2, 0).notifications_size() == 2);
+  auto same = NewRequest(kTenant);
+  same.set_aggregate_id(id);
+  *same.mutable_reschedule_appointment()->mutable_window() = Window(now + 24 * kHour, 30);
+  same.mutable_reschedule_appointment()->set_place("Stadskantoor, balie 4");
+  CHECK(stack.MustExecute(same).positions_size() == 0);  // the same time and place: no change, no messages
   auto early = NewRequest(kTenant);
   early.set_aggregate_id(id);
   early.mutable_record_appointment_outcome()->set_outcome(pb::APPOINTMENT_STATUS_ATTENDED);
@@ -286,11 +322,20 @@ TEST_CASE("conversation: who may do what when, and anonymous turns need a starte
   stack.MustExecute(link);
   link.mutable_link_conversation_to_party()->set_party_id(other);
   CheckRefused(stack, link, grpc::StatusCode::FAILED_PRECONDITION, "link_conversation_to_party.party_id");
+  auto stray = NewRequest(kTenant);  // Other's contact cannot join Thijs's conversation
+  stray.mutable_register_interaction()->set_party_id(other);
+  stray.mutable_register_interaction()->set_channel(pb::CHANNEL_CHAT);
+  stray.mutable_register_interaction()->set_direction(pb::DIRECTION_INBOUND);
+  stray.mutable_register_interaction()->set_conversation_id(chat);
+  CheckRefused(stack, stray, grpc::StatusCode::FAILED_PRECONDITION, "register_interaction.party_id");
   auto close = NewRequest(kTenant);
   close.set_aggregate_id(chat);
   close.mutable_close_conversation()->set_outcome("beantwoord");
   stack.MustExecute(close);
   CheckRefused(stack, close, grpc::StatusCode::FAILED_PRECONDITION, "closed");
+  auto late = stray;
+  late.mutable_register_interaction()->set_party_id(thijs);
+  CheckRefused(stack, late, grpc::StatusCode::FAILED_PRECONDITION, "register_interaction.conversation_id");
 }
 
 TEST_CASE("contact person and zaak: a daughter calls for her mother, the call is linked to a zaak once",

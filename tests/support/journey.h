@@ -110,7 +110,9 @@ struct Adapter {
     return got;
   }
 
-  void Report(Stack& stack, const pb::OutboundNotification& n, bool delivered = true, const std::string& error = "") const {
+  // Reports how delivery went; returns what that wrote (for reading it back).
+  pb::ExecuteReply Report(Stack& stack, const pb::OutboundNotification& n, bool delivered = true,
+                          const std::string& error = "") const {
     pb::ReportDeliveryRequest request;
     request.set_tenant(tenant);
     request.set_notification_id(n.notification_id());
@@ -125,7 +127,17 @@ struct Adapter {
     grpc::Status status = stack.notifications().ReportDelivery(&context, request, &reply);
     INFO(status.error_message());
     REQUIRE(status.ok());
+    return reply;
   }
 };
+
+// Waits (up to 20 s) until the policy runner has looked at every event in the log: after a
+// restart it reads the log again from the start, and would re-issue a reaction only then.
+inline void AwaitPolicies(Stack& stack) {
+  const int64_t total = stack.LogSize();
+  for (int i = 0; i < 400 && stack.app().policies().events_seen() < total; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(stack.app().policies().events_seen() >= total);
+}
 
 }  // namespace ks::testing

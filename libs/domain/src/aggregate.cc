@@ -196,16 +196,28 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
         return std::unexpected(NotFound("register_interaction.contact_person_party_id: no party '{}' in tenant {}",
                                         c.contact_person_party_id(), r.meta().tenant()));
       std::string party_id = c.party_id();
-      if (party_id.empty() && !c.conversation_id().empty()) {
-        // A turn of a conversation whose party is known is that party's contact.
+      if (!c.conversation_id().empty()) {
+        // A turn of a started conversation: not once it is closed, not another party's, and the
+        // conversation's party's contact when it names none. (Other conversation ids, such as a
+        // DM thread's, only group contacts.)
         const AggregateState conversation = refs.StateOf(c.conversation_id());
-        const bool known = conversation.exists() && conversation.tenant == r.meta().tenant() &&
-                           conversation.type == pb::AGGREGATE_TYPE_CONVERSATION;
-        if (known) party_id = std::get<ConversationState>(conversation.data).party_id;
-        if (!known && !c.has_counterpart())
+        const bool started = conversation.exists() && conversation.tenant == r.meta().tenant() &&
+                             conversation.type == pb::AGGREGATE_TYPE_CONVERSATION;
+        if (started) {
+          const auto& conv = std::get<ConversationState>(conversation.data);
+          if (conv.status == pb::CONVERSATION_STATUS_CLOSED)
+            return std::unexpected(FailedPrecondition(
+                "register_interaction.conversation_id: conversation '{}' is closed; start a new one", c.conversation_id()));
+          if (!party_id.empty() && !conv.party_id.empty() && party_id != conv.party_id)
+            return std::unexpected(FailedPrecondition(
+                "register_interaction.party_id: conversation '{}' is party '{}''s, not '{}''s", c.conversation_id(),
+                conv.party_id, party_id));
+          if (party_id.empty()) party_id = conv.party_id;
+        } else if (party_id.empty() && !c.has_counterpart()) {
           return std::unexpected(NotFound("register_interaction.conversation_id: no conversation '{}' in tenant {} (a "
                                           "contact without party_id or counterpart belongs to a started conversation)",
                                           c.conversation_id(), r.meta().tenant()));
+        }
       }
       auto* ev = e.mutable_interaction_registered();
       ev->set_contact_person_party_id(c.contact_person_party_id());

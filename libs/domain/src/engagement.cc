@@ -171,8 +171,11 @@ Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteR
   pb::EventEnvelope e;
   const int64_t now_ms = TimeUtil::TimestampToMilliseconds(r.meta().occurred_at());
   auto in_future = [&](const pb::TimeWindow& window, std::string_view field) -> Status {
-    if (TimeUtil::TimestampToMilliseconds(window.start()) <= now_ms)
-      return InvalidArgument("{}.start: must be in the future", field);
+    const int64_t start_ms = TimeUtil::TimestampToMilliseconds(window.start());
+    if (start_ms <= now_ms) return InvalidArgument("{}.start: must be in the future", field);
+    // Reminders are scheduled messages, which may be at most a year ahead.
+    if (start_ms > now_ms + int64_t{365} * 24 * 3600 * 1000)
+      return InvalidArgument("{}.start: at most a year ahead", field);
     return Status::Ok();
   };
   if (r.command_case() == pb::ExecuteRequest::kScheduleAppointment) {
@@ -214,7 +217,9 @@ Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteR
     case pb::ExecuteRequest::kRescheduleAppointment: {
       const auto& c = r.reschedule_appointment();
       if (Status s = in_future(c.window(), "reschedule_appointment.window"); !s.ok()) return std::unexpected(s);
-      if (c.window().SerializeAsString() == appointment.window.SerializeAsString() && c.place().empty()) return Events{};
+      if (c.window().SerializeAsString() == appointment.window.SerializeAsString() &&
+          (c.place().empty() || c.place() == appointment.place))
+        return Events{};
       auto* ev = e.mutable_appointment_rescheduled();
       *ev->mutable_window() = c.window();
       ev->set_place(c.place());
@@ -257,6 +262,7 @@ Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteR
       auto* ev = e.mutable_appointment_outcome_recorded();
       ev->set_outcome(r.record_appointment_outcome().outcome());
       ev->set_note(r.record_appointment_outcome().note());
+      superseded(ev->mutable_superseded_notification_ids());
       return Events{e};
     }
     default:
@@ -298,6 +304,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       a.party_id = ev.party_id();
       a.status = pb::APPOINTMENT_STATUS_SCHEDULED;
       a.window = ev.window();
+      a.place = ev.place();
       a.reminder_minutes_before.assign(ev.reminder_minutes_before().begin(), ev.reminder_minutes_before().end());
       a.notify_to = ev.notify_to();
       a.details_url = ev.details_url();
@@ -308,6 +315,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
     case pb::EventEnvelope::kAppointmentRescheduled: {
       auto& a = std::get<AppointmentState>(state.data);
       a.window = event.appointment_rescheduled().window();
+      if (!event.appointment_rescheduled().place().empty()) a.place = event.appointment_rescheduled().place();
       a.reminder_notification_ids = reminder_ids();
       break;
     }
@@ -325,9 +333,12 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       a.reminder_notification_ids.clear();
       break;
     }
-    case pb::EventEnvelope::kAppointmentOutcomeRecorded:
-      std::get<AppointmentState>(state.data).status = event.appointment_outcome_recorded().outcome();
+    case pb::EventEnvelope::kAppointmentOutcomeRecorded: {
+      auto& a = std::get<AppointmentState>(state.data);
+      a.status = event.appointment_outcome_recorded().outcome();
+      a.reminder_notification_ids.clear();
       break;
+    }
     default:
       break;
   }

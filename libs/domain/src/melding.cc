@@ -268,9 +268,11 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
     case pb::ExecuteRequest::kCancelNotification:
     case pb::ExecuteRequest::kRescheduleNotification: {
       if (n.status == pb::NOTIFICATION_STATUS_CANCELLED && r.has_cancel_notification()) return Events{};
-      // Once an adapter holds it the message may be on its way; a lease that ran out gives it back.
+      // A cancellation also withdraws what an adapter holds (it may have gone out already: the
+      // adapter's report is then refused); a move needs it back first (its lease ran out).
+      const bool held = n.status == pb::NOTIFICATION_STATUS_DISPATCHED;
       const bool waiting = n.status == pb::NOTIFICATION_STATUS_PENDING ||
-                           (n.status == pb::NOTIFICATION_STATUS_DISPATCHED && n.lease_until_ms <= now_ms);
+                           (held && (r.has_cancel_notification() || n.lease_until_ms <= now_ms));
       if (!waiting)
         return std::unexpected(FailedPrecondition("aggregate_id: notification '{}' is no longer waiting to be sent ({})",
                                                   r.aggregate_id(), pb::NotificationStatus_Name(n.status)));

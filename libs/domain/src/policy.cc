@@ -243,10 +243,16 @@ std::vector<pb::ExecuteRequest> ConversationTurnsRule::Observe(const pb::EventEn
       return out;
     }
     auto [it, added] = unlinked_turns_.try_emplace(conversation);
-    if (added) unlinked_order_.push_back(conversation);
-    if (it->second.size() < 1000) it->second.push_back(event.aggregate_id());
-    while (unlinked_order_.size() > kMaxRemembered) {
-      unlinked_turns_.erase(unlinked_order_.front());
+    if (added) {
+      it->second.generation = next_generation_++;
+      unlinked_order_.emplace_back(conversation, it->second.generation);
+    }
+    if (it->second.turns.size() < 1000) it->second.turns.push_back(event.aggregate_id());
+    // The oldest go first; entries of conversations linked since are stale and just dropped.
+    while (unlinked_turns_.size() > kMaxRemembered || unlinked_order_.size() > 2 * kMaxRemembered) {
+      const auto& [oldest, generation] = unlinked_order_.front();
+      if (auto stale = unlinked_turns_.find(oldest); stale != unlinked_turns_.end() && stale->second.generation == generation)
+        unlinked_turns_.erase(stale);
       unlinked_order_.pop_front();
     }
     return out;
@@ -258,8 +264,8 @@ std::vector<pb::ExecuteRequest> ConversationTurnsRule::Observe(const pb::EventEn
   const std::string conversation = event.tenant() + "/" + event.aggregate_id();
   Remember(conversation, party);
   if (auto it = unlinked_turns_.find(conversation); it != unlinked_turns_.end()) {
-    for (const std::string& turn : it->second) out.push_back(link(turn, party));
-    unlinked_turns_.erase(it);  // its place in unlinked_order_ goes when it comes to the front
+    for (const std::string& turn : it->second.turns) out.push_back(link(turn, party));
+    unlinked_turns_.erase(it);  // its entry in unlinked_order_ is stale now
   }
   return out;
 }
@@ -442,6 +448,9 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
                                          fmt::format("Uw afspraak op {} is geannuleerd.", FormatWindowNl(ev.window()))));
       break;
     }
+    case pb::EventEnvelope::kAppointmentOutcomeRecorded:
+      CancelReminders(event, event.appointment_outcome_recorded().superseded_notification_ids(), out);
+      break;
     case pb::EventEnvelope::kMeldingLinked: {
       const auto& ev = event.melding_linked();
       pb::ExecuteRequest r = SystemCommand(event, "policy/link-back/" + event.event_id());

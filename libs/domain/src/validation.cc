@@ -299,6 +299,9 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
         return s;
       if (c.party_id().empty() && !c.has_confirm_address() && c.reminder_minutes_before_size() > 0)
         return InvalidArgument("schedule_appointment.confirm_address: reminders for a person without a party_id need an address");
+      if (c.party_id().empty() && !c.has_confirm_address() && c.confirm_channel() != pb::CHANNEL_UNSPECIFIED)
+        return InvalidArgument("schedule_appointment.confirm_address: a confirm_channel for a person without a party_id "
+                               "needs the address to use on it");
       if (Status s = CheckMaxBytes(c.details_url(), 1000, "schedule_appointment.details_url"); !s.ok()) return s;
       if (!c.details_url().empty() && !c.details_url().starts_with("https://"))
         return InvalidArgument("schedule_appointment.details_url: must be an https URL (messages carry it instead of the details)");
@@ -485,6 +488,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
                                pb::Channel_Name(c.channel()));
       if (Status s = CheckRequired(c.text(), 4000, "request_notification.text"); !s.ok()) return s;
       if (Status s = CheckId(c.party_id(), "request_notification.party_id", false); !s.ok()) return s;
+      if (c.has_send_at() && (c.send_at().seconds() <= 0 || c.send_at().nanos() < 0 || c.send_at().nanos() > 999'999'999))
+        return InvalidArgument("request_notification.send_at: must be a time after 1970");
       return CheckAttachments(c.attachments(), "request_notification.attachments");
     }
     case pb::ExecuteRequest::kDispatchNotification: {

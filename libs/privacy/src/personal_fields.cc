@@ -36,13 +36,13 @@ const std::map<const Descriptor*, std::vector<std::string>>& Names() {
       {pb::MeldingSatisfactionRecorded::descriptor(), {"comment"}},
       {pb::NotificationRequested::descriptor(), {"address", "text"}},
       {pb::NotificationFailed::descriptor(), {"error"}},
-      {pb::ConversationStarted::descriptor(), {"counterpart"}},
-      {pb::ConversationHandedOver::descriptor(), {"summary", "phone_number"}},
+      {pb::ConversationStarted::descriptor(), {"subject", "counterpart"}},
+      {pb::ConversationHandedOver::descriptor(), {"reason", "summary", "phone_number"}},
       {pb::ConversationClosed::descriptor(), {"report"}},
-      {pb::AppointmentScheduled::descriptor(), {"person_name", "subject", "notify_to"}},
-      {pb::AppointmentRescheduled::descriptor(), {"notify_to"}},
+      {pb::AppointmentScheduled::descriptor(), {"person_name", "place", "subject", "what_to_bring", "notify_to"}},
+      {pb::AppointmentRescheduled::descriptor(), {"place", "reason", "notify_to"}},
       {pb::AppointmentRemindersSet::descriptor(), {"notify_to"}},
-      {pb::AppointmentCancelled::descriptor(), {"notify_to"}},
+      {pb::AppointmentCancelled::descriptor(), {"reason", "notify_to"}},
       {pb::AppointmentOutcomeRecorded::descriptor(), {"note"}},
 
       {pb::PartyProfile::descriptor(),
@@ -51,8 +51,10 @@ const std::map<const Descriptor*, std::vector<std::string>>& Names() {
       {pb::CallbackRecord::descriptor(), {"context", "phone_number", "completion_report"}},
       {pb::MeldingRecord::descriptor(), {"reporter_address", "satisfaction_comment"}},
       {pb::NotificationRecord::descriptor(), {"address", "text", "last_error"}},
-      {pb::ConversationRecord::descriptor(), {"counterpart", "handover_summary", "callback_phone_number", "report"}},
-      {pb::AppointmentRecord::descriptor(), {"person_name", "subject", "notify_to", "outcome_note"}},
+      {pb::ConversationRecord::descriptor(),
+       {"subject", "counterpart", "handover_reason", "handover_summary", "callback_phone_number", "report"}},
+      {pb::AppointmentRecord::descriptor(),
+       {"person_name", "place", "subject", "what_to_bring", "notify_to", "cancel_reason", "outcome_note"}},
   };
   return *names;
 }

@@ -13,13 +13,14 @@ namespace ks::query {
 
 namespace pb = ::klantstroom::v1;
 
-// Clears text, report, outcome, topics and the counterpart's address of each contact restricted to
-// a team `caller` is not in, and marks it content_withheld.
+// Clears text, report, outcome, topics (also the question behind the question), zaak links and the
+// counterpart's address of each contact restricted to a team `caller` is not in, and marks it
+// content_withheld.
 void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts);
 
-// Clears subject, place, what to bring and the outcome note of each appointment with a team
-// `caller` is not in, and marks it content_withheld: others see THAT there is an appointment, when
-// and with which team.
+// Clears subject, place, what to bring, outcome note, cancel reason, the person's name and where
+// messages go of each appointment with a team `caller` is not in, and marks it content_withheld:
+// others see THAT there is an appointment, when and with which team.
 void WithholdRestricted(const auth::Principal& caller, google::protobuf::RepeatedPtrField<pb::AppointmentRecord>* appointments);
 
 // The teams whose restricted contacts `caller` may find in search; nullopt for every team.

@@ -51,6 +51,7 @@ struct AppointmentState {
   std::string party_id;
   pb::AppointmentStatus status = pb::APPOINTMENT_STATUS_UNSPECIFIED;
   pb::TimeWindow window;
+  std::string place;
   std::vector<int32_t> reminder_minutes_before;
   pb::NotificationTarget notify_to;  // empty when the person cannot be reached
   std::string details_url;

@@ -73,8 +73,13 @@ class ConversationTurnsRule {
 
  private:
   void Remember(const std::string& conversation, const std::string& party);
-  std::unordered_map<std::string, std::vector<std::string>> unlinked_turns_;  // tenant/conversation -> turns
-  std::deque<std::string> unlinked_order_;
+  struct Unlinked {
+    std::vector<std::string> turns;
+    uint64_t generation = 0;  // which entry of unlinked_order_ is this one's (older ones are stale)
+  };
+  std::unordered_map<std::string, Unlinked> unlinked_turns_;  // tenant/conversation -> turns
+  std::deque<std::pair<std::string, uint64_t>> unlinked_order_;
+  uint64_t next_generation_ = 0;
   std::unordered_map<std::string, std::string> party_of_;  // tenant/conversation -> party
   std::deque<std::string> party_order_;
 };
