@@ -232,6 +232,12 @@ Status CommandHandler::PrepareVault(const pb::ExecuteRequest& request, const std
       if (!key) return key.error();
       return vault_.Adopt(tenant, privacy::PartyKeyId(party), "conversation/" + aggregate_id);
     }
+    case pb::ExecuteRequest::kLinkAppointmentToParty: {
+      const std::string& party = request.link_appointment_to_party().party_id();
+      auto key = KeyForSealing(tenant, privacy::PartyKeyId(party));
+      if (!key) return key.error();
+      return vault_.Adopt(tenant, privacy::PartyKeyId(party), "appointment/" + aggregate_id);
+    }
     default:
       return Status::Ok();
   }

@@ -484,6 +484,9 @@ pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record, const pb::Ev
       record.set_cancel_reason(event.appointment_cancelled().reason());
       *record.mutable_last_changed_by() = event.actor();
       break;
+    case pb::EventEnvelope::kAppointmentLinkedToParty:
+      record.set_party_id(event.appointment_linked_to_party().party_id());
+      break;
     case pb::EventEnvelope::kAppointmentOutcomeRecorded:
       record.set_status(event.appointment_outcome_recorded().outcome());
       record.set_outcome_note(event.appointment_outcome_recorded().note());
@@ -568,7 +571,8 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
     out.push_back(keys::AddressTimeline(record.tenant(), record.counterpart_digest(), ms,
                                         record.interaction_id()));
   if (!record.conversation_id().empty())
-    out.push_back(keys::ConversationTurn(record.tenant(), record.conversation_id(), ms, record.interaction_id()));
+    out.push_back(keys::ConversationTurn(record.tenant(), record.conversation_id(),
+                                         TimeUtil::TimestampToMicroseconds(record.occurred_at()), record.interaction_id()));
   for (const pb::ZaakReference& zaak : record.zaken())
     out.push_back(keys::ZaakContact(record.tenant(), zaak.identification(), ms, record.interaction_id()));
   return out;

@@ -251,7 +251,7 @@ TEST_CASE("appointment: bad input is refused naming the field, and writes nothin
   CheckRefused(stack, move, grpc::StatusCode::FAILED_PRECONDITION, "cancelled");
 }
 
-TEST_CASE("appointment: for a person not identified yet, confirmed at the address given, cancelled with its reminder",
+TEST_CASE("appointment: for a person not identified yet, confirmed at the address given, linked later, cancelled with its reminder",
           "[engagement][appointment]") {
   Stack stack;
   const int64_t now = TimeUtil::GetCurrentTime().seconds();
@@ -269,6 +269,25 @@ TEST_CASE("appointment: for a person not identified yet, confirmed at the addres
   CHECK(confirmation[0].text().find("https://mijn.example.nl/afspraken/1") != std::string::npos);
   CHECK(confirmation[0].text().find("paspoort") == std::string::npos);
   mail.Report(stack, confirmation[0]);
+
+  // Identified later: the appointment joins her customer view, once.
+  const std::string desiree = Register(stack, "Desiree", "d.veilig@example.nl", "");
+  auto link = NewRequest(kTenant);
+  link.set_aggregate_id(scheduled.aggregate_id());
+  link.mutable_link_appointment_to_party()->set_party_id(desiree);
+  const pb::ExecuteReply linked = stack.MustExecute(link);
+  CHECK(stack.MustExecute(link).positions_size() == 0);
+  const std::string someone = Register(stack, "Iemand anders", "iemand@example.nl", "");
+  link.mutable_link_appointment_to_party()->set_party_id(someone);
+  CheckRefused(stack, link, grpc::StatusCode::FAILED_PRECONDITION, "link_appointment_to_party.party_id");
+  pb::GetCustomerViewRequest view_request;
+  view_request.set_tenant(kTenant);
+  view_request.set_party_id(desiree);
+  After(view_request, linked);
+  const auto view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request);
+  REQUIRE(view.appointments_size() == 1);
+  CHECK(view.appointments(0).appointment_id() == scheduled.aggregate_id());
+  CHECK(view.appointments(0).person_name() == "mevrouw D.");
 
   auto cancel = NewRequest(kTenant);
   cancel.set_aggregate_id(scheduled.aggregate_id());

@@ -350,6 +350,7 @@ pb::AggregateType TargetAggregateType(const pb::ExecuteRequest& request) {
     case pb::ExecuteRequest::kSetAppointmentReminders:
     case pb::ExecuteRequest::kCancelAppointment:
     case pb::ExecuteRequest::kRecordAppointmentOutcome:
+    case pb::ExecuteRequest::kLinkAppointmentToParty:
       return pb::AGGREGATE_TYPE_APPOINTMENT;
     case pb::ExecuteRequest::kRegisterMelding:
     case pb::ExecuteRequest::kChangeMeldingStatus:

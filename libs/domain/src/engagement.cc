@@ -207,6 +207,17 @@ Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteR
     return Events{e};
   }
   const auto& appointment = std::get<AppointmentState>(state.data);
+  if (r.command_case() == pb::ExecuteRequest::kLinkAppointmentToParty) {  // also after it took place
+    const std::string& party_id = r.link_appointment_to_party().party_id();
+    if (appointment.party_id == party_id) return Events{};
+    if (!appointment.party_id.empty())
+      return std::unexpected(FailedPrecondition(
+          "link_appointment_to_party.party_id: the appointment is already party '{}''s", appointment.party_id));
+    if (Status s = PartyIsUsable(refs, r.meta().tenant(), party_id, "link_appointment_to_party.party_id"); !s.ok())
+      return std::unexpected(s);
+    e.mutable_appointment_linked_to_party()->set_party_id(party_id);
+    return Events{e};
+  }
   if (appointment.status != pb::APPOINTMENT_STATUS_SCHEDULED)
     return std::unexpected(FailedPrecondition("aggregate_id: appointment '{}' is {}; only a scheduled one can be changed",
                                               r.aggregate_id(), AppointmentStatusName(appointment.status)));
@@ -333,6 +344,9 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       a.reminder_notification_ids.clear();
       break;
     }
+    case pb::EventEnvelope::kAppointmentLinkedToParty:
+      std::get<AppointmentState>(state.data).party_id = event.appointment_linked_to_party().party_id();
+      break;
     case pb::EventEnvelope::kAppointmentOutcomeRecorded: {
       auto& a = std::get<AppointmentState>(state.data);
       a.status = event.appointment_outcome_recorded().outcome();

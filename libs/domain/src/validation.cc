@@ -322,6 +322,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
     }
     case pb::ExecuteRequest::kCancelAppointment:
       return CheckRequired(r.cancel_appointment().reason(), 500, "cancel_appointment.reason");
+    case pb::ExecuteRequest::kLinkAppointmentToParty:
+      return CheckId(r.link_appointment_to_party().party_id(), "link_appointment_to_party.party_id", true);
     case pb::ExecuteRequest::kRecordAppointmentOutcome: {
       const auto& c = r.record_appointment_outcome();
       if (c.outcome() != pb::APPOINTMENT_STATUS_ATTENDED && c.outcome() != pb::APPOINTMENT_STATUS_NO_SHOW)

@@ -34,9 +34,9 @@ std::string InvertedTime(int64_t ms) {
 std::string Party(std::string_view tenant, std::string_view party_id) { return Join({"P", tenant, party_id}); }
 
 namespace {
-std::string Time(int64_t ms) {
+std::string Time(int64_t t) {
   std::string out;
-  codec::PutBigEndian64(out, static_cast<uint64_t>(ms) ^ (uint64_t{1} << 63));  // signed order
+  codec::PutBigEndian64(out, static_cast<uint64_t>(t) ^ (uint64_t{1} << 63));  // signed order
   return out;
 }
 }  // namespace
@@ -45,9 +45,9 @@ std::string Conversation(std::string_view tenant, std::string_view id) { return 
 std::string ConversationTurnsPrefix(std::string_view tenant, std::string_view conversation_id) {
   return Join({"VT", tenant, conversation_id, ""});
 }
-std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_ms,
+std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_us,
                              std::string_view interaction_id) {
-  return ConversationTurnsPrefix(tenant, conversation_id) + Time(occurred_ms) + kSep + std::string(interaction_id);
+  return ConversationTurnsPrefix(tenant, conversation_id) + Time(occurred_us) + kSep + std::string(interaction_id);
 }
 std::string PartyConversationsPrefix(std::string_view tenant, std::string_view party_id) {
   return Join({"VP", tenant, party_id, ""});

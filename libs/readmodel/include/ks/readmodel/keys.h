@@ -111,7 +111,8 @@ std::string StartedPrefix(std::string_view tenant, std::string_view kind);
 
 std::string Conversation(std::string_view tenant, std::string_view conversation_id);
 std::string ConversationTurnsPrefix(std::string_view tenant, std::string_view conversation_id);
-std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_ms,
+// In microseconds: a chat's turns often come within one millisecond of each other.
+std::string ConversationTurn(std::string_view tenant, std::string_view conversation_id, int64_t occurred_us,
                              std::string_view interaction_id);
 std::string PartyConversationsPrefix(std::string_view tenant, std::string_view party_id);
 std::string PartyConversation(std::string_view tenant, std::string_view party_id, int64_t started_ms,
