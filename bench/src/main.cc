@@ -17,15 +17,21 @@ int main(int argc, char** argv) {
       .Define("repeats", "3", "runs per figure; the median is reported")
       .Define("work-dir", "", "scratch directory (default: a new one under the temp dir)")
       .Define("json", "bench-results.json", "where to write the figures as JSON")
-      .Define("keep", "false", "keep the scratch directory (its replay-log/ is a history to try ks-replay on)");
+      .Define("keep", "false",
+              "keep the scratch directory (its replay-log/ is a history to try ks-replay on)")
+      .Define("only", "",
+              "comma-separated benchmarks to run (ingest, projection, kafka, replay, views, queue, "
+              "meldingen, freshness); empty: all. For profiling one of them");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   ks::log::SetMinLevel(ks::log::Level::kWarn);
   const bool smoke = flags.GetBool("smoke");
   ks::bench::BenchOptions options;
-  options.work_dir = flags.Get("work-dir").empty()
-                         ? (std::filesystem::temp_directory_path() / ("ks-bench-" + std::to_string(::getpid()))).string()
-                         : flags.Get("work-dir");
+  options.work_dir =
+      flags.Get("work-dir").empty()
+          ? (std::filesystem::temp_directory_path() / ("ks-bench-" + std::to_string(::getpid())))
+                .string()
+          : flags.Get("work-dir");
   std::filesystem::create_directories(options.work_dir);
   if (smoke) {
     options.parties = 50;
@@ -36,79 +42,118 @@ int main(int argc, char** argv) {
   }
   const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
 
+  const std::string only = "," + flags.Get("only") + ",";
+  auto wanted = [&](std::string_view name) {
+    return only == ",," || only.find(fmt::format(",{},", name)) != std::string::npos;
+  };
+
   std::vector<ks::bench::Figure> figures;
   size_t request_bytes = 0;
-  const auto ingest = ks::bench::MedianOf(repeats, [&] {
-    ++options.seed;
-    return ks::bench::IngestBenchmark(options, &request_bytes);
-  });
-  const auto echo_ingest = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::EchoBenchmark(options.concurrency, options.commands, request_bytes);
-  });
-  figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
-                     fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency), echo_ingest, 0.5});
-
-  const auto projection = ks::bench::MedianOf(repeats, [&] { return ks::bench::ProjectionBenchmark(options); });
-  const size_t events = options.parties + options.commands;
-  const auto rmw = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
-  });
-  figures.push_back({"projection: events into all read models", projection, "RocksDB read-modify-write", rmw, 1.0});
+  // Ingest also makes the log the projection reads, and the rate freshness is asked at.
+  const int ingest_runs = wanted("ingest")                                ? repeats
+                          : (wanted("projection") || wanted("freshness")) ? 1
+                                                                          : 0;
+  const auto ingest =
+      ingest_runs == 0 ? ks::bench::Sample{} : ks::bench::MedianOf(ingest_runs, [&] {
+        ++options.seed;
+        return ks::bench::IngestBenchmark(options, &request_bytes);
+      });
+  if (wanted("ingest")) {
+    const auto echo_ingest = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::EchoBenchmark(options.concurrency, options.commands, request_bytes);
+    });
+    figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
+                       fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
+                       echo_ingest, 0.5});
+  }
+  if (wanted("projection")) {
+    const auto projection =
+        ks::bench::MedianOf(repeats, [&] { return ks::bench::ProjectionBenchmark(options); });
+    const size_t events = options.parties + options.commands;
+    const auto rmw = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
+    });
+    figures.push_back({"projection: events into all read models", projection,
+                       "RocksDB read-modify-write", rmw, 1.0});
+  }
 
   // The same events on Kafka (the mock cluster): produce and consume, the raw limits, and the
   // projection from the topic. One run yields all three; medians of `repeats` runs.
   std::vector<ks::bench::KafkaSamples> kafka_runs;
-  for (int i = 0; i < repeats; ++i) kafka_runs.push_back(ks::bench::KafkaBenchmark(options));
+  for (int i = 0; i < repeats && wanted("kafka"); ++i)
+    kafka_runs.push_back(ks::bench::KafkaBenchmark(options));
   auto median = [&](ks::bench::Sample ks::bench::KafkaSamples::*which) {
     std::vector<ks::bench::Sample> samples;
     for (const auto& run : kafka_runs) samples.push_back(run.*which);
-    std::sort(samples.begin(), samples.end(), [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
+    std::sort(samples.begin(), samples.end(),
+              [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
     return samples[samples.size() / 2];
   };
-  figures.push_back({"Kafka: projection from the topic", median(&ks::bench::KafkaSamples::project),
-                     "librdkafka consume, no decoding", median(&ks::bench::KafkaSamples::consume), 0});
-  // Produce is itself a raw limit (of ingest on Kafka); it is listed beside consume for scale.
-  figures.push_back({"Kafka: librdkafka produce, acks=all", median(&ks::bench::KafkaSamples::produce),
-                     "librdkafka consume, no decoding", median(&ks::bench::KafkaSamples::consume), 0});
+  if (wanted("kafka")) {
+    figures.push_back({"Kafka: projection from the topic",
+                       median(&ks::bench::KafkaSamples::project), "librdkafka consume, no decoding",
+                       median(&ks::bench::KafkaSamples::consume), 0});
+    // Produce is itself a raw limit (of ingest on Kafka); it is listed beside consume for scale.
+    figures.push_back({"Kafka: librdkafka produce, acks=all",
+                       median(&ks::bench::KafkaSamples::produce), "librdkafka consume, no decoding",
+                       median(&ks::bench::KafkaSamples::consume), 0});
+  }
 
-  const size_t history = ks::bench::BuildReplayHistory(options);
-  const auto replay = ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(options); });
-  const auto raw_read = ks::bench::MedianOf(repeats, [&] { return ks::bench::RawLogReadBenchmark(options); });
-  figures.push_back({fmt::format("KPI replay: {} events, all KPIs", history), replay, "reading the same log, no decoding",
-                     raw_read, 0});
+  if (wanted("replay")) {
+    const size_t history = ks::bench::BuildReplayHistory(options);
+    const auto replay =
+        ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(options); });
+    const auto raw_read =
+        ks::bench::MedianOf(repeats, [&] { return ks::bench::RawLogReadBenchmark(options); });
+    figures.push_back({fmt::format("KPI replay: {} events, all KPIs", history), replay,
+                       "reading the same log, no decoding", raw_read, 0});
+  }
 
-  size_t answer_bytes = 0;
-  const auto views = ks::bench::MedianOf(repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); });
-  const auto echo_views = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes);
-  });
-  figures.push_back({"GetCustomerView (300 contacts, page 50)", views,
-                     fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency), echo_views, 0.5});
+  if (wanted("views")) {
+    size_t answer_bytes = 0;
+    const auto views = ks::bench::MedianOf(
+        repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); });
+    const auto echo_views = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes);
+    });
+    figures.push_back({"GetCustomerView (300 contacts, page 50)", views,
+                       fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency),
+                       echo_views, 0.5});
+  }
 
-  size_t queue_bytes = 0;
-  const auto queue = ks::bench::MedianOf(repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); });
-  const auto echo_queue = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes);
-  });
-  figures.push_back({"GetCallbackQueue (500 open, first 100)", queue,
-                     fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency), echo_queue, 0.5});
-  size_t meldingen_bytes = 0;
-  const auto meldingen =
-      ks::bench::MedianOf(repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); });
-  const auto echo_meldingen = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes);
-  });
-  figures.push_back({"ListMeldingen (1,000 open, first 50)", meldingen,
-                     fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency), echo_meldingen, 0.5});
+  if (wanted("queue")) {
+    size_t queue_bytes = 0;
+    const auto queue = ks::bench::MedianOf(
+        repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); });
+    const auto echo_queue = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes);
+    });
+    figures.push_back({"GetCallbackQueue (500 open, first 100)", queue,
+                       fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency),
+                       echo_queue, 0.5});
+  }
+  if (wanted("meldingen")) {
+    size_t meldingen_bytes = 0;
+    const auto meldingen = ks::bench::MedianOf(
+        repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); });
+    const auto echo_meldingen = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes);
+    });
+    figures.push_back({"ListMeldingen (1,000 open, first 50)", meldingen,
+                       fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency),
+                       echo_meldingen, 0.5});
+  }
 
-  // Freshness at half the ingest rate this run measured; its p50/p99 are what count.
-  const double half_rate = std::max(10.0, ingest.per_second / 2);
-  const size_t fresh_commands = smoke ? 100 : std::min<size_t>(options.commands / 5, static_cast<size_t>(half_rate * 4));
-  const auto freshness = ks::bench::MedianOf(repeats, [&] {
-    return ks::bench::FreshnessBenchmark(options, half_rate, fresh_commands);
-  });
-  figures.push_back({fmt::format("freshness: answer to visible, at {:.0f} commands/s", half_rate), freshness,
-                     "ingest rate of this run", ingest, 0});
+  if (wanted("freshness")) {
+    // Freshness at half the ingest rate this run measured; its p50/p99 are what count.
+    const double half_rate = std::max(10.0, ingest.per_second / 2);
+    const size_t fresh_commands =
+        smoke ? 100 : std::min<size_t>(options.commands / 5, static_cast<size_t>(half_rate * 4));
+    const auto freshness = ks::bench::MedianOf(
+        repeats, [&] { return ks::bench::FreshnessBenchmark(options, half_rate, fresh_commands); });
+    figures.push_back({fmt::format("freshness: answer to visible, at {:.0f} commands/s", half_rate),
+                       freshness, "ingest rate of this run", ingest, 0});
+  }
 
   std::printf("%s", ks::bench::FormatTable(figures).c_str());
   std::ofstream(flags.Get("json")) << ks::bench::FormatJson(figures);

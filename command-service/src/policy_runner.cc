@@ -47,7 +47,6 @@ void PolicyRunner::Loop() {
       }
       if (decoded->has_party_erased()) keys = privacy::KeyRing(&handler_.vault());
       const pb::EventEnvelope& event = *decoded;
-      ++events_seen_;
       // The event may be read back before the handler has applied it (its append callback runs on
       // another thread): wait briefly so that the policy sees the state the event produced.
       for (int i = 0; i < 200 && handler_.StateOf(event.aggregate_id()).version < event.aggregate_version(); ++i)
@@ -74,6 +73,7 @@ void PolicyRunner::Loop() {
           std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * (attempt + 1), 2000)));
         }
       }
+      ++events_seen_;  // looked at and reacted to
     }
   }
 }

@@ -22,6 +22,7 @@ constexpr int64_t kHour = 3600;
 
 // The refusal of `request`: its code, that the message names `field`, and that nothing was written.
 void CheckRefused(Stack& stack, const pb::ExecuteRequest& request, grpc::StatusCode code, const std::string& field) {
+  AwaitPolicies(stack);  // what the policy writes by itself is not the refused command's
   const int64_t before = stack.LogSize();
   grpc::Status status = stack.Execute(request);
   INFO(status.error_message());

@@ -15,7 +15,7 @@
 
 #include "ks/auth/auth.h"
 #include "support/process.h"
-#include "support/stack.h"
+#include "support/journey.h"
 #include "support/temp_dir.h"
 
 using namespace ks::testing;
@@ -52,11 +52,6 @@ pb::ExecuteReply Must(Stack& stack, const pb::ExecuteRequest& request, const std
   INFO(status.error_message());
   REQUIRE(status.ok());
   return reply;
-}
-
-template <typename Request>
-void After(Request& request, const pb::ExecuteReply& written) {
-  for (const auto& p : written.positions()) *request.mutable_consistency()->add_min_positions() = p;
 }
 
 pb::CustomerView ViewOf(Stack& stack, const std::string& party, const pb::ExecuteReply& after) {
@@ -234,6 +229,7 @@ TEST_CASE("erasure: after ErasePartyData no answer, index, log byte or replay sh
   pb::ExecuteRequest erase = As(NewRequest());
   erase.set_aggregate_id(desiree);
   erase.mutable_erase_party_data()->set_reason("AVG-verzoek 2026-118");
+  AwaitPolicies(stack);  // the appointment's messages are written by the policy, beside
   const int64_t log_size = stack.LogSize();
   CHECK(stack.Execute(erase, nullptr, kKcc).error_code() == grpc::StatusCode::PERMISSION_DENIED);
   CHECK(stack.LogSize() == log_size);

@@ -131,13 +131,13 @@ struct Adapter {
   }
 };
 
-// Waits (up to 20 s) until the policy runner has looked at every event in the log: after a
-// restart it reads the log again from the start, and would re-issue a reaction only then.
+// Waits (up to 20 s) until the policy runner has reacted to every event in the log, its own
+// reactions included: after a restart it reads the log again from the start, and would re-issue
+// a reaction only then; and nothing more is written by itself after this (until a new command).
 inline void AwaitPolicies(Stack& stack) {
-  const int64_t total = stack.LogSize();
-  for (int i = 0; i < 400 && stack.app().policies().events_seen() < total; ++i)
+  for (int i = 0; i < 400 && stack.app().policies().events_seen() < stack.LogSize(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(stack.app().policies().events_seen() >= total);
+  REQUIRE(stack.app().policies().events_seen() >= stack.LogSize());
 }
 
 }  // namespace ks::testing

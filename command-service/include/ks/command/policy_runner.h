@@ -24,7 +24,8 @@ class PolicyRunner final : public domain::StateLookup {
 
   domain::AggregateState StateOf(const std::string& aggregate_id) const override { return handler_.StateOf(aggregate_id); }
 
-  // Events looked at so far (for tests and logs).
+  // Events looked at, and reacted to, so far (for tests and logs): once it equals the log's size,
+  // every reaction to what the log holds has been carried out.
   int64_t events_seen() const { return events_seen_.load(); }
 
  private:
