@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
     });
     figures.push_back({"projection: events into all read models", projection,
                        "RocksDB read-modify-write", rmw, 1.0});
+    const auto batch_put = ks::bench::MedianOf(repeats, [&] {
+      return ks::bench::RocksBatchPut(options.work_dir + "/batch-put", events, 600);
+    });
+    figures.push_back({"projection: events into all read models", projection,
+                       "RocksDB batch put, no reads", batch_put, 0});
   }
 
   // The same events on Kafka (the mock cluster): produce and consume, the raw limits, and the
@@ -145,14 +150,19 @@ int main(int argc, char** argv) {
   }
 
   if (wanted("freshness")) {
-    // Freshness at half the ingest rate this run measured; its p50/p99 are what count.
-    const double half_rate = std::max(10.0, ingest.per_second / 2);
-    const size_t fresh_commands =
-        smoke ? 100 : std::min<size_t>(options.commands / 5, static_cast<size_t>(half_rate * 4));
-    const auto freshness = ks::bench::MedianOf(
-        repeats, [&] { return ks::bench::FreshnessBenchmark(options, half_rate, fresh_commands); });
-    figures.push_back({fmt::format("freshness: answer to visible, at {:.0f} commands/s", half_rate),
-                       freshness, "ingest rate of this run", ingest, 0});
+    // Freshness under load: first at half the ingest rate this run measured, then, while its p99
+    // misses the 50 ms target, at 70% of the rate before (at most four rates): the highest rate
+    // tried that meets it is reported beside the first.
+    double rate = std::max(10.0, ingest.per_second / 2);
+    for (int attempt = 0; attempt < (smoke ? 1 : 4); ++attempt, rate *= 0.7) {
+      const size_t fresh_commands =
+          smoke ? 100 : std::min<size_t>(options.commands / 5, static_cast<size_t>(rate * 4));
+      const auto freshness = ks::bench::MedianOf(
+          repeats, [&] { return ks::bench::FreshnessBenchmark(options, rate, fresh_commands); });
+      figures.push_back({fmt::format("freshness: answer to visible, at {:.0f} commands/s", rate),
+                         freshness, "ingest rate of this run", ingest, 0});
+      if (freshness.p99_ms < 50) break;
+    }
   }
 
   std::printf("%s", ks::bench::FormatTable(figures).c_str());
