@@ -274,6 +274,24 @@ TEST_CASE("journey 003: Desiree is recognised, referred, and meets the wijkteam,
   CHECK(karin_zaak.contacts(0).zaken_size() == 0);  // "schuldhulpverlening" would say WHAT
   CHECK(seen_appointment.notify_to().address().value().empty());  // nor where her safe address is
 
+  // Nor in the conversation view of her call, where the intake is one of her earlier contacts.
+  pb::GetConversationRequest conversation_request;
+  conversation_request.set_tenant(kTenant);
+  conversation_request.set_conversation_id(call);
+  After(conversation_request, linked);
+  const auto karin_conversation = MustQuery(stack, &pb::QueryService::Stub::GetConversation, conversation_request, "karin");
+  bool intake_in_context = false;
+  for (const auto& contact : karin_conversation.earlier_contacts()) {
+    if (contact.interaction_id() != intake) continue;
+    intake_in_context = true;
+    CHECK(contact.content_withheld());
+    CHECK(contact.text().empty());
+    CHECK(contact.topics_size() == 0);
+  }
+  CHECK(intake_in_context);
+  REQUIRE(karin_conversation.appointments_size() == 1);
+  CHECK(karin_conversation.appointments(0).content_withheld());
+
   // Noor sees it all.
   const auto noor_view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request, "noor");
   REQUIRE(noor_view.appointments_size() == 1);
