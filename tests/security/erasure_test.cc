@@ -47,11 +47,7 @@ pb::ExecuteRequest As(pb::ExecuteRequest r) {
 }
 
 pb::ExecuteReply Must(Stack& stack, const pb::ExecuteRequest& request, const std::string& token = kKcc) {
-  pb::ExecuteReply reply;
-  const grpc::Status status = stack.Execute(request, &reply, token);
-  INFO(status.error_message());
-  REQUIRE(status.ok());
-  return reply;
+  return MustExecuteAs(stack, token, request);
 }
 
 pb::CustomerView ViewOf(Stack& stack, const std::string& party, const pb::ExecuteReply& after) {

@@ -21,15 +21,6 @@ std::string_view CallbackStatusName(pb::CallbackStatus status) {
   }
 }
 
-// The normalized form of an address; ValidateRequest has already refused invalid ones.
-pb::DigitalAddress Normalized(const pb::DigitalAddress& address) {
-  pb::DigitalAddress out = address;
-  auto value = NormalizeDigitalAddress(address.kind(), address.value(), "address");
-  KS_CHECK(value.has_value());
-  out.set_value(*value);
-  return out;
-}
-
 Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
   Events events(1);
   pb::EventEnvelope& e = events.front();
@@ -109,7 +100,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       ev->set_birth_date(c.birth_date());
       if (c.has_residence()) *ev->mutable_residence() = NormalizedResidence(c.residence());
       for (const auto& a : c.digital_addresses()) {
-        pb::DigitalAddress normalized = Normalized(a);
+        pb::DigitalAddress normalized = NormalizedAddress(a);
         // The same address given twice is kept once.
         const bool duplicate = std::any_of(ev->digital_addresses().begin(), ev->digital_addresses().end(),
                                            [&](const auto& x) { return SameAddress(x, normalized); });
@@ -125,7 +116,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
     }
     case pb::ExecuteRequest::kAddDigitalAddress: {
       const auto& party = std::get<PartyState>(state.data);
-      pb::DigitalAddress address = Normalized(r.add_digital_address().address());
+      pb::DigitalAddress address = NormalizedAddress(r.add_digital_address().address());
       auto existing = std::find_if(party.digital_addresses.begin(), party.digital_addresses.end(),
                                    [&](const auto& x) { return SameAddress(x, address); });
       // Already known with the same flags: nothing changes.
@@ -229,7 +220,7 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       ev->set_reply_to_interaction_id(c.reply_to_interaction_id());
       *ev->mutable_topics() = c.topics();
       ev->set_text(c.text());
-      if (c.has_counterpart()) *ev->mutable_counterpart() = Normalized(c.counterpart());
+      if (c.has_counterpart()) *ev->mutable_counterpart() = NormalizedAddress(c.counterpart());
       ev->set_external_id(c.external_id());
       if (c.has_handled_by()) *ev->mutable_handled_by() = c.handled_by();
       ev->set_restricted_to_team(c.restricted_to_team());

@@ -53,10 +53,7 @@ Result<std::optional<pb::NotificationTarget>> NotifyTarget(const References& ref
     pb::NotificationTarget to;
     to.set_party_id(party_id);
     to.set_channel(channel != pb::CHANNEL_UNSPECIFIED ? channel : ChannelFor(address->kind()));
-    *to.mutable_address() = *address;
-    auto value = NormalizeDigitalAddress(address->kind(), address->value(), "confirm_address");
-    KS_CHECK(value.has_value());
-    to.mutable_address()->set_value(*value);
+    *to.mutable_address() = NormalizedAddress(*address);
     if (to.channel() == pb::CHANNEL_UNSPECIFIED)
       return std::unexpected(InvalidArgument("{}.confirm_address: no channel carries a {} address", command,
                                              pb::DigitalAddressKind_Name(address->kind())));
@@ -156,12 +153,7 @@ Result<Events> DecideConversation(const AggregateState& state, const pb::Execute
     ev->set_channel(c.channel());
     ev->set_subject(c.subject());
     *ev->mutable_topics() = c.topics();
-    if (c.has_counterpart()) {
-      *ev->mutable_counterpart() = c.counterpart();
-      auto value = NormalizeDigitalAddress(c.counterpart().kind(), c.counterpart().value(), "counterpart");
-      KS_CHECK(value.has_value());
-      ev->mutable_counterpart()->set_value(*value);
-    }
+    if (c.has_counterpart()) *ev->mutable_counterpart() = NormalizedAddress(c.counterpart());
     return Events{e};
   }
   return DecideConversationChange(std::get<ConversationState>(state.data), r, refs, e);

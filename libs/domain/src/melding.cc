@@ -57,12 +57,7 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
     *ev->mutable_attachments() = c.attachments();
     ev->set_priority(c.priority() == pb::URGENCY_UNSPECIFIED ? pb::URGENCY_NORMAL : c.priority());
     ev->set_reporter_party_id(c.reporter_party_id());
-    if (c.has_reporter_address()) {
-      *ev->mutable_reporter_address() = c.reporter_address();
-      auto value = NormalizeDigitalAddress(c.reporter_address().kind(), c.reporter_address().value(), "a");
-      KS_CHECK(value.has_value());
-      ev->mutable_reporter_address()->set_value(*value);
-    }
+    if (c.has_reporter_address()) *ev->mutable_reporter_address() = NormalizedAddress(c.reporter_address());
     ev->set_channel(c.channel());
     const int64_t due = AddDays(TimeUtil::TimestampToMilliseconds(r.meta().occurred_at()), category->due_days(),
                                 category->working_days());
@@ -230,10 +225,7 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
     ev->set_party_id(c.party_id());
     ev->set_channel(c.channel());
     if (c.has_address()) {
-      *ev->mutable_address() = c.address();
-      auto value = NormalizeDigitalAddress(c.address().kind(), c.address().value(), "a");
-      KS_CHECK(value.has_value());
-      ev->mutable_address()->set_value(*value);
+      *ev->mutable_address() = NormalizedAddress(c.address());
     } else {
       // The party's address for the channel: a safe one first (seed 003).
       auto to = PartyRecipient(c.party_id(), std::get<PartyState>(party.data), c.channel());

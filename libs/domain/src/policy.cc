@@ -67,9 +67,11 @@ std::string DefaultText(pb::MeldingStatus status, const std::string& number) {
   }
 }
 
-pb::ExecuteRequest Notify(const pb::EventEnvelope& cause, const pb::NotificationTarget& to, const std::string& number,
-                          std::string text, const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments) {
-  pb::ExecuteRequest r = SystemCommand(cause, "policy/notify/" + cause.event_id());
+// A notification about `cause`'s aggregate, requested once per `key`.
+pb::ExecuteRequest Notify(const pb::EventEnvelope& cause, const std::string& key, const pb::NotificationTarget& to,
+                          const std::string& number, std::string text,
+                          const google::protobuf::RepeatedPtrField<pb::Attachment>& attachments) {
+  pb::ExecuteRequest r = SystemCommand(cause, key);
   auto* c = r.mutable_request_notification();
   c->set_party_id(to.party_id());
   c->set_channel(to.channel());
@@ -107,15 +109,7 @@ std::string WithLink(std::string text, const std::string& url) {
 
 pb::ExecuteRequest AppointmentMessage(const pb::EventEnvelope& cause, const std::string& key,
                                       const pb::NotificationTarget& to, std::string text) {
-  pb::ExecuteRequest r = SystemCommand(cause, key);
-  auto* c = r.mutable_request_notification();
-  c->set_party_id(to.party_id());
-  c->set_channel(to.channel());
-  *c->mutable_address() = to.address();
-  c->set_text(std::move(text));
-  c->set_source_event_id(cause.event_id());
-  c->set_subject_id(cause.aggregate_id());
-  return r;
+  return Notify(cause, key, to, /*number=*/"", std::move(text), {});
 }
 
 void CancelReminders(const pb::EventEnvelope& cause, const google::protobuf::RepeatedPtrField<std::string>& ids,
@@ -371,7 +365,7 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
     case pb::EventEnvelope::kMeldingRegistered: {
       const auto& ev = event.melding_registered();
       if (ev.has_acknowledge_to())
-        out.push_back(Notify(event, ev.acknowledge_to(), ev.number(),
+        out.push_back(Notify(event, "policy/notify/" + event.event_id(), ev.acknowledge_to(), ev.number(),
                              fmt::format("Bedankt voor uw melding. Uw meldingnummer is {}. U hoort van ons als er iets "
                                          "verandert.",
                                          ev.number()),
@@ -391,7 +385,8 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
           text += fmt::format(" (melding {}, gepland: {})", number, FormatWindowNl(ev.scheduled_window()));
         else if (!ev.public_message().empty())
           text += fmt::format(" (melding {})", number);
-        out.push_back(Notify(event, ev.notify_to(), number, std::move(text), ev.attachments()));
+        out.push_back(Notify(event, "policy/notify/" + event.event_id(), ev.notify_to(), number, std::move(text),
+                             ev.attachments()));
       }
       for (const std::string& child : ev.children_to_close()) {
         pb::ExecuteRequest r = SystemCommand(event, "policy/close-child/" + event.event_id() + "/" + child);

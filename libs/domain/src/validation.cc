@@ -542,6 +542,14 @@ bool IsValidBsn(std::string_view bsn) {
 
 bool IsValidKvk(std::string_view kvk) { return kvk.size() == 8 && IsDigits(kvk); }
 
+pb::DigitalAddress NormalizedAddress(const pb::DigitalAddress& address) {
+  pb::DigitalAddress out = address;
+  auto value = NormalizeDigitalAddress(address.kind(), address.value(), "address");
+  KS_CHECK(value.has_value());
+  out.set_value(*value);
+  return out;
+}
+
 Result<std::string> NormalizeDigitalAddress(pb::DigitalAddressKind kind, std::string_view value,
                                             std::string_view field) {
   std::string_view v = value;

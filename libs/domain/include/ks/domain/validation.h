@@ -51,5 +51,7 @@ inline constexpr int64_t kMaxAttachmentBytes = 10 * 1024 * 1024;
 
 Result<std::string> NormalizeDigitalAddress(pb::DigitalAddressKind kind, std::string_view value,
                                             std::string_view field);
+// `address` with its value normalised. REQUIRES: it passed ValidateRequest (a valid address).
+pb::DigitalAddress NormalizedAddress(const pb::DigitalAddress& address);
 
 }  // namespace ks::domain
