@@ -347,6 +347,7 @@ TEST_CASE("a failed notification stays visible and is not offered again before i
   pb::GetMeldingRequest get;
   get.set_tenant(kTenant);
   get.set_melding_id(registered.aggregate_id());
+  After(get, registered);
   pb::MeldingDetail detail;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   do {
@@ -497,6 +498,7 @@ TEST_CASE("closing a parent melding resolves its open children and tells their r
   pb::GetMeldingRequest get;
   get.set_tenant(kTenant);
   get.set_melding_id(child.aggregate_id());
+  After(get, child);
   pb::MeldingDetail detail;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   do {

@@ -535,7 +535,9 @@ void AwaitFrequentContactLabels(Stack& stack, History& history) {
       grpc::ClientContext context;
       WithToken(context, "");
       pb::CustomerView view;
-      REQUIRE(stack.queries().GetCustomerView(&context, request, &view).ok());
+      const grpc::Status status = stack.queries().GetCustomerView(&context, request, &view);
+      // NOT_FOUND: the projector has not seen the party yet on a busy machine.
+      if (status.error_code() != grpc::StatusCode::NOT_FOUND) REQUIRE(status.ok());
       for (const auto& label : view.party().labels())
         if (label.label() == "frequent-contact") found = label;
       if (!found.label().empty() || window_ends.empty()) break;
