@@ -2,7 +2,8 @@
 # Installs what Klantstroom builds and runs with, from Debian's packages only (Debian 12,
 # bookworm). Safe to run again: it installs only what is missing. Needs root (or sudo).
 #   deploy/setup-debian.sh               to build and run (deploy/demo.sh)
-#   deploy/setup-debian.sh --for-tests   also what the tests use: Chromium, openssl and npm (deploy/test.sh)
+#   deploy/setup-debian.sh --for-tests   also what the tests and benchmarks use: Chromium, openssl,
+#                                        npm and a PostgreSQL server (deploy/test.sh)
 set -euo pipefail
 
 packages=(
@@ -16,10 +17,13 @@ packages=(
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
   libjemalloc-dev       # the programs' allocator (millions of small protobuf strings)
   libxapian-dev         # search over all communication (with Snowball's Dutch stemmer)
+  libpq-dev             # the benchmarks' PostgreSQL peer: its client library
 )
 if [ "${1:-}" = "--for-tests" ]; then
   packages+=(chromium)  # the test that opens the analysts' HTML report in a headless browser
   packages+=(openssl)   # the mutual-TLS test makes its certificates with the openssl command
+  # The benchmarks' peer (ks-bench, and its smoke run in the tests) starts a throwaway server.
+  packages+=(postgresql)
   # npm fetches buf for the schema-compatibility check; many machines have Node already.
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi

@@ -3,20 +3,24 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "ks/eventlog/event_log.h"
 #include "src/measure.h"
 
 namespace ks::bench {
 
 struct BenchOptions {
-  std::string work_dir;     // scratch space, removed afterwards
+  std::string work_dir;  // scratch space, removed afterwards
   size_t parties = 2000;
   size_t commands = 50000;  // per ingest run
   int concurrency = 64;     // calls in flight
   size_t queries = 20000;   // per query run
   uint32_t seed = 1;
-  size_t replay_events = 1'000'000;  // history for the KPI replay
 };
+
+// Reads every record of `log` without decoding any: the raw limit of whatever reads it.
+Sample ReadEverything(eventlog::EventLog& log);
 
 // gRPC alone: an echo of `payload_bytes` with `concurrency` calls in flight, `calls` in all.
 Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
@@ -26,14 +30,21 @@ Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
 // *request_bytes to the average command size.
 Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes);
 
-// Folding that log into fresh read models (all of them), events per second.
-Sample ProjectionBenchmark(const BenchOptions& options);
+// What the projector wrote, batch by batch (each a RocksDB WriteBatch's bytes), for `events`
+// events: the same keys and sizes for the RocksDB references.
+struct ProjectorWrites {
+  std::vector<std::string> batches;
+  size_t events = 0;
+};
 
-// RocksDB alone: read-modify-write of `events` values of `value_bytes` under keys drawn like the
-// projector's, committed in batches of 4,000 writes.
-Sample RocksReadModifyWrite(const std::string& dir, size_t events, size_t value_bytes);
-// The same writes without reading first: RocksDB's batch put of the same keys and sizes.
-Sample RocksBatchPut(const std::string& dir, size_t events, size_t value_bytes);
+// Folding that log into fresh read models (all of them), events per second. With `writes`, its
+// batches are kept there too.
+Sample ProjectionBenchmark(const BenchOptions& options, ProjectorWrites* writes = nullptr);
+
+// RocksDB alone, the projector's raw limit: its own batches written again into a fresh store of
+// the same options, each key read before it is written (read-modify-write) or not (batch put).
+Sample RocksReadModifyWrite(const std::string& dir, const ProjectorWrites& writes);
+Sample RocksBatchPut(const std::string& dir, const ProjectorWrites& writes);
 
 // The ingest log's events on Kafka (librdkafka's mock cluster on loopback, 3 brokers, 12
 // partitions): `produce` is appending them all (acks=all, idempotent, batched by librdkafka),
@@ -43,16 +54,6 @@ struct KafkaSamples {
   Sample produce, consume, project;
 };
 KafkaSamples KafkaBenchmark(const BenchOptions& options);
-
-// Writes a history of at least `options.replay_events` events into `options.work_dir/replay-log`:
-// the ingest log's events copied over again with new aggregate ids, spread over three months and
-// five municipalities (events of real shape and size, written straight into the log). Returns
-// the number of events written.
-size_t BuildReplayHistory(const BenchOptions& options);
-// The analysts' KPI replay (all municipalities, the whole history, 2 threads) of that log.
-Sample ReplayBenchmark(const BenchOptions& options);
-// Reading the same log without decoding anything: the raw limit of the replay.
-Sample RawLogReadBenchmark(const BenchOptions& options);
 
 // GetCustomerView of a party with 300 contacts (first page of 50), `concurrency` in flight; sets
 // *answer_bytes to the answer's size.

@@ -10,6 +10,19 @@
 #include "ks/core/flags.h"
 #include "ks/core/log.h"
 #include "src/benchmarks.h"
+#include "src/history.h"
+#include "src/postgres_peer.h"
+
+namespace {
+
+// The build directory ks-bench was built in (it lives in its bench/): where the other programs are.
+std::string ProgramsDir() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : self.parent_path().parent_path().string();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ks::Flags flags("ks-bench", "benchmarks against their references, measured in the same run");
@@ -18,10 +31,18 @@ int main(int argc, char** argv) {
       .Define("work-dir", "", "scratch directory (default: a new one under the temp dir)")
       .Define("json", "bench-results.json", "where to write the figures as JSON")
       .Define("keep", "false",
-              "keep the scratch directory (its replay-log/ is a history to try ks-replay on)")
-      .Define("only", "",
-              "comma-separated benchmarks to run (ingest, projection, kafka, replay, views, queue, "
-              "meldingen, freshness); empty: all. For profiling one of them");
+              "keep the scratch directory (its history-N/ holds a history to try the programs on)")
+      .Define(
+          "history", "1000000",
+          "events of the long histories (comma-separated, e.g. 1000000,10000000): the replay runs "
+          "on the first; every program runs on each")
+      .Define("programs", ProgramsDir(),
+              "the build directory whose projector/, command-service/, query-service/ and replay/ "
+              "hold the programs")
+      .Define(
+          "only", "",
+          "comma-separated benchmarks to run (ingest, projection, kafka, replay, history, views, "
+          "queue, meldingen, freshness); empty: all. For profiling one of them");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   ks::log::SetMinLevel(ks::log::Level::kWarn);
@@ -38,7 +59,6 @@ int main(int argc, char** argv) {
     options.commands = 300;
     options.queries = 200;
     options.concurrency = 8;
-    options.replay_events = 20'000;
   }
   const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
 
@@ -50,9 +70,9 @@ int main(int argc, char** argv) {
   std::vector<ks::bench::Figure> figures;
   size_t request_bytes = 0;
   // Ingest also makes the log the projection reads, and the rate freshness is asked at.
-  const int ingest_runs = wanted("ingest")                                ? repeats
-                          : (wanted("projection") || wanted("freshness")) ? 1
-                                                                          : 0;
+  const bool needs_log = wanted("projection") || wanted("freshness") || wanted("kafka") ||
+                         wanted("replay") || wanted("history");
+  const int ingest_runs = wanted("ingest") ? repeats : needs_log ? 1 : 0;
   const auto ingest =
       ingest_runs == 0 ? ks::bench::Sample{} : ks::bench::MedianOf(ingest_runs, [&] {
         ++options.seed;
@@ -65,21 +85,42 @@ int main(int argc, char** argv) {
     figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
                        fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
                        echo_ingest, 0.5});
+    // The peer: the same commands into PostgreSQL, event and read models in one transaction.
+    std::string why_not;
+    std::vector<ks::bench::Sample> peer_runs;
+    for (int i = 0; i < repeats; ++i) {
+      auto run = ks::bench::PostgresPeerBenchmark(options, &why_not);
+      if (!run) break;
+      peer_runs.push_back(*run);
+    }
+    if (peer_runs.empty()) {
+      std::fprintf(stderr, "ks-bench: the PostgreSQL peer was not measured: %s\n", why_not.c_str());
+    } else {
+      std::sort(peer_runs.begin(), peer_runs.end(),
+                [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
+      figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
+                         fmt::format("PostgreSQL peer x{}", options.concurrency),
+                         peer_runs[peer_runs.size() / 2], 4.0});
+      figures.push_back(
+          {"PostgreSQL peer: event + read models, 1 txn", peer_runs[peer_runs.size() / 2],
+           fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency), echo_ingest, 0});
+    }
   }
   if (wanted("projection")) {
     const auto projection =
         ks::bench::MedianOf(repeats, [&] { return ks::bench::ProjectionBenchmark(options); });
-    const size_t events = options.parties + options.commands;
+    // Once more, untimed, keeping what it writes: the references write exactly that.
+    ks::bench::ProjectorWrites writes;
+    (void)ks::bench::ProjectionBenchmark(options, &writes);
     const auto rmw = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", events, 600);
+      return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", writes);
     });
     figures.push_back({"projection: events into all read models", projection,
-                       "RocksDB read-modify-write", rmw, 1.0});
-    const auto batch_put = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::RocksBatchPut(options.work_dir + "/batch-put", events, 600);
-    });
+                       "RocksDB read-modify-write, same writes", rmw, 1.0});
+    const auto batch_put = ks::bench::MedianOf(
+        repeats, [&] { return ks::bench::RocksBatchPut(options.work_dir + "/batch-put", writes); });
     figures.push_back({"projection: events into all read models", projection,
-                       "RocksDB batch put, no reads", batch_put, 0});
+                       "RocksDB batch put, same writes", batch_put, 0});
   }
 
   // The same events on Kafka (the mock cluster): produce and consume, the raw limits, and the
@@ -104,14 +145,32 @@ int main(int argc, char** argv) {
                        median(&ks::bench::KafkaSamples::consume), 0});
   }
 
-  if (wanted("replay")) {
-    const size_t history = ks::bench::BuildReplayHistory(options);
-    const auto replay =
-        ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(options); });
-    const auto raw_read =
-        ks::bench::MedianOf(repeats, [&] { return ks::bench::RawLogReadBenchmark(options); });
-    figures.push_back({fmt::format("KPI replay: {} events, all KPIs", history), replay,
-                       "reading the same log, no decoding", raw_read, 0});
+  // Long histories (the ingest log's events copied over again): the KPI replay in this process on
+  // the first, and every program as its own process on each (rebuild, start, queries, replay,
+  // with their peak RSS).
+  std::vector<size_t> history_sizes;
+  const std::string history_flag = smoke ? "20000" : flags.Get("history");
+  for (std::string_view rest = history_flag; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    history_sizes.push_back(std::stoull(std::string(rest.substr(0, comma))));
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+  }
+  std::vector<ks::bench::ProcessFigure> processes;
+  for (size_t i = 0; i < history_sizes.size() && (wanted("replay") || wanted("history")); ++i) {
+    const std::string dir = options.work_dir + "/history-" + std::to_string(history_sizes[i]);
+    const size_t history = ks::bench::BuildHistory(options, history_sizes[i], dir);
+    if (i == 0 && wanted("replay")) {
+      const auto replay =
+          ks::bench::MedianOf(repeats, [&] { return ks::bench::ReplayBenchmark(dir); });
+      const auto raw_read =
+          ks::bench::MedianOf(repeats, [&] { return ks::bench::RawLogReadBenchmark(dir); });
+      figures.push_back({fmt::format("KPI replay: {} events, all KPIs", history), replay,
+                         "reading the same log, no decoding", raw_read, 0});
+    }
+    if (wanted("history")) {
+      auto measured = ks::bench::HistoryBenchmark(options, dir, flags.Get("programs"));
+      processes.insert(processes.end(), measured.begin(), measured.end());
+    }
   }
 
   if (wanted("views")) {
@@ -166,7 +225,10 @@ int main(int argc, char** argv) {
   }
 
   std::printf("%s", ks::bench::FormatTable(figures).c_str());
-  std::ofstream(flags.Get("json")) << ks::bench::FormatJson(figures);
+  if (!processes.empty()) std::printf("\n%s", ks::bench::FormatProcessTable(processes).c_str());
+  std::ofstream(flags.Get("json"))
+      << "{\"figures\": " << ks::bench::FormatJson(figures)
+      << ", \"programs\": " << ks::bench::FormatProcessJson(processes) << "}\n";
   std::error_code ec;
   if (!flags.GetBool("keep")) std::filesystem::remove_all(options.work_dir, ec);
   for (const auto& f : figures)

@@ -19,13 +19,20 @@ struct Sample {
 class Latencies {
  public:
   void Add(double ms) { values_.push_back(ms); }
-  void Merge(const Latencies& other) { values_.insert(values_.end(), other.values_.begin(), other.values_.end()); }
+  void Merge(const Latencies& other) {
+    values_.insert(values_.end(), other.values_.begin(), other.values_.end());
+  }
   // `p` in [0, 100]; 0 when empty.
   double Percentile(double p) const;
 
  private:
   std::vector<double> values_;
 };
+
+// Keeps `concurrency` calls in flight until `total` have completed. `issue(i, done)` starts call i
+// and must call done(ok) exactly once when it completes (from any thread).
+Sample RunInFlight(size_t total, int concurrency,
+                   const std::function<void(size_t, std::function<void(bool)>)>& issue);
 
 // Runs `run` `repeats` times; the sample with the median throughput.
 Sample MedianOf(int repeats, const std::function<Sample()>& run);

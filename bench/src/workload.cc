@@ -1,17 +1,19 @@
 #include "src/workload.h"
 
-#include <random>
-
 #include <fmt/format.h>
+
+#include <random>
 
 namespace ks::bench {
 namespace {
 
-constexpr const char* kTenants[] = {"gemeente-ede", "gemeente-zaanstad", "gemeente-tilburg", "gemeente-almere"};
-constexpr pb::Channel kChannels[] = {pb::CHANNEL_PHONE, pb::CHANNEL_WHATSAPP, pb::CHANNEL_EMAIL, pb::CHANNEL_CHAT,
-                                     pb::CHANNEL_WEB_FORM, pb::CHANNEL_TWITTER};
-constexpr const char* kTopics[] = {"afvalinzameling", "parkeervergunning", "verhuizing", "paspoort", "windmolenpark",
-                                   "bijstand", "gat in de weg", "kapvergunning"};
+constexpr const char* kTenants[] = {"gemeente-ede", "gemeente-zaanstad", "gemeente-tilburg",
+                                    "gemeente-almere"};
+constexpr pb::Channel kChannels[] = {pb::CHANNEL_PHONE, pb::CHANNEL_WHATSAPP, pb::CHANNEL_EMAIL,
+                                     pb::CHANNEL_CHAT,  pb::CHANNEL_WEB_FORM, pb::CHANNEL_TWITTER};
+constexpr const char* kTopics[] = {"afvalinzameling", "parkeervergunning", "verhuizing",
+                                   "paspoort",        "windmolenpark",     "bijstand",
+                                   "gat in de weg",   "kapvergunning"};
 
 pb::ExecuteRequest Base(const std::string& tenant, const std::string& key) {
   pb::ExecuteRequest r;
@@ -26,7 +28,8 @@ std::string Text(std::mt19937& rng, const char* topic) {
   // Real messages run from a line to a few paragraphs: 80 to 600 bytes.
   std::string text = fmt::format("Vraag over {}: ", topic);
   const size_t length = 80 + rng() % 520;
-  while (text.size() < length) text += "ik heb een vraag over de afhandeling en wil graag weten hoe het zit. ";
+  while (text.size() < length)
+    text += "ik heb een vraag over de afhandeling en wil graag weten hoe het zit. ";
   text.resize(length);
   return text;
 }
@@ -56,7 +59,8 @@ Workload MakeWorkload(size_t parties, size_t commands, uint32_t seed) {
   }
   for (size_t i = 0; i < commands; ++i) {
     // A few parties have long histories: a skewed pick.
-    const size_t pick = (rng() % 10 < 3) ? rng() % std::max<size_t>(1, parties / 50) : rng() % parties;
+    const size_t pick =
+        (rng() % 10 < 3) ? rng() % std::max<size_t>(1, parties / 50) : rng() % parties;
     const auto& [tenant, party] = ids[pick];
     const char* topic = kTopics[rng() % 8];
     pb::ExecuteRequest r = Base(tenant, fmt::format("bench-{}-{}", seed, i));
@@ -93,7 +97,8 @@ std::vector<pb::ExecuteRequest> BusyParty(const std::string& party_id, size_t co
   out.push_back(std::move(party));
   for (size_t i = 0; i < contacts; ++i) {
     pb::ExecuteRequest r = Base("gemeente-ede", "");
-    r.mutable_meta()->mutable_occurred_at()->set_seconds(1'794'815'220 + static_cast<int64_t>(i) * 3600);
+    r.mutable_meta()->mutable_occurred_at()->set_seconds(1'794'815'220 +
+                                                         static_cast<int64_t>(i) * 3600);
     auto* c = r.mutable_register_interaction();
     c->set_party_id(party_id);
     c->set_channel(kChannels[rng() % 6]);

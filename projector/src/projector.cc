@@ -1,10 +1,10 @@
 #include "ks/projector/projector.h"
 
-#include <algorithm>
-#include <unordered_map>
-
 #include <google/protobuf/util/time_util.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <unordered_map>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/core/log.h"
@@ -29,7 +29,8 @@ class BatchTxn {
   explicit BatchTxn(rocksdb::DB* db) : db_(db) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
-    if (auto it = records_.find(key); it != records_.end()) return std::optional<std::string>(it->second);
+    if (auto it = records_.find(key); it != records_.end())
+      return std::optional<std::string>(it->second);
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -37,10 +38,13 @@ class BatchTxn {
     return std::optional<std::string>(std::move(value));
   }
   void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
-  void Put(const std::string& key, const std::string& value) { KS_CHECK(batch_.Put(key, value).ok()); }
+  void Put(const std::string& key, const std::string& value) {
+    KS_CHECK(batch_.Put(key, value).ok());
+  }
   void Delete(const std::string& key) { KS_CHECK(batch_.Delete(key).ok()); }
-  Status Commit() {
+  Status Commit(const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
     for (const auto& [key, value] : records_) KS_CHECK(batch_.Put(key, value).ok());
+    if (before_commit) before_commit(batch_);
     rocksdb::WriteOptions options;
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
     // the log, so the projector does not pay for an fsync per batch.
@@ -62,17 +66,21 @@ struct Keys {
 };
 
 template <typename RecordT>
-constexpr bool kHasPersonalData = requires(RecordT r) { r.personal_data(); };
+constexpr bool kHasPersonalData = requires(RecordT r) {
+  r.personal_data();
+};
 
 // Before storing: the lookup digests from the open fields, then the personal fields sealed.
 template <typename RecordT>
 Status SealForStorage(RecordT& record, Keys& sealing) {
-  if constexpr (std::is_same_v<RecordT, pb::PartyProfile> || std::is_same_v<RecordT, pb::InteractionRecord>) {
+  if constexpr (std::is_same_v<RecordT, pb::PartyProfile> ||
+                std::is_same_v<RecordT, pb::InteractionRecord>) {
     auto index_key = sealing.vault.IndexKey(record.tenant());
     if (!index_key) return index_key.error();
     if constexpr (std::is_same_v<RecordT, pb::PartyProfile>) {
       record.clear_lookup_digests();
-      for (std::string& d : LookupDigests(record, *index_key)) record.add_lookup_digests(std::move(d));
+      for (std::string& d : LookupDigests(record, *index_key))
+        record.add_lookup_digests(std::move(d));
     } else {
       record.set_counterpart_digest(CounterpartDigest(record, *index_key));
     }
@@ -84,22 +92,27 @@ Status SealForStorage(RecordT& record, Keys& sealing) {
 // The party whose data a record holds (for the audit of changes); empty for none.
 template <typename RecordT>
 std::string AuditedParty(const RecordT& record) {
-  if constexpr (std::is_same_v<RecordT, pb::MeldingRecord>) return record.reporter_party_id();
-  else if constexpr (requires { record.party_id(); }) return record.party_id();
-  else return "";
+  if constexpr (std::is_same_v<RecordT, pb::MeldingRecord>)
+    return record.reporter_party_id();
+  else if constexpr (requires { record.party_id(); })
+    return record.party_id();
+  else
+    return "";
 }
 
 // Folds `event` into the record stored at `key` and moves its index entries along. The record's
 // own version says which events it has applied: an event at or below it is a duplicate and is
 // skipped (returns false).
 template <typename RecordT, typename Fold>
-Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key, const pb::EventEnvelope& event,
-                           bool event_carried_personal_data, Fold fold) {
+Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
+                           const pb::EventEnvelope& event, bool event_carried_personal_data,
+                           Fold fold) {
   auto stored = txn.GetRecord(key);
   if (!stored) return std::unexpected(stored.error());
   RecordT before;
   if (stored->has_value() && !before.ParseFromString(**stored))
-    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
+    return std::unexpected(
+        Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
   if (event.aggregate_version() <= before.version()) return false;
   RecordT after;
   bool still_sealed = false;
@@ -109,11 +122,13 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
     // key (a contact linked to its party) or dropped it (an erasure).
     if (!event_carried_personal_data && before.has_personal_data()) {
       after = fold(before, event);
-      still_sealed = after.has_personal_data() && privacy::KeyIdOf(after) == after.personal_data().key_id() &&
+      still_sealed = after.has_personal_data() &&
+                     privacy::KeyIdOf(after) == after.personal_data().key_id() &&
                      !privacy::HasOpenPersonalFields(after);
     }
     if (!still_sealed) {
-      if (auto opened = privacy::OpenRecord(before, sealing.ring); !opened) return std::unexpected(opened.error());
+      if (auto opened = privacy::OpenRecord(before, sealing.ring); !opened)
+        return std::unexpected(opened.error());
     }
   }
   if (!still_sealed) {
@@ -138,18 +153,23 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
     entry.set_channel(event.channel());
     entry.set_tenant(event.tenant());
     entry.set_party_id(party);
-    txn.Put(keys::Audit(event.tenant(), party, google::protobuf::util::TimeUtil::TimestampToMilliseconds(event.recorded_at()),
-                        event.event_id()),
-            entry.SerializeAsString());
+    txn.Put(
+        keys::Audit(event.tenant(), party,
+                    google::protobuf::util::TimeUtil::TimestampToMilliseconds(event.recorded_at()),
+                    event.event_id()),
+        entry.SerializeAsString());
   }
   return true;
 }
 
 // Folds one event into its read model. Returns false when it was skipped as already applied.
-Result<bool> ApplyEvent(BatchTxn& txn, Keys& sealing, const pb::EventEnvelope& event, bool carried_personal_data) {
-  return WithFoldFor(event, [&]<typename RecordT>(const std::string& key, RecordT (*fold)(RecordT, const pb::EventEnvelope&)) {
-    return ApplyToRecord<RecordT>(txn, sealing, key, event, carried_personal_data, fold);
-  });
+Result<bool> ApplyEvent(BatchTxn& txn, Keys& sealing, const pb::EventEnvelope& event,
+                        bool carried_personal_data) {
+  return WithFoldFor(
+      event, [&]<typename RecordT>(const std::string& key,
+                                   RecordT (*fold)(RecordT, const pb::EventEnvelope&)) {
+        return ApplyToRecord<RecordT>(txn, sealing, key, event, carried_personal_data, fold);
+      });
 }
 
 std::string DeadLetterKey(int32_t partition, int64_t offset) {
@@ -159,31 +179,36 @@ std::string DeadLetterKey(int32_t partition, int64_t offset) {
 }  // namespace
 
 Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, ReadModelStore& store,
-                                                   privacy::KeyVault& vault, ProjectorOptions options) {
+                                                   privacy::KeyVault& vault,
+                                                   ProjectorOptions options) {
   auto progress = store.View().ReadProgress();
   if (!progress) return std::unexpected(progress.error());
   std::vector<int64_t> next(static_cast<size_t>(log.partition_count()), 0);
   for (const auto& [partition, offset] : *progress) {
     if (partition >= log.partition_count())
-      return std::unexpected(FailedPrecondition(
-          "read models at {} were built from a log with partition {}, but {} has {} partitions; rebuild them",
-          store.path(), partition, log.description(), log.partition_count()));
+      return std::unexpected(
+          FailedPrecondition("read models at {} were built from a log with partition {}, but {} "
+                             "has {} partitions; rebuild them",
+                             store.path(), partition, log.description(), log.partition_count()));
     next[static_cast<size_t>(partition)] = offset;
   }
   auto ends = log.EndOffsets();
   if (!ends) return std::unexpected(ends.error());
   for (size_t p = 0; p < next.size(); ++p)
     if (next[p] > (*ends)[p])
-      return std::unexpected(FailedPrecondition(
-          "read models at {} have applied partition {} up to offset {}, but {} ends at {}: they were built from "
-          "another log (a reset broker?); rebuild them",
-          store.path(), p, next[p], log.description(), (*ends)[p]));
+      return std::unexpected(
+          FailedPrecondition("read models at {} have applied partition {} up to offset {}, but {} "
+                             "ends at {}: they were built from "
+                             "another log (a reset broker?); rebuild them",
+                             store.path(), p, next[p], log.description(), (*ends)[p]));
   auto reader = log.OpenReader(next);
   if (!reader) return std::unexpected(reader.error());
   int64_t total = 0;
   for (int64_t n : next) total += n;
-  log::Info("projector", "resuming {} from {} events already applied ({} partitions)", store.path(), total, next.size());
-  return std::unique_ptr<Projector>(new Projector(log, store, vault, options, std::move(next), std::move(*reader)));
+  log::Info("projector", "resuming {} from {} events already applied ({} partitions)", store.path(),
+            total, next.size());
+  return std::unique_ptr<Projector>(
+      new Projector(log, store, vault, options, std::move(next), std::move(*reader)));
 }
 
 Result<size_t> Projector::Step() {
@@ -210,12 +235,13 @@ Result<size_t> Projector::Step() {
       auto opened = privacy::OpenEvent(*event, batch_keys.ring);
       // Bytes that do not authenticate are parked like any undecodable event; a vault that
       // cannot be read is a passing trouble: the batch is retried.
-      if (!opened && opened.error().code() != StatusCode::kDataLoss) return std::unexpected(opened.error());
+      if (!opened && opened.error().code() != StatusCode::kDataLoss)
+        return std::unexpected(opened.error());
       if (!opened) event = std::unexpected(opened.error());
     }
     if (!event) {
-      log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}", record.partition, record.offset,
-                 record.key, event.error().ToString());
+      log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}",
+                 record.partition, record.offset, record.key, event.error().ToString());
       txn.Put(DeadLetterKey(record.partition, record.offset), record.value);
       ++parked;
       continue;
@@ -228,8 +254,9 @@ Result<size_t> Projector::Step() {
       ++skipped;
   }
   for (size_t p = 0; p < next.size(); ++p)
-    if (next[p] != next_offsets_[p]) txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
-  if (Status s = txn.Commit(); !s.ok()) return std::unexpected(s);
+    if (next[p] != next_offsets_[p])
+      txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
+  if (Status s = txn.Commit(options_.before_commit); !s.ok()) return std::unexpected(s);
   next_offsets_ = std::move(next);
   events_applied_ += applied;
   events_skipped_ += skipped;
@@ -238,8 +265,10 @@ Result<size_t> Projector::Step() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_report_ > std::chrono::seconds(10)) {
     const double secs = std::chrono::duration<double>(now - last_report_).count();
-    log::Info("projector", "{} events applied ({:.0f}/s), {} duplicates skipped, {} parked", events_applied_,
-              static_cast<double>(events_applied_ - applied_at_last_report_) / secs, events_skipped_, events_parked_);
+    log::Info("projector", "{} events applied ({:.0f}/s), {} duplicates skipped, {} parked",
+              events_applied_,
+              static_cast<double>(events_applied_ - applied_at_last_report_) / secs,
+              events_skipped_, events_parked_);
     last_report_ = now;
     applied_at_last_report_ = events_applied_;
   }

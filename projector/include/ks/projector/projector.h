@@ -2,15 +2,19 @@
 // Each batch is one RocksDB WriteBatch holding the new records (each record carries the version of
 // its aggregate it reflects), their index entries and the log positions consumed, so a crash at
 // any moment leaves the store at the end of some batch: on restart it resumes exactly there,
-// never losing an event and never counting one twice. An event whose aggregate version is already applied is skipped
-// (duplicate delivery). An event that cannot be decoded, or whose type this version does not
-// know, is parked in a dead-letter record with its position, and projection goes on.
+// never losing an event and never counting one twice. An event whose aggregate version is already
+// applied is skipped (duplicate delivery). An event that cannot be decoded, or whose type this
+// version does not know, is parked in a dead-letter record with its position, and projection goes
+// on.
 //
 // Thread-safety: Run/Step from one thread; stop() from any.
 #pragma once
 
+#include <rocksdb/write_batch.h>
+
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include "ks/eventlog/event_log.h"
@@ -24,6 +28,10 @@ struct ProjectorOptions {
   size_t max_batch_events = 2000;
   // How long a poll waits for the first event of a batch. Default: 20 ms.
   std::chrono::milliseconds poll_wait{20};
+  // Sees each batch's writes just before they are committed (on the projector's thread). For
+  // measuring: the benchmarks replay exactly these writes into bare RocksDB as the projector's
+  // raw limit. Default: none.
+  std::function<void(const rocksdb::WriteBatch&)> before_commit;
 };
 
 class Projector {
@@ -32,8 +40,10 @@ class Projector {
   // `vault` (the keys that open events' personal data and seal it again in the records) must
   // outlive the projector. FAILED_PRECONDITION when the store was built from another log (more
   // partitions, or positions past the log's end).
-  static Result<std::unique_ptr<Projector>> Open(eventlog::EventLog& log, readmodel::ReadModelStore& store,
-                                                 privacy::KeyVault& vault, ProjectorOptions options = {});
+  static Result<std::unique_ptr<Projector>> Open(eventlog::EventLog& log,
+                                                 readmodel::ReadModelStore& store,
+                                                 privacy::KeyVault& vault,
+                                                 ProjectorOptions options = {});
 
   // Polls one batch, folds it and commits it. Returns the number of events consumed (0 when none
   // arrived within poll_wait). UNAVAILABLE on a log or storage error; nothing of the batch is then
@@ -54,7 +64,8 @@ class Projector {
 
  private:
   Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, privacy::KeyVault& vault,
-            ProjectorOptions options, std::vector<int64_t> next_offsets, std::unique_ptr<eventlog::LogReader> reader)
+            ProjectorOptions options, std::vector<int64_t> next_offsets,
+            std::unique_ptr<eventlog::LogReader> reader)
       : log_(log),
         store_(store),
         vault_(vault),
