@@ -15,6 +15,7 @@
 #include "klantstroom/v1/command_service.grpc.pb.h"
 #include "klantstroom/v1/query_service.grpc.pb.h"
 #include "ks/allinone/all_in_one.h"
+#include "ks/core/child_process.h"
 #include "ks/core/log.h"
 #include "ks/eventlog/dev_cluster.h"
 #include "ks/eventlog/embedded_log.h"
@@ -71,14 +72,13 @@ Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes) {
   return s;
 }
 
-Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes) {
-  const std::string dir = options.work_dir + "/ingest-" + std::to_string(options.seed);
-  std::filesystem::remove_all(dir);
-  auto app = allinone::AllInOne::Start(
-      {.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = true});
-  KS_CHECK(app.has_value());
-  auto stub = pb::CommandService::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string((*app)->port()), grpc::InsecureChannelCredentials()));
+namespace {
+
+// Sends the workload to the CommandService on `port`, `options.concurrency` calls in flight: the
+// parties first (not measured), then the commands.
+Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes) {
+  auto stub = pb::CommandService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   const Workload workload = MakeWorkload(options.parties, options.commands, options.seed);
   struct Call {
     grpc::ClientContext context;
@@ -95,12 +95,40 @@ Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes) {
                                                 });
                        });
   };
-  (void)send(workload.parties);  // the parties first; not measured
+  (void)send(workload.parties);
   const Sample s = send(workload.commands);
   size_t bytes = 0;
   for (const auto& r : workload.commands) bytes += r.ByteSizeLong();
   *request_bytes = bytes / std::max<size_t>(1, workload.commands.size());
   return s;
+}
+
+}  // namespace
+
+Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
+                       size_t* request_bytes) {
+  const std::string dir = options.work_dir + "/ingest-" + std::to_string(options.seed);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ChildProcess service(programs_dir + "/command-service/command-service",
+                       {"--log=embedded:" + dir + "/log", "--vault=" + dir + "/vault",
+                        "--attachments=" + dir + "/attachments", "--listen=127.0.0.1:0"},
+                       options.work_dir + "/command-service.log");
+  const int port = service.WaitForPort();
+  KS_CHECK(port > 0);
+  const Sample s = SendWorkload(port, options, request_bytes);
+  KS_CHECK(service.Terminate() == 0);
+  return s;
+}
+
+Sample AllInOneIngestBenchmark(const BenchOptions& options) {
+  const std::string dir = options.work_dir + "/all-in-one-" + std::to_string(options.seed);
+  std::filesystem::remove_all(dir);
+  auto app = allinone::AllInOne::Start(
+      {.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = true});
+  KS_CHECK(app.has_value());
+  size_t request_bytes = 0;
+  return SendWorkload((*app)->port(), options, &request_bytes);
 }
 
 Sample ProjectionBenchmark(const BenchOptions& options, ProjectorWrites* writes) {
@@ -117,7 +145,10 @@ Sample ProjectionBenchmark(const BenchOptions& options, ProjectorWrites* writes)
   projector::ProjectorOptions projector_options;
   if (writes != nullptr) {
     writes->batches.clear();
-    projector_options.before_commit = [writes](const rocksdb::WriteBatch& batch) {
+    // The workers commit side by side: their batches are kept in the order they arrive.
+    auto mutex = std::make_shared<std::mutex>();
+    projector_options.before_commit = [writes, mutex](const rocksdb::WriteBatch& batch) {
+      std::lock_guard lock(*mutex);
       writes->batches.push_back(batch.Data());
     };
   }

@@ -25,10 +25,15 @@ Sample ReadEverything(eventlog::EventLog& log);
 // gRPC alone: an echo of `payload_bytes` with `concurrency` calls in flight, `calls` in all.
 Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
 
-// Commands through CommandService over gRPC into the embedded log (fsynced group commits), each
-// answered after its append is durable. Leaves the log in `options.work_dir/ingest-<seed>`; sets
-// *request_bytes to the average command size.
-Sample IngestBenchmark(const BenchOptions& options, size_t* request_bytes);
+// Commands through the command service (its own process, from `programs_dir`) over gRPC into the
+// embedded log (fsynced group commits), each answered after its append is durable. Leaves the log
+// and vault in `options.work_dir/ingest-<seed>`; sets *request_bytes to the average command size.
+Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
+                       size_t* request_bytes);
+// The same commands into the all-in-one (one process): the projector and the search indexer fold
+// them beside the command service, on the same cores, as the PostgreSQL peer updates its read
+// models in the same transaction.
+Sample AllInOneIngestBenchmark(const BenchOptions& options);
 
 // What the projector wrote, batch by batch (each a RocksDB WriteBatch's bytes), for `events`
 // events: the same keys and sizes for the RocksDB references.

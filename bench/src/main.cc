@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   const auto ingest =
       ingest_runs == 0 ? ks::bench::Sample{} : ks::bench::MedianOf(ingest_runs, [&] {
         ++options.seed;
-        return ks::bench::IngestBenchmark(options, &request_bytes);
+        return ks::bench::IngestBenchmark(options, flags.Get("programs"), &request_bytes);
       });
   if (wanted("ingest")) {
     const auto echo_ingest = ks::bench::MedianOf(repeats, [&] {
@@ -85,6 +85,11 @@ int main(int argc, char** argv) {
     figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
                        fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
                        echo_ingest, 0.5});
+    const auto all_in_one =
+        ks::bench::MedianOf(repeats, [&] { return ks::bench::AllInOneIngestBenchmark(options); });
+    figures.push_back({"ingest, projection and search beside (1 process)", all_in_one,
+                       fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
+                       echo_ingest, 0});
     // The peer: the same commands into PostgreSQL, event and read models in one transaction.
     std::string why_not;
     std::vector<ks::bench::Sample> peer_runs;
@@ -98,9 +103,11 @@ int main(int argc, char** argv) {
     } else {
       std::sort(peer_runs.begin(), peer_runs.end(),
                 [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
+      const auto& peer = peer_runs[peer_runs.size() / 2];
       figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
-                         fmt::format("PostgreSQL peer x{}", options.concurrency),
-                         peer_runs[peer_runs.size() / 2], 4.0});
+                         fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 4.0});
+      figures.push_back({"ingest, projection and search beside (1 process)", all_in_one,
+                         fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 0});
       figures.push_back(
           {"PostgreSQL peer: event + read models, 1 txn", peer_runs[peer_runs.size() / 2],
            fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency), echo_ingest, 0});

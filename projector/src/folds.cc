@@ -32,7 +32,8 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
       profile.set_display_name(event.party_name_changed().display_name());
       break;
     case pb::EventEnvelope::kDigitalAddressAdded:
-      domain::AddDigitalAddress(*profile.mutable_digital_addresses(), event.digital_address_added().address());
+      domain::AddDigitalAddress(*profile.mutable_digital_addresses(),
+                                event.digital_address_added().address());
       break;
     case pb::EventEnvelope::kPartyIdentifierAdded:
       *profile.add_identifiers() = event.party_identifier_added().identifier();
@@ -102,7 +103,8 @@ pb::PartyProfile FoldParty(pb::PartyProfile profile, const pb::EventEnvelope& ev
   return profile;
 }
 
-pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::EventEnvelope& event) {
+pb::InteractionRecord FoldInteraction(pb::InteractionRecord record,
+                                      const pb::EventEnvelope& event) {
   switch (event.payload_case()) {
     case pb::EventEnvelope::kInteractionRegistered: {
       const auto& ev = event.interaction_registered();
@@ -229,8 +231,10 @@ pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope&
         *record.mutable_scheduled_window() = ev.scheduled_window();
       else
         record.clear_scheduled_window();
-      if (ev.to() == pb::MELDING_STATUS_RESOLVED) *record.mutable_resolved_at() = event.occurred_at();
-      if (ev.to() == pb::MELDING_STATUS_REOPENED) record.set_reopen_count(record.reopen_count() + 1);
+      if (ev.to() == pb::MELDING_STATUS_RESOLVED)
+        *record.mutable_resolved_at() = event.occurred_at();
+      if (ev.to() == pb::MELDING_STATUS_REOPENED)
+        record.set_reopen_count(record.reopen_count() + 1);
       break;
     }
     case pb::EventEnvelope::kMeldingAssigned:
@@ -274,7 +278,8 @@ pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope&
   return record;
 }
 
-pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const pb::EventEnvelope& event) {
+pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record,
+                                       const pb::EventEnvelope& event) {
   if (event.payload_case() != pb::EventEnvelope::kMeldingCategoryDefined) return record;
   const auto& ev = event.melding_category_defined();
   record.set_tenant(event.tenant());
@@ -305,7 +310,8 @@ pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelo
   return record;
 }
 
-pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event) {
+pb::NotificationRecord FoldNotification(pb::NotificationRecord record,
+                                        const pb::EventEnvelope& event) {
   switch (event.payload_case()) {
     case pb::EventEnvelope::kNotificationRequested: {
       const auto& ev = event.notification_requested();
@@ -343,7 +349,8 @@ pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb:
       break;
     case pb::EventEnvelope::kNotificationFailed: {
       const auto& ev = event.notification_failed();
-      record.set_status(ev.gave_up() ? pb::NOTIFICATION_STATUS_GAVE_UP : pb::NOTIFICATION_STATUS_PENDING);
+      record.set_status(ev.gave_up() ? pb::NOTIFICATION_STATUS_GAVE_UP
+                                     : pb::NOTIFICATION_STATUS_PENDING);
       record.set_last_error(ev.error());
       if (ev.has_next_attempt_at())
         *record.mutable_next_attempt_at() = ev.next_attempt_at();
@@ -365,8 +372,10 @@ std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
   const std::string& id = record.melding_id();
   const int64_t due = TimeUtil::TimestampToMilliseconds(record.due_at());
   out.push_back(keys::MeldingNumber(t, record.number(), id));
-  out.push_back(keys::Started(t, "M", TimeUtil::TimestampToMilliseconds(record.registered_at()), id));
-  if (!record.reporter_party_id().empty()) out.push_back(keys::PartyMelding(t, record.reporter_party_id(), id));
+  out.push_back(
+      keys::Started(t, "M", TimeUtil::TimestampToMilliseconds(record.registered_at()), id));
+  if (!record.reporter_party_id().empty())
+    out.push_back(keys::PartyMelding(t, record.reporter_party_id(), id));
   out.push_back(keys::MeldingIndex(t, "status", std::to_string(record.status()), due, id));
   if (!domain::MeldingIsOpen(record.status())) return out;
   out.push_back(keys::MeldingIndex(t, "open", "", due, id));
@@ -375,21 +384,28 @@ std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
     out.push_back(keys::MeldingIndex(t, "wijk", record.location().neighbourhood(), due, id));
   if (!record.location().postcode().empty()) {
     out.push_back(keys::MeldingIndex(t, "pc", record.location().postcode(), due, id));
-    out.push_back(keys::MeldingIndex(t, "addr", record.location().postcode() + " " + record.location().house_number(), due, id));
+    out.push_back(keys::MeldingIndex(
+        t, "addr", record.location().postcode() + " " + record.location().house_number(), due, id));
   }
-  if (!record.department().empty()) out.push_back(keys::MeldingIndex(t, "dept", record.department(), due, id));
-  if (!record.employee_id().empty()) out.push_back(keys::MeldingIndex(t, "emp", record.employee_id(), due, id));
+  if (!record.department().empty())
+    out.push_back(keys::MeldingIndex(t, "dept", record.department(), due, id));
+  if (!record.employee_id().empty())
+    out.push_back(keys::MeldingIndex(t, "emp", record.employee_id(), due, id));
   return out;
 }
 
 std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord&) { return {}; }
 
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record) {
-  if (record.employee_id().empty() || record.available() || record.replacement_employee_id().empty()) return {};
-  return {keys::ReplacedBy(record.tenant(), record.replacement_employee_id(), record.employee_id())};
+  if (record.employee_id().empty() || record.available() ||
+      record.replacement_employee_id().empty())
+    return {};
+  return {
+      keys::ReplacedBy(record.tenant(), record.replacement_employee_id(), record.employee_id())};
 }
 
-pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb::EventEnvelope& event) {
+pb::ConversationRecord FoldConversation(pb::ConversationRecord record,
+                                        const pb::EventEnvelope& event) {
   switch (event.payload_case()) {
     case pb::EventEnvelope::kConversationStarted: {
       const auto& ev = event.conversation_started();
@@ -400,8 +416,9 @@ pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb:
       record.set_subject(ev.subject());
       *record.mutable_topics() = ev.topics();
       if (ev.has_counterpart()) *record.mutable_counterpart() = ev.counterpart();
-      record.set_status(event.actor().kind() == pb::ACTOR_KIND_BOT ? pb::CONVERSATION_STATUS_WITH_BOT
-                                                                   : pb::CONVERSATION_STATUS_WITH_EMPLOYEE);
+      record.set_status(event.actor().kind() == pb::ACTOR_KIND_BOT
+                            ? pb::CONVERSATION_STATUS_WITH_BOT
+                            : pb::CONVERSATION_STATUS_WITH_EMPLOYEE);
       *record.mutable_started_at() = event.occurred_at();
       *record.mutable_started_by() = event.actor();
       break;
@@ -440,7 +457,8 @@ pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb:
   return record;
 }
 
-pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record, const pb::EventEnvelope& event) {
+pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record,
+                                      const pb::EventEnvelope& event) {
   switch (event.payload_case()) {
     case pb::EventEnvelope::kAppointmentScheduled: {
       const auto& ev = event.appointment_scheduled();
@@ -504,14 +522,17 @@ std::vector<std::string> IndexKeys(const pb::ConversationRecord& record) {
   if (record.conversation_id().empty()) return out;
   if (!record.party_id().empty())
     out.push_back(keys::PartyConversation(record.tenant(), record.party_id(),
-                                          TimeUtil::TimestampToMilliseconds(record.started_at()), record.conversation_id()));
+                                          TimeUtil::TimestampToMilliseconds(record.started_at()),
+                                          record.conversation_id()));
   if (record.status() == pb::CONVERSATION_STATUS_WAITING_FOR_EMPLOYEE) {
     const int64_t ms = TimeUtil::TimestampToMilliseconds(record.handed_over_at());
     if (!record.handed_over_to().department().empty())
-      out.push_back(keys::HandoverQueue(record.tenant(), "dept", record.handed_over_to().department(), ms,
+      out.push_back(keys::HandoverQueue(record.tenant(), "dept",
+                                        record.handed_over_to().department(), ms,
                                         record.conversation_id()));
     if (!record.handed_over_to().employee_id().empty())
-      out.push_back(keys::HandoverQueue(record.tenant(), "emp", record.handed_over_to().employee_id(), ms,
+      out.push_back(keys::HandoverQueue(record.tenant(), "emp",
+                                        record.handed_over_to().employee_id(), ms,
                                         record.conversation_id()));
   }
   return out;
@@ -529,14 +550,16 @@ std::vector<std::string> IndexKeys(const pb::AppointmentRecord& record) {
 std::vector<std::string> IndexKeys(const pb::NotificationRecord& record) {
   std::vector<std::string> out;
   if (record.notification_id().empty()) return out;
-  out.push_back(keys::Started(record.tenant(), "N", TimeUtil::TimestampToMilliseconds(record.requested_at()),
+  out.push_back(keys::Started(record.tenant(), "N",
+                              TimeUtil::TimestampToMilliseconds(record.requested_at()),
                               record.notification_id()));
   if (!record.party_id().empty())
     out.push_back(keys::PartyNotification(record.tenant(), record.party_id(),
                                           TimeUtil::TimestampToMilliseconds(record.requested_at()),
                                           record.notification_id()));
   if (!record.subject_id().empty())
-    out.push_back(keys::SubjectNotification(record.tenant(), record.subject_id(), record.notification_id()));
+    out.push_back(
+        keys::SubjectNotification(record.tenant(), record.subject_id(), record.notification_id()));
   return out;
 }
 
@@ -553,8 +576,9 @@ std::vector<std::string> IndexKeys(const pb::PartyProfile& profile) {
     out.push_back(keys::MergedInto(profile.tenant(), profile.merged_into(), profile.party_id()));
   // When each label was added (for the live KPIs): the party under each of those times.
   for (const auto& label : profile.labels()) {
-    std::string key = keys::Started(profile.tenant(), "L", TimeUtil::TimestampToMilliseconds(label.added_at()),
-                                    profile.party_id());
+    std::string key =
+        keys::Started(profile.tenant(), "L", TimeUtil::TimestampToMilliseconds(label.added_at()),
+                      profile.party_id());
     if (std::find(out.begin(), out.end(), key) == out.end()) out.push_back(std::move(key));
   }
   return out;
@@ -566,51 +590,62 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
   const int64_t ms = TimeUtil::TimestampToMilliseconds(record.occurred_at());
   out.push_back(keys::Started(record.tenant(), "I", ms, record.interaction_id()));
   if (!record.party_id().empty())
-    out.push_back(keys::PartyTimeline(record.tenant(), record.party_id(), ms, record.interaction_id()));
+    out.push_back(
+        keys::PartyTimeline(record.tenant(), record.party_id(), ms, record.interaction_id()));
   if (!record.counterpart_digest().empty())
     out.push_back(keys::AddressTimeline(record.tenant(), record.counterpart_digest(), ms,
                                         record.interaction_id()));
   if (!record.conversation_id().empty())
     out.push_back(keys::ConversationTurn(record.tenant(), record.conversation_id(),
-                                         TimeUtil::TimestampToMicroseconds(record.occurred_at()), record.interaction_id()));
+                                         TimeUtil::TimestampToMicroseconds(record.occurred_at()),
+                                         record.interaction_id()));
   for (const pb::ZaakReference& zaak : record.zaken())
-    out.push_back(keys::ZaakContact(record.tenant(), zaak.identification(), ms, record.interaction_id()));
+    out.push_back(
+        keys::ZaakContact(record.tenant(), zaak.identification(), ms, record.interaction_id()));
   return out;
 }
 
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
   std::vector<std::string> out;
   if (record.callback_id().empty()) return out;
-  out.push_back(keys::Started(record.tenant(), "C", TimeUtil::TimestampToMilliseconds(record.requested_at()),
+  out.push_back(keys::Started(record.tenant(), "C",
+                              TimeUtil::TimestampToMilliseconds(record.requested_at()),
                               record.callback_id()));
   if (record.status() != pb::CALLBACK_STATUS_OPEN) return out;
   out.push_back(keys::OpenCallback(record.tenant(), record.party_id(), record.callback_id()));
   if (!record.target().department().empty())
-    out.push_back(keys::DepartmentQueue(record.tenant(), record.target().department(), record.callback_id()));
+    out.push_back(
+        keys::DepartmentQueue(record.tenant(), record.target().department(), record.callback_id()));
   if (!record.target().employee_id().empty())
-    out.push_back(keys::EmployeeQueue(record.tenant(), record.target().employee_id(), record.callback_id()));
+    out.push_back(
+        keys::EmployeeQueue(record.tenant(), record.target().employee_id(), record.callback_id()));
   return out;
 }
 
-std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key) {
+std::vector<std::string> LookupDigests(const pb::PartyProfile& profile,
+                                       const privacy::Key& index_key) {
   std::vector<std::string> out;
   for (const auto& id : profile.identifiers()) {
-    out.push_back(keys::IdentifierTag(id.kind()) + ":" + privacy::IdentifierDigest(index_key, id.kind(), id.value()));
+    out.push_back(keys::IdentifierTag(id.kind()) + ":" +
+                  privacy::IdentifierDigest(index_key, id.kind(), id.value()));
   }
   for (const auto& a : profile.digital_addresses()) {
-    out.push_back(keys::AddressTag(a.kind()) + ":" + privacy::AddressDigest(index_key, a.kind(), a.value()));
+    out.push_back(keys::AddressTag(a.kind()) + ":" +
+                  privacy::AddressDigest(index_key, a.kind(), a.value()));
   }
   if (!profile.birth_date().empty() && !profile.residence().postcode().empty())
     out.push_back(std::string(keys::kRecognitionTag) + ":" +
                   privacy::RecognitionDigest(index_key, profile.residence().postcode(),
-                                             profile.residence().house_number(), profile.birth_date()));
+                                             profile.residence().house_number(),
+                                             profile.birth_date()));
   return out;
 }
 
 std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key) {
   if (!record.counterpart_digest().empty()) return record.counterpart_digest();  // from the event
   if (!record.has_counterpart() || record.counterpart().value().empty()) return "";
-  return privacy::AddressDigest(index_key, record.counterpart().kind(), record.counterpart().value());
+  return privacy::AddressDigest(index_key, record.counterpart().kind(),
+                                record.counterpart().value());
 }
 
 }  // namespace ks::projector

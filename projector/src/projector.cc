@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 
 #include "klantstroom/v1/events.pb.h"
@@ -211,56 +212,99 @@ Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, Read
       new Projector(log, store, vault, options, std::move(next), std::move(*reader)));
 }
 
+namespace {
+
+// What one worker made of its share of a batch.
+struct ShareResult {
+  Status status;
+  int64_t applied = 0;
+  int64_t skipped = 0;
+  int64_t parked = 0;
+};
+
+// Folds `share` (the batch's records of some partitions, in log order) into one WriteBatch with
+// those partitions' new positions, and commits it. `next` holds every partition's next offset;
+// only the share's partitions are read and moved on here.
+ShareResult FoldAndCommit(rocksdb::DB* db, Keys keys,
+                          const std::vector<const eventlog::StoredRecord*>& share,
+                          std::vector<int64_t>& next, const std::vector<int64_t>& committed,
+                          const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
+  ShareResult out;
+  BatchTxn txn(db);
+  for (const eventlog::StoredRecord* record : share) {
+    const auto p = static_cast<size_t>(record->partition);
+    if (record->offset < next[p]) continue;  // re-delivered below our position
+    next[p] = record->offset + 1;
+    auto event = domain::DecodeEvent(record->value);
+    const bool carried_personal_data = event && event->has_personal_data();
+    if (event) {
+      auto opened = privacy::OpenEvent(*event, keys.ring);
+      // Bytes that do not authenticate are parked like any undecodable event; a vault that
+      // cannot be read is a passing trouble: the batch is retried.
+      if (!opened && opened.error().code() != StatusCode::kDataLoss) return {opened.error()};
+      if (!opened) event = std::unexpected(opened.error());
+    }
+    if (!event) {
+      log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}",
+                 record->partition, record->offset, record->key, event.error().ToString());
+      txn.Put(DeadLetterKey(record->partition, record->offset), record->value);
+      ++out.parked;
+      continue;
+    }
+    auto result = ApplyEvent(txn, keys, *event, carried_personal_data);
+    if (!result) return {result.error()};
+    if (*result)
+      ++out.applied;
+    else
+      ++out.skipped;
+  }
+  std::vector<bool> ours(next.size(), false);
+  for (const eventlog::StoredRecord* record : share)
+    ours[static_cast<size_t>(record->partition)] = true;
+  for (size_t p = 0; p < next.size(); ++p)
+    if (ours[p] && next[p] != committed[p])
+      txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
+  out.status = txn.Commit(before_commit);
+  return out;
+}
+
+}  // namespace
+
 Result<size_t> Projector::Step() {
   auto records = reader_->Poll(options_.max_batch_events, options_.poll_wait);
   if (!records) return std::unexpected(records.error());
   if (records->empty()) return size_t{0};
 
-  BatchTxn txn(store_.db());
-  // The projector's key cache lives across batches: a key read before its party's erasure can
+  // Each worker takes the partitions p with p % workers == its number.
+  const size_t workers = key_rings_.size();
+  std::vector<std::vector<const eventlog::StoredRecord*>> shares(workers);
+  for (const eventlog::StoredRecord& record : *records)
+    shares[static_cast<size_t>(record.partition) % workers].push_back(&record);
+  // The projector's key caches live across batches: a key read before its party's erasure can
   // only ever seal data under that (destroyed) key, which stays unreadable; the read models hold
   // nothing in the clear either way. (The search indexer, which stores words, reads keys afresh.)
-  Keys batch_keys{vault_, key_ring_};
   std::vector<int64_t> next = next_offsets_;
-  int64_t applied = 0;
-  int64_t skipped = 0;
-  int64_t parked = 0;
-  for (const eventlog::StoredRecord& record : *records) {
-    const auto p = static_cast<size_t>(record.partition);
-    if (record.offset < next[p]) continue;  // re-delivered below our position
-    next[p] = record.offset + 1;
-    auto event = domain::DecodeEvent(record.value);
-    const bool carried_personal_data = event && event->has_personal_data();
-    if (event) {
-      auto opened = privacy::OpenEvent(*event, batch_keys.ring);
-      // Bytes that do not authenticate are parked like any undecodable event; a vault that
-      // cannot be read is a passing trouble: the batch is retried.
-      if (!opened && opened.error().code() != StatusCode::kDataLoss)
-        return std::unexpected(opened.error());
-      if (!opened) event = std::unexpected(opened.error());
-    }
-    if (!event) {
-      log::Error("projector", "event at {}/{} (key {}) parked as a dead letter: {}",
-                 record.partition, record.offset, record.key, event.error().ToString());
-      txn.Put(DeadLetterKey(record.partition, record.offset), record.value);
-      ++parked;
-      continue;
-    }
-    auto result = ApplyEvent(txn, batch_keys, *event, carried_personal_data);
-    if (!result) return std::unexpected(result.error());
-    if (*result)
-      ++applied;
-    else
-      ++skipped;
-  }
-  for (size_t p = 0; p < next.size(); ++p)
-    if (next[p] != next_offsets_[p])
-      txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
-  if (Status s = txn.Commit(options_.before_commit); !s.ok()) return std::unexpected(s);
+  std::vector<ShareResult> results(workers);
+  auto run = [&](size_t w) {
+    if (!shares[w].empty())
+      results[w] = FoldAndCommit(store_.db(), Keys{vault_, key_rings_[w]}, shares[w], next,
+                                 next_offsets_, options_.before_commit);
+  };
+  std::vector<std::thread> helpers;
+  for (size_t w = 1; w < workers; ++w)
+    if (!shares[w].empty()) helpers.emplace_back(run, w);
+  run(0);
+  for (std::thread& t : helpers) t.join();
+  for (const ShareResult& r : results)
+    if (!r.status.ok()) return std::unexpected(r.status);
   next_offsets_ = std::move(next);
+  int64_t applied = 0;
+  for (const ShareResult& r : results) {
+    applied += r.applied;
+    events_skipped_ += r.skipped;
+    events_parked_ += r.parked;
+  }
   events_applied_ += applied;
-  events_skipped_ += skipped;
-  events_parked_ += parked;
 
   const auto now = std::chrono::steady_clock::now();
   if (now - last_report_ > std::chrono::seconds(10)) {

@@ -14,13 +14,22 @@ namespace ks::projector {
 
 int ProjectorMain(int argc, char** argv) {
   rpc::BlockShutdownSignals();
-  Flags flags("projector", "folds the event log into the RocksDB read models that the query service serves");
-  flags.Define("log", "kafka:127.0.0.1:9092/klantstroom.events", "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
+  Flags flags("projector",
+              "folds the event log into the RocksDB read models that the query service serves");
+  flags
+      .Define("log", "kafka:127.0.0.1:9092/klantstroom.events",
+              "the event log: kafka:BOOTSTRAP[/TOPIC] or embedded:DIR")
       .Define("read-models", "data/read-models", "directory of the read-model store")
-      .Define("rebuild-into", "", "build a fresh store in this directory from offset 0 up to the log's current end, then exit")
+      .Define("rebuild-into", "",
+              "build a fresh store in this directory from offset 0 up to the log's current end, "
+              "then exit")
       .Define("batch", "2000", "most events folded per batch")
-      .Define("vault", "data/vault", "the key vault of personal data, made by the command service (libs/privacy)")
-      .Define("search-index", "", "directory of the search index (default: search/ beside the read models; 'none': no index)");
+      .Define("workers", "2", "threads that fold a batch's partitions side by side")
+      .Define("vault", "data/vault",
+              "the key vault of personal data, made by the command service (libs/privacy)")
+      .Define("search-index", "",
+              "directory of the search index (default: search/ beside the read models; 'none': no "
+              "index)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   auto batch = flags.GetInt("batch");
@@ -34,8 +43,11 @@ int ProjectorMain(int argc, char** argv) {
     return 1;
   }
   const std::string rebuild_into = flags.Get("rebuild-into");
-  if (!rebuild_into.empty() && std::filesystem::exists(rebuild_into) && !std::filesystem::is_empty(rebuild_into)) {
-    log::Error("projector", "--rebuild-into={}: the directory is not empty; a rebuild starts from nothing", rebuild_into);
+  if (!rebuild_into.empty() && std::filesystem::exists(rebuild_into) &&
+      !std::filesystem::is_empty(rebuild_into)) {
+    log::Error("projector",
+               "--rebuild-into={}: the directory is not empty; a rebuild starts from nothing",
+               rebuild_into);
     return 2;
   }
   const std::string store_path = rebuild_into.empty() ? flags.Get("read-models") : rebuild_into;
@@ -49,7 +61,14 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "{}", vault.error().ToString());
     return 1;
   }
-  auto projector = Projector::Open(**event_log, **store, **vault, {.max_batch_events = static_cast<size_t>(*batch)});
+  auto workers = flags.GetInt("workers");
+  if (!workers || *workers <= 0 || *workers > 64) {
+    log::Error("projector", "--workers: must be a whole number from 1 to 64");
+    return 2;
+  }
+  auto projector = Projector::Open(
+      **event_log, **store, **vault,
+      {.max_batch_events = static_cast<size_t>(*batch), .workers = static_cast<size_t>(*workers)});
   if (!projector) {
     log::Error("projector", "{}", projector.error().ToString());
     return 1;
@@ -66,7 +85,8 @@ int ProjectorMain(int argc, char** argv) {
       log::Error("projector", "rebuild failed: {}", s.ToString());
       return 1;
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     log::Info("projector", "rebuilt {} from offset 0: {} events in {:.1f} s", rebuild_into,
               (*projector)->events_applied(), secs);
     return 0;
@@ -75,9 +95,11 @@ int ProjectorMain(int argc, char** argv) {
   // The search index follows the log on its own thread, with its own positions.
   std::atomic<bool> search_stop{false};
   std::thread search_worker;
-  if (const std::string search_dir = search::SearchIndexDir(flags.Get("search-index"), store_path); !search_dir.empty())
+  if (const std::string search_dir = search::SearchIndexDir(flags.Get("search-index"), store_path);
+      !search_dir.empty())
     search_worker = std::thread([&, search_dir] {
-      search::RunIndexerUntil(**event_log, **vault, search_dir, search_stop, static_cast<size_t>(*batch));
+      search::RunIndexerUntil(**event_log, **vault, search_dir, search_stop,
+                              static_cast<size_t>(*batch));
     });
 
   Status result;

@@ -1,10 +1,11 @@
 // The projector against a real log on disk: duplicates skipped, undecodable events parked,
 // resuming from committed positions equals a clean rebuild.
+#include "ks/projector/projector.h"
+
 #include <catch2/catch.hpp>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/eventlog/embedded_log.h"
-#include "ks/projector/projector.h"
 #include "ks/query/query_engine.h"
 #include "support/store_compare.h"
 #include "support/temp_dir.h"
@@ -21,6 +22,7 @@ eventlog::Record Encode(const pb::EventEnvelope& e) {
 
 pb::EventEnvelope Registered(const std::string& id, const std::string& name) {
   pb::EventEnvelope e;
+  e.set_event_id("event-" + id + "-1");  // unique, as the command service makes them
   e.set_aggregate_id(id);
   e.set_aggregate_version(1);
   e.set_tenant("gemeente-test");
@@ -32,6 +34,7 @@ pb::EventEnvelope Registered(const std::string& id, const std::string& name) {
 
 pb::EventEnvelope Message(const std::string& id, const std::string& party, int64_t seconds) {
   pb::EventEnvelope e;
+  e.set_event_id("event-" + id + "-1");  // unique, as the command service makes them
   e.set_aggregate_id(id);
   e.set_aggregate_version(1);
   e.set_tenant("gemeente-test");
@@ -62,7 +65,8 @@ TEST_CASE("a redelivered event is skipped and an undecodable one is parked, not 
   REQUIRE((*log)->Append({Encode(Registered("p1", "Johan")), Encode(Message("i1", "p1", 100)),
                           Encode(Message("i2", "p1", 200))}));
   // The same event delivered a second time (a producer retry), and a record that is no event.
-  REQUIRE((*log)->Append({Encode(Message("i1", "p1", 100)), {"garbage", "\xff\xff\xff not protobuf", 0}}));
+  REQUIRE((*log)->Append(
+      {Encode(Message("i1", "p1", 100)), {"garbage", "\xff\xff\xff not protobuf", 0}}));
   REQUIRE((*log)->Append({Encode(Message("i3", "p1", 300))}));
 
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
@@ -78,22 +82,29 @@ TEST_CASE("a redelivered event is skipped and an undecodable one is parked, not 
   CHECK(TimelineLength(**store, "p1") == 3);
   // The parked record is kept with its position for an operator to inspect.
   size_t dead = 0;
-  REQUIRE((*store)->View().Scan("~dead", "", [&](std::string_view, std::string_view value) {
-    CHECK(value.find("not protobuf") != std::string_view::npos);
-    ++dead;
-    return true;
-  }).ok());
+  REQUIRE((*store)
+              ->View()
+              .Scan("~dead", "",
+                    [&](std::string_view, std::string_view value) {
+                      CHECK(value.find("not protobuf") != std::string_view::npos);
+                      ++dead;
+                      return true;
+                    })
+              .ok());
   CHECK(dead == 1);
 }
 
-TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[projector][integration]") {
+TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild",
+          "[projector][integration]") {
   testing::TempDir dir;
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
   REQUIRE(log.has_value());
   std::vector<eventlog::Record> records;
-  for (int p = 0; p < 20; ++p) records.push_back(Encode(Registered("p" + std::to_string(p), "Burger")));
+  for (int p = 0; p < 20; ++p)
+    records.push_back(Encode(Registered("p" + std::to_string(p), "Burger")));
   for (int i = 0; i < 400; ++i)
-    records.push_back(Encode(Message("i" + std::to_string(i), "p" + std::to_string(i % 20), 1000 + i)));
+    records.push_back(
+        Encode(Message("i" + std::to_string(i), "p" + std::to_string(i % 20), 1000 + i)));
   REQUIRE((*log)->Append(std::move(records)));
   auto ends = (*log)->EndOffsets();
   REQUIRE(ends.has_value());
@@ -105,7 +116,8 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[
     // starts exactly where the previous one committed.
     std::vector<int64_t> committed(4, 0);
     for (int life = 0; life < 100; ++life) {
-      auto projector = projector::Projector::Open(**log, **live, ks::testing::TestVault(), {.max_batch_events = 7});
+      auto projector = projector::Projector::Open(**log, **live, ks::testing::TestVault(),
+                                                  {.max_batch_events = 7});
       REQUIRE(projector.has_value());
       CHECK((*projector)->next_offsets() == committed);
       for (int step = 0; step < 3; ++step) REQUIRE((*projector)->Step().has_value());
@@ -124,5 +136,7 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild", "[
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
   }
-  CHECK(testing::StoreDifferences(dir.Sub("live"), dir.Sub("clean")).empty());
+  const auto differences = testing::StoreDifferences(dir.Sub("live"), dir.Sub("clean"));
+  for (const auto& d : differences) UNSCOPED_INFO(d);
+  CHECK(differences.empty());
 }

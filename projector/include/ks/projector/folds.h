@@ -29,10 +29,13 @@ pb::InteractionRecord FoldInteraction(pb::InteractionRecord record, const pb::Ev
 pb::CallbackRecord FoldCallback(pb::CallbackRecord record, const pb::EventEnvelope& event);
 
 pb::MeldingRecord FoldMelding(pb::MeldingRecord record, const pb::EventEnvelope& event);
-pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record, const pb::EventEnvelope& event);
+pb::MeldingCategoryRecord FoldCategory(pb::MeldingCategoryRecord record,
+                                       const pb::EventEnvelope& event);
 pb::EmployeeRecord FoldEmployee(pb::EmployeeRecord record, const pb::EventEnvelope& event);
-pb::NotificationRecord FoldNotification(pb::NotificationRecord record, const pb::EventEnvelope& event);
-pb::ConversationRecord FoldConversation(pb::ConversationRecord record, const pb::EventEnvelope& event);
+pb::NotificationRecord FoldNotification(pb::NotificationRecord record,
+                                        const pb::EventEnvelope& event);
+pb::ConversationRecord FoldConversation(pb::ConversationRecord record,
+                                        const pb::EventEnvelope& event);
 pb::AppointmentRecord FoldAppointment(pb::AppointmentRecord record, const pb::EventEnvelope& event);
 
 // Party lookup keys: one per lookup digest (identifier or digital address; see LookupDigests).
@@ -43,7 +46,8 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record);
 // When it was requested; while open also the party's open callbacks and the department/employee
 // queues.
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record);
-// Number, when registered, reporter, status; while open also category, neighbourhood, address, department, employee.
+// Number, when registered, reporter, status; while open also category, neighbourhood, address,
+// department, employee.
 std::vector<std::string> IndexKeys(const pb::MeldingRecord& record);
 std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 // While absent with a replacement: the replacement's "replaces" entry.
@@ -61,7 +65,8 @@ std::vector<std::string> IndexKeys(const pb::AppointmentRecord& record);
 // open personal fields (none once erased), so the indexes never hold a BSN or a phone number.
 // A contact's digest comes with its event (the command service makes it); one from a log
 // written before digests existed is made here.
-std::vector<std::string> LookupDigests(const pb::PartyProfile& profile, const privacy::Key& index_key);
+std::vector<std::string> LookupDigests(const pb::PartyProfile& profile,
+                                       const privacy::Key& index_key);
 std::string CounterpartDigest(const pb::InteractionRecord& record, const privacy::Key& index_key);
 
 // Which read-model record `event` folds into, and with which fold: calls
@@ -82,9 +87,12 @@ auto WithFoldFor(const pb::EventEnvelope& event, Apply&& apply) {
     case pb::AGGREGATE_TYPE_MELDING:
       return apply(keys::Melding(event.tenant(), event.aggregate_id()), FoldMelding);
     case pb::AGGREGATE_TYPE_MELDING_CATEGORY:
-      return apply(keys::Category(event.tenant(), event.melding_category_defined().code()), FoldCategory);
+      return apply(keys::Category(event.tenant(), event.melding_category_defined().code()),
+                   FoldCategory);
     case pb::AGGREGATE_TYPE_EMPLOYEE:
-      return apply(keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()), FoldEmployee);
+      return apply(
+          keys::Employee(event.tenant(), event.employee_availability_changed().employee_id()),
+          FoldEmployee);
     case pb::AGGREGATE_TYPE_NOTIFICATION:
       return apply(keys::Notification(event.tenant(), event.aggregate_id()), FoldNotification);
     case pb::AGGREGATE_TYPE_CONVERSATION:
