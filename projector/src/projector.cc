@@ -4,6 +4,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <barrier>
 #include <thread>
 #include <unordered_map>
 
@@ -222,15 +223,12 @@ struct ShareResult {
   int64_t parked = 0;
 };
 
-// Folds `share` (the batch's records of some partitions, in log order) into one WriteBatch with
-// those partitions' new positions, and commits it. `next` holds every partition's next offset;
-// only the share's partitions are read and moved on here.
-ShareResult FoldAndCommit(rocksdb::DB* db, Keys keys,
-                          const std::vector<const eventlog::StoredRecord*>& share,
-                          std::vector<int64_t>& next, const std::vector<int64_t>& committed,
-                          const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
+// Folds `share` (the batch's records of some partitions, in log order) into `txn`, with those
+// partitions' new positions. `next` holds every partition's next offset; only the share's
+// partitions are read and moved on here.
+ShareResult FoldShare(BatchTxn& txn, Keys keys, const std::vector<const eventlog::StoredRecord*>& share,
+                      std::vector<int64_t>& next, const std::vector<int64_t>& committed) {
   ShareResult out;
-  BatchTxn txn(db);
   for (const eventlog::StoredRecord* record : share) {
     const auto p = static_cast<size_t>(record->partition);
     if (record->offset < next[p]) continue;  // re-delivered below our position
@@ -264,7 +262,6 @@ ShareResult FoldAndCommit(rocksdb::DB* db, Keys keys,
   for (size_t p = 0; p < next.size(); ++p)
     if (ours[p] && next[p] != committed[p])
       txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
-  out.status = txn.Commit(before_commit);
   return out;
 }
 
@@ -285,15 +282,27 @@ Result<size_t> Projector::Step() {
   // nothing in the clear either way. (The search indexer, which stores words, reads keys afresh.)
   std::vector<int64_t> next = next_offsets_;
   std::vector<ShareResult> results(workers);
+  size_t busy = 0;
+  for (const auto& share : shares) busy += share.empty() ? 0 : 1;
+  // The workers commit together: RocksDB then takes their WriteBatches as one write group and
+  // inserts them into the memtable in parallel (one after the other otherwise).
+  std::barrier folded(static_cast<std::ptrdiff_t>(busy));
   auto run = [&](size_t w) {
-    if (!shares[w].empty())
-      results[w] = FoldAndCommit(store_.db(), Keys{vault_, key_rings_[w]}, shares[w], next,
-                                 next_offsets_, options_.before_commit);
+    BatchTxn txn(store_.db());
+    results[w] = FoldShare(txn, Keys{vault_, key_rings_[w]}, shares[w], next, next_offsets_);
+    folded.arrive_and_wait();
+    if (results[w].status.ok()) results[w].status = txn.Commit(options_.before_commit);
   };
   std::vector<std::thread> helpers;
-  for (size_t w = 1; w < workers; ++w)
-    if (!shares[w].empty()) helpers.emplace_back(run, w);
-  run(0);
+  size_t first = workers;
+  for (size_t w = 0; w < workers; ++w) {
+    if (shares[w].empty()) continue;
+    if (first == workers)
+      first = w;  // this thread's own
+    else
+      helpers.emplace_back(run, w);
+  }
+  run(first);
   for (std::thread& t : helpers) t.join();
   for (const ShareResult& r : results)
     if (!r.status.ok()) return std::unexpected(r.status);

@@ -236,27 +236,35 @@ Result<std::vector<StoredRecord>> EmbeddedReader::Poll(size_t max_records, std::
   const std::vector<int64_t> end = log_->WaitForData(next_, wait);
   std::vector<StoredRecord> out;
   const size_t partitions = next_.size();
-  // Round-robin over partitions so that one busy partition cannot starve the others.
-  for (size_t i = 0; i < partitions && out.size() < max_records; ++i) {
-    const size_t p = (round_robin_start_ + i) % partitions;
-    if (next_[p] >= end[p]) continue;
-    rocksdb::ReadOptions read_options;
-    const std::string upper = RecordKey(static_cast<int32_t>(p), end[p]);
-    rocksdb::Slice upper_slice(upper);
-    read_options.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(log_->db()->NewIterator(read_options));
-    for (it->Seek(RecordKey(static_cast<int32_t>(p), next_[p])); it->Valid() && out.size() < max_records;
-         it->Next()) {
-      StoredRecord record;
-      record.partition = static_cast<int32_t>(p);
-      record.offset = static_cast<int64_t>(codec::GetBigEndian64(it->key().data() + 5));
-      if (!DecodeValue(std::string_view(it->value().data(), it->value().size()), record))
-        return std::unexpected(Status(StatusCode::kDataLoss,
-                                      fmt::format("embedded log: record {}/{} is corrupt", p, record.offset)));
-      next_[p] = record.offset + 1;
-      out.push_back(std::move(record));
+  size_t with_data = 0;
+  for (size_t p = 0; p < partitions; ++p) with_data += next_[p] < end[p] ? 1 : 0;
+  if (with_data == 0) return out;
+  // A fair share of the batch from each partition that has data, then whatever room is left from
+  // any, round-robin: one busy partition cannot starve the others, and a batch spans partitions
+  // (which the projector folds side by side).
+  const size_t share = std::max<size_t>(1, max_records / with_data);
+  for (size_t pass = 0; pass < 2 && out.size() < max_records; ++pass) {
+    for (size_t i = 0; i < partitions && out.size() < max_records; ++i) {
+      const size_t p = (round_robin_start_ + i) % partitions;
+      if (next_[p] >= end[p]) continue;
+      const size_t limit = pass == 0 ? std::min(max_records, out.size() + share) : max_records;
+      rocksdb::ReadOptions read_options;
+      const std::string upper = RecordKey(static_cast<int32_t>(p), end[p]);
+      rocksdb::Slice upper_slice(upper);
+      read_options.iterate_upper_bound = &upper_slice;
+      std::unique_ptr<rocksdb::Iterator> it(log_->db()->NewIterator(read_options));
+      for (it->Seek(RecordKey(static_cast<int32_t>(p), next_[p])); it->Valid() && out.size() < limit; it->Next()) {
+        StoredRecord record;
+        record.partition = static_cast<int32_t>(p);
+        record.offset = static_cast<int64_t>(codec::GetBigEndian64(it->key().data() + 5));
+        if (!DecodeValue(std::string_view(it->value().data(), it->value().size()), record))
+          return std::unexpected(Status(StatusCode::kDataLoss,
+                                        fmt::format("embedded log: record {}/{} is corrupt", p, record.offset)));
+        next_[p] = record.offset + 1;
+        out.push_back(std::move(record));
+      }
+      if (!it->status().ok()) return std::unexpected(EmbeddedLog::IoStatus(it->status(), "read"));
     }
-    if (!it->status().ok()) return std::unexpected(EmbeddedLog::IoStatus(it->status(), "read"));
   }
   round_robin_start_ = (round_robin_start_ + 1) % partitions;
   return out;
