@@ -1,19 +1,18 @@
 #include "ks/privacy/key_vault.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 #include <vector>
-#include <algorithm>
-
-#include <fmt/format.h>
 
 namespace ks::privacy {
 namespace {
@@ -25,8 +24,8 @@ constexpr std::string_view kMarker = "VAULT";
 // File names are digests of key ids: ids may hold any character, and the names give nothing away.
 std::string FileName(std::string_view key_id) {
   unsigned char digest[16];
-  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key_id.data()), key_id.size(),
-                     nullptr, 0);
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(key_id.data()),
+                     key_id.size(), nullptr, 0);
   char hex[2 * sizeof digest + 1];
   sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
   return hex;
@@ -62,17 +61,21 @@ Result<std::optional<Key>> ReadKeyFile(const std::string& path) {
   const ssize_t n = ::read(fd, key.data(), key.size());
   ::close(fd);
   if (n != static_cast<ssize_t>(key.size()))
-    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("key vault: {} is not a 32-byte key", path)));
+    return std::unexpected(
+        Status(StatusCode::kDataLoss, fmt::format("key vault: {} is not a 32-byte key", path)));
   return std::optional<Key>(key);
 }
 
-// Writes `bytes` to `path` durably and atomically: false when another writer placed it first.
-Result<bool> WriteOnce(const std::string& dir, const std::string& path, const void* bytes, size_t size) {
+// Writes `bytes` to `path` atomically, and durably with `sync`: false when another writer placed
+// it first.
+Result<bool> WriteOnce(const std::string& dir, const std::string& path, const void* bytes,
+                       size_t size, bool sync = true) {
   static std::atomic<uint64_t> counter{0};
   const std::string temp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter.fetch_add(1));
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected(Errno("create", temp));
-  const bool written = ::write(fd, bytes, size) == static_cast<ssize_t>(size) && ::fsync(fd) == 0;
+  const bool written =
+      ::write(fd, bytes, size) == static_cast<ssize_t>(size) && (!sync || ::fsync(fd) == 0);
   ::close(fd);
   if (!written) {
     Status s = Errno("write", temp);
@@ -87,27 +90,33 @@ Result<bool> WriteOnce(const std::string& dir, const std::string& path, const vo
     errno = link_errno;
     return std::unexpected(Errno("link", path));
   }
+  if (!sync) return placed;
   if (Status s = SyncDir(dir); !s.ok()) return std::unexpected(s);
   return placed;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<KeyVault>> KeyVault::Open(const std::string& dir, bool create) {
+Result<std::unique_ptr<KeyVault>> KeyVault::Open(const std::string& dir, bool create, bool sync) {
   if (sodium_init() < 0) return std::unexpected(Internal("libsodium could not be initialised"));
   const std::string marker = (fs::path(dir) / kMarker).string();
   if (!fs::exists(marker)) {
     if (!create)
-      return std::unexpected(FailedPrecondition(
-          "--vault: {} is not a key vault (no {} file); give the directory the command service uses", dir, kMarker));
+      return std::unexpected(
+          FailedPrecondition("--vault: {} is not a key vault (no {} file); give the directory the "
+                             "command service uses",
+                             dir, kMarker));
     if (Status s = MakeDirs(dir); !s.ok()) return std::unexpected(s);
-    const std::string_view text = "Klantstroom key vault: per-person keys of personal data. Back it up with care.\n";
-    if (auto w = WriteOnce(dir, marker, text.data(), text.size()); !w) return std::unexpected(w.error());
+    const std::string_view text =
+        "Klantstroom key vault: per-person keys of personal data. Back it up with care.\n";
+    if (auto w = WriteOnce(dir, marker, text.data(), text.size()); !w)
+      return std::unexpected(w.error());
   }
-  return std::unique_ptr<KeyVault>(new KeyVault(dir));
+  return std::unique_ptr<KeyVault>(new KeyVault(dir, sync));
 }
 
-Result<std::unique_ptr<KeyVault>> KeyVault::OpenWhenMade(const std::string& dir, std::chrono::seconds patience) {
+Result<std::unique_ptr<KeyVault>> KeyVault::OpenWhenMade(const std::string& dir,
+                                                         std::chrono::seconds patience) {
   const auto give_up = std::chrono::steady_clock::now() + patience;
   while (true) {
     auto vault = Open(dir, false);
@@ -116,7 +125,9 @@ Result<std::unique_ptr<KeyVault>> KeyVault::OpenWhenMade(const std::string& dir,
   }
 }
 
-std::string KeyVault::TenantDir(std::string_view tenant) const { return (fs::path(dir_) / std::string(tenant)).string(); }
+std::string KeyVault::TenantDir(std::string_view tenant) const {
+  return (fs::path(dir_) / std::string(tenant)).string();
+}
 
 Result<Key> KeyVault::CreateFile(const std::string& dir, const std::string& name) {
   if (Status s = MakeDirs(dir); !s.ok()) return std::unexpected(s);
@@ -127,12 +138,13 @@ Result<Key> KeyVault::CreateFile(const std::string& dir, const std::string& name
   }
   Key key;
   crypto_aead_xchacha20poly1305_ietf_keygen(key.data());
-  auto placed = WriteOnce(dir, path, key.data(), key.size());
+  auto placed = WriteOnce(dir, path, key.data(), key.size(), sync_);
   if (!placed) return std::unexpected(placed.error());
   if (*placed) return key;
   auto theirs = ReadKeyFile(path);  // another process made it a moment earlier
   if (!theirs) return std::unexpected(theirs.error());
-  if (!theirs->has_value()) return std::unexpected(IoError("key vault: {} vanished while being created", path));
+  if (!theirs->has_value())
+    return std::unexpected(IoError("key vault: {} vanished while being created", path));
   return **theirs;
 }
 
@@ -146,7 +158,8 @@ Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_
   const std::string cache_key = fmt::format("{}/{}", tenant, key_id);
   if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
   if (Destroyed(tenant, FileName(key_id)))
-    return std::unexpected(FailedPrecondition("key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
+    return std::unexpected(FailedPrecondition(
+        "key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
   if (created_.size() > 100000) created_.clear();  // a cache, not a copy of the vault
   auto key = CreateFile(TenantDir(tenant) + "/k", FileName(key_id));
   if (key) created_.emplace(cache_key, *key);
@@ -158,9 +171,10 @@ Result<std::optional<Key>> KeyVault::Get(std::string_view tenant, std::string_vi
   const std::string name = FileName(key_id);
   auto key = ReadKeyFile(TenantDir(tenant) + "/k/" + name);
   if (!key || key->has_value() || Destroyed(tenant, name)) return key;
-  return std::unexpected(FailedPrecondition(
-      "key {} of {} is not in the key vault at {}: is --vault the directory the command service uses?", key_id, tenant,
-      dir_));
+  return std::unexpected(
+      FailedPrecondition("key {} of {} is not in the key vault at {}: is --vault the directory the "
+                         "command service uses?",
+                         key_id, tenant, dir_));
 }
 
 Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id) {
@@ -184,7 +198,8 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
     owned_dirs.push_back(dir);
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       std::string name = entry.path().filename().string();
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+      if (std::find(names.begin(), names.end(), name) == names.end())
+        names.push_back(std::move(name));
     }
     if (ec) return IoError("key vault: list {}: {}", dir, ec.message());
   }
@@ -197,7 +212,9 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
     // Overwrite before unlinking, so the key's bytes do not linger in the file's blocks.
     if (const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
       Key zeros{};
-      const bool ok = ::write(fd, zeros.data(), zeros.size()) == static_cast<ssize_t>(zeros.size()) && ::fsync(fd) == 0;
+      const bool ok =
+          ::write(fd, zeros.data(), zeros.size()) == static_cast<ssize_t>(zeros.size()) &&
+          ::fsync(fd) == 0;
       ::close(fd);
       if (!ok) return Errno("overwrite", path);
     }
@@ -210,7 +227,8 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   for (auto it = created_.begin(); it != created_.end();) {
     const std::string_view cached = it->first;
     const bool gone = cached.starts_with(prefix) &&
-                      std::find(names.begin(), names.end(), FileName(cached.substr(prefix.size()))) != names.end();
+                      std::find(names.begin(), names.end(),
+                                FileName(cached.substr(prefix.size()))) != names.end();
     it = gone ? created_.erase(it) : std::next(it);
   }
   return Status::Ok();
@@ -248,7 +266,8 @@ std::string LookupDigest(const Key& index_key, std::string_view tag, std::string
   crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(tag.data()), tag.size());
   const unsigned char separator = 0;
   crypto_generichash_update(&state, &separator, 1);
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()), value.size());
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
+                            value.size());
   unsigned char digest[16];
   crypto_generichash_final(&state, digest, sizeof digest);
   char hex[2 * sizeof digest + 1];
@@ -264,9 +283,10 @@ std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::str
   return LookupDigest(index_key, "id" + std::to_string(identifier_kind), value);
 }
 
-std::string RecognitionDigest(const Key& index_key, std::string_view postcode, std::string_view house_number,
-                              std::string_view birth_date) {
-  return LookupDigest(index_key, "pcbd", fmt::format("{}\n{}\n{}", postcode, house_number, birth_date));
+std::string RecognitionDigest(const Key& index_key, std::string_view postcode,
+                              std::string_view house_number, std::string_view birth_date) {
+  return LookupDigest(index_key, "pcbd",
+                      fmt::format("{}\n{}\n{}", postcode, house_number, birth_date));
 }
 
 }  // namespace ks::privacy

@@ -1,7 +1,7 @@
 #include "ks/readmodel/store.h"
 
-#include <rocksdb/options.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
 #include "ks/readmodel/keys.h"
@@ -17,6 +17,11 @@ rocksdb::Options StoreOptions() {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Index and filter blocks live in the block cache too (by default each open table file keeps
+  // its own outside it, so memory grew with the history: 236 MiB at 1M events, 389 MiB at 4M);
+  // level 0's stay pinned, since every read consults them.
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return options;
 }
@@ -28,8 +33,8 @@ Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what
   return IoError("read models {}: {}", what, s.ToString());
 }
 
-Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(const std::string& path,
-                                                                     std::shared_ptr<rocksdb::FileSystem> file_system) {
+Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
+    const std::string& path, std::shared_ptr<rocksdb::FileSystem> file_system) {
   rocksdb::Options options = StoreOptions();
   std::unique_ptr<rocksdb::Env> env;
   if (file_system) {
@@ -43,15 +48,16 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(const std::s
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path, std::move(env)));
 }
 
-Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(const std::string& path,
-                                                                       const std::string& secondary_path) {
+Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(
+    const std::string& path, const std::string& secondary_path) {
   rocksdb::Options options = StoreOptions();
   options.create_if_missing = false;
   options.max_open_files = -1;  // required by secondary instances
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, path, secondary_path, &raw);
   if (!s.ok()) return std::unexpected(FromRocks(s, "open as secondary " + path));
-  return std::unique_ptr<ReadModelStore>(new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path, nullptr));
+  return std::unique_ptr<ReadModelStore>(
+      new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path, nullptr));
 }
 
 ReadModelStore::~ReadModelStore() {
@@ -92,7 +98,8 @@ Status ReadView::Scan(const std::string& prefix, const std::string& start,
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options));
-  for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),
                std::string_view(it->value().data(), it->value().size())))
       break;
@@ -106,8 +113,8 @@ Result<Progress> ReadView::ReadProgress() const {
   Status s = Scan(prefix, "", [&](std::string_view key, std::string_view value) {
     if (key.size() == prefix.size() + 4) {
       const auto* p = reinterpret_cast<const unsigned char*>(key.data() + prefix.size());
-      const int32_t partition = static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-                                                     (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+      const int32_t partition = static_cast<int32_t>(
+          (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]});
       progress.emplace_back(partition, keys::DecodeInt64(value));
     }
     return true;

@@ -39,10 +39,14 @@ class KeyVault {
  public:
   // `create`: make the directory a vault when it is not one yet (the command service). Otherwise
   // FAILED_PRECONDITION when `dir` is not a vault, naming the flag to fix.
-  static Result<std::unique_ptr<KeyVault>> Open(const std::string& dir, bool create);
+  // `sync`: new keys are fsynced (with their directory) before they are used. Only generated
+  // histories (the benchmarks), where a lost key costs nothing, turn it off.
+  static Result<std::unique_ptr<KeyVault>> Open(const std::string& dir, bool create,
+                                                bool sync = true);
   // For the projector and query service, which may start before the command service has made the
   // vault: tries Open(dir, false) until it succeeds or `patience` has passed.
-  static Result<std::unique_ptr<KeyVault>> OpenWhenMade(const std::string& dir, std::chrono::seconds patience);
+  static Result<std::unique_ptr<KeyVault>> OpenWhenMade(const std::string& dir,
+                                                        std::chrono::seconds patience);
 
   // The key `key_id` of `tenant`; created (durably) when there is none. FAILED_PRECONDITION
   // when it was destroyed: an erased person's key is never made again.
@@ -60,12 +64,13 @@ class KeyVault {
   const std::string& dir() const { return dir_; }
 
  private:
-  explicit KeyVault(std::string dir) : dir_(std::move(dir)) {}
+  KeyVault(std::string dir, bool sync) : dir_(std::move(dir)), sync_(sync) {}
   std::string TenantDir(std::string_view tenant) const;
   Result<Key> CreateFile(const std::string& dir, const std::string& name);
   bool Destroyed(std::string_view tenant, const std::string& name) const;
 
   const std::string dir_;
+  const bool sync_;
   // Keys are cached by the process that creates and destroys them (the command service); other
   // processes read through a KeyRing per batch or request, so an erasure reaches them at once.
   mutable std::mutex mutex_;
@@ -96,7 +101,7 @@ std::string LookupDigest(const Key& index_key, std::string_view tag, std::string
 std::string AddressDigest(const Key& index_key, int address_kind, std::string_view value);
 std::string IdentifierDigest(const Key& index_key, int identifier_kind, std::string_view value);
 // Of a (normalized) postcode, house number and birth date together: recognition on the phone.
-std::string RecognitionDigest(const Key& index_key, std::string_view postcode, std::string_view house_number,
-                              std::string_view birth_date);
+std::string RecognitionDigest(const Key& index_key, std::string_view postcode,
+                              std::string_view house_number, std::string_view birth_date);
 
 }  // namespace ks::privacy
