@@ -24,7 +24,7 @@ int ProjectorMain(int argc, char** argv) {
               "build a fresh store in this directory from offset 0 up to the log's current end, "
               "then exit")
       .Define("batch", "2000", "most events folded per batch")
-      .Define("workers", "2", "threads that fold a batch's partitions side by side")
+      .Define("workers", "1", "threads that fold a batch's partitions side by side (more than 1: partitions become visible independently)")
       .Define("vault", "data/vault",
               "the key vault of personal data, made by the command service (libs/privacy)")
       .Define("search-index", "",

@@ -32,10 +32,13 @@ struct ProjectorOptions {
   std::chrono::milliseconds poll_wait{20};
   // Threads that fold and commit a batch side by side, partition p on worker p % workers. Each
   // aggregate lives in one partition and each event changes only its own aggregate's record, so
-  // the workers never touch the same record; RocksDB inserts their WriteBatches into the memtable
-  // in parallel. Progress is stored per partition in the same WriteBatch as its records, so a
-  // crash between two workers' commits loses nothing and doubles nothing. Default: 2.
-  size_t workers = 2;
+  // the workers never touch the same record; progress is stored per partition in the same
+  // WriteBatch as its records, so a crash between two workers' commits loses nothing and doubles
+  // nothing. But with more than one, partitions become visible independently: a query that waits
+  // for one command's position may not yet see an earlier command on another partition (callers
+  // must then ask for every position they wrote). One worker commits a whole batch at once, and
+  // two gained little here (RocksDB's write path is the limit: BENCHMARKS.md). Default: 1.
+  size_t workers = 1;
   // Sees each WriteBatch just before it is committed (from the workers' threads, possibly two at
   // once). For measuring: the benchmarks replay exactly these writes into bare RocksDB as the
   // projector's raw limit. Default: none.
