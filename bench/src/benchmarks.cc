@@ -178,21 +178,26 @@ Sample ReadEverything(eventlog::EventLog& log) {
   return {static_cast<double>(n) / seconds, 0, 0, seconds};
 }
 
-KafkaSamples KafkaBenchmark(const BenchOptions& options) {
-  auto source = eventlog::OpenEmbeddedLog(
-      {.path = options.work_dir + "/ingest-" + std::to_string(options.seed) + "/log",
-       .sync = false});
-  KS_CHECK(source.has_value());
-  auto source_ends = (*source)->EndOffsets();
-  KS_CHECK(source_ends.has_value());
-  std::vector<eventlog::Record> records;
-  KS_CHECK(eventlog::ReadUntil(**source, std::vector<int64_t>(source_ends->size(), 0), *source_ends,
+void ForEachRecord(const std::string& log_spec,
+                   const std::function<void(const eventlog::StoredRecord&)>& visit) {
+  auto log = eventlog::OpenLogForReading(log_spec);
+  KS_CHECK(log.has_value());
+  auto ends = (*log)->EndOffsets();
+  KS_CHECK(ends.has_value());
+  KS_CHECK(eventlog::ReadUntil(**log, std::vector<int64_t>(ends->size(), 0), *ends,
                                [&](const eventlog::StoredRecord& r) {
-                                 records.push_back({r.key, r.value, r.timestamp_ms});
+                                 visit(r);
                                  return Status::Ok();
                                })
                .ok());
-  source->reset();
+}
+
+KafkaSamples KafkaBenchmark(const BenchOptions& options) {
+  std::vector<eventlog::Record> records;
+  ForEachRecord("embedded:" + options.work_dir + "/ingest-" + std::to_string(options.seed) + "/log",
+                [&](const eventlog::StoredRecord& r) {
+                  records.push_back({r.key, r.value, r.timestamp_ms});
+                });
   const size_t n = records.size();
   auto cluster = eventlog::DevCluster::Start(3, "bench", 12);
   KS_CHECK(cluster.has_value());

@@ -2,6 +2,7 @@
 // medians and holds each against its reference from the same run.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct BenchOptions {
   size_t queries = 20000;   // per query run
   uint32_t seed = 1;
 };
+
+// Calls `visit` with every record of the log `log_spec` (e.g. "embedded:DIR"), in partition order.
+void ForEachRecord(const std::string& log_spec,
+                   const std::function<void(const eventlog::StoredRecord&)>& visit);
 
 // Reads every record of `log` without decoding any: the raw limit of whatever reads it.
 Sample ReadEverything(eventlog::EventLog& log);

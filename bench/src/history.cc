@@ -34,19 +34,12 @@ std::string IngestDir(const BenchOptions& options) {
 
 // The parties of a history (tenant, id), read back from its log: who the customer views ask for.
 std::vector<std::pair<std::string, std::string>> PartiesOf(const std::string& dir) {
-  auto log = eventlog::OpenLogForReading("embedded:" + dir + "/log");
-  KS_CHECK(log.has_value());
-  auto ends = (*log)->EndOffsets();
-  KS_CHECK(ends.has_value());
   std::vector<std::pair<std::string, std::string>> parties;
-  KS_CHECK(eventlog::ReadUntil(**log, std::vector<int64_t>(ends->size(), 0), *ends,
-                               [&](const eventlog::StoredRecord& r) {
-                                 pb::EventEnvelope e;
-                                 if (e.ParseFromString(r.value) && e.has_party_registered())
-                                   parties.emplace_back(e.tenant(), e.aggregate_id());
-                                 return Status::Ok();
-                               })
-               .ok());
+  ForEachRecord("embedded:" + dir + "/log", [&](const eventlog::StoredRecord& r) {
+    pb::EventEnvelope e;
+    if (e.ParseFromString(r.value) && e.has_party_registered())
+      parties.emplace_back(e.tenant(), e.aggregate_id());
+  });
   return parties;
 }
 
@@ -80,20 +73,12 @@ Sample AskCustomerViews(int port, const std::vector<std::pair<std::string, std::
 }  // namespace
 
 size_t BuildHistory(const BenchOptions& options, size_t events, const std::string& dir) {
-  auto source = eventlog::OpenEmbeddedLog({.path = IngestDir(options) + "/log", .sync = false});
-  KS_CHECK(source.has_value());
-  auto ends = (*source)->EndOffsets();
-  KS_CHECK(ends.has_value());
   std::vector<pb::EventEnvelope> originals;
-  KS_CHECK(eventlog::ReadUntil(**source, std::vector<int64_t>(ends->size(), 0), *ends,
-                               [&](const eventlog::StoredRecord& r) {
-                                 pb::EventEnvelope e;
-                                 KS_CHECK(e.ParseFromString(r.value));
-                                 originals.push_back(std::move(e));
-                                 return Status::Ok();
-                               })
-               .ok());
-  source->reset();
+  ForEachRecord("embedded:" + IngestDir(options) + "/log", [&](const eventlog::StoredRecord& r) {
+    pb::EventEnvelope e;
+    KS_CHECK(e.ParseFromString(r.value));
+    originals.push_back(std::move(e));
+  });
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   // The sealed personal data of every copy opens with its original's key (the key id travels with
