@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 
 #include <google/protobuf/util/time_util.h>
 
 #include "ks/domain/melding_rules.h"
+#include "ks/core/key_codec.h"
 #include "ks/domain/validation.h"
 #include "ks/readmodel/keys.h"
 #include "src/engine_helpers.h"
@@ -542,6 +544,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
   const std::string postcode = domain::NormalizePostcode(request.postcode());
 
   // Scan the most selective index the request allows; the other criteria filter the records.
+  // The dimension indexes hold open meldingen only, the status index every one.
   std::vector<std::string> prefixes;
   std::vector<std::string> employees;  // the employee asked for and those they replace
   if (!request.employee_id().empty()) {
@@ -552,56 +555,120 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
   }
   const bool closed_asked = std::any_of(request.statuses().begin(), request.statuses().end(),
                                         [](int s) { return !domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(s)); });
+  const bool no_statuses = request.statuses_size() == 0;
+  // Whether the index scanned answers every criterion of the request by itself.
+  bool index_decides = false;
   if (closed_asked) {
     for (int status : request.statuses()) prefixes.push_back(keys::MeldingIndexPrefix(t, "status", std::to_string(status)));
+    index_decides = employees.empty() && postcode.empty() && request.neighbourhood().empty() &&
+                    request.department().empty() && request.category().empty();
   } else if (!employees.empty()) {
     for (const auto& employee : employees) prefixes.push_back(keys::MeldingIndexPrefix(t, "emp", employee));
+    index_decides = no_statuses && postcode.empty() && request.neighbourhood().empty() &&
+                    request.department().empty() && request.category().empty();
   } else if (!postcode.empty()) {
     prefixes.push_back(request.house_number().empty()
                            ? keys::MeldingIndexPrefix(t, "pc", postcode)
                            : keys::MeldingIndexPrefix(t, "addr", postcode + " " + request.house_number()));
+    index_decides = no_statuses && request.neighbourhood().empty() && request.department().empty() &&
+                    request.category().empty();
   } else if (!request.neighbourhood().empty()) {
     prefixes.push_back(keys::MeldingIndexPrefix(t, "wijk", request.neighbourhood()));
+    index_decides = no_statuses && request.department().empty() && request.category().empty();
   } else if (!request.department().empty()) {
     prefixes.push_back(keys::MeldingIndexPrefix(t, "dept", request.department()));
+    index_decides = no_statuses && request.category().empty();
   } else if (!request.category().empty()) {
     prefixes.push_back(keys::MeldingIndexPrefix(t, "category", request.category()));
+    index_decides = no_statuses;
   } else {
     prefixes.push_back(keys::MeldingIndexPrefix(t, "open", ""));
+    index_decides = no_statuses;
+  }
+
+  // The index entries, in index order (due time, then id); the due time is part of the key.
+  struct Entry {
+    std::string id;
+    int64_t due_ms;  // 0: none
+    bool open;
+  };
+  std::vector<Entry> entries;
+  for (size_t p = 0; p < prefixes.size(); ++p) {
+    const std::string& prefix = prefixes[p];
+    const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+    size_t taken = 0;
+    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+      const int64_t due = key.size() >= prefix.size() + 8
+                              ? static_cast<int64_t>(codec::GetBigEndian64(key.data() + prefix.size()))
+                              : 0;
+      entries.push_back({std::string(keys::LastPart(key)), due, open});
+      return ++taken < 100'000;
+    });
+    if (!s.ok()) return std::unexpected(s);
   }
 
   const int64_t now_ms = NowMs(now);
-  std::vector<pb::MeldingRecord> found;
-  for (const auto& prefix : prefixes) {
-    Status s;
-    for (const std::string& id : IdsUnder(view, prefix, 100'000, &s)) {
-      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, id), &key_ring);
+  // Overdue first (open and past due; as Annotate says), then by due time.
+  auto before = [](bool a_overdue, int64_t a_due, bool b_overdue, int64_t b_due) {
+    if (a_overdue != b_overdue) return a_overdue;
+    return a_due < b_due;
+  };
+  auto overdue = [&](const Entry& e) { return e.open && e.due_ms != 0 && e.due_ms < now_ms; };
+  pb::MeldingList out;
+  if (index_decides) {
+    // The order and the total follow from the keys: only the page's records are read (a
+    // dashboard's first 50 of thousands of open meldingen).
+    if (request.overdue_only())
+      std::erase_if(entries, [&](const Entry& e) { return !overdue(e); });
+    // Positions sorted, not the entries (no strings moved); ties keep index order.
+    std::vector<uint32_t> order(entries.size());
+    std::iota(order.begin(), order.end(), 0U);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      const Entry& x = entries[a];
+      const Entry& y = entries[b];
+      if (overdue(x) != overdue(y) || x.due_ms != y.due_ms)
+        return before(overdue(x), x.due_ms, overdue(y), y.due_ms);
+      return a < b;
+    });
+    out.set_total(static_cast<int32_t>(entries.size()));
+    for (size_t i = 0; i < order.size() && static_cast<size_t>(out.meldingen_size()) < limit; ++i) {
+      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, entries[order[i]].id), &key_ring);
       if (!record) return std::unexpected(record.error());
       if (!record->has_value()) continue;
-      pb::MeldingRecord& m = **record;
-      const bool status_ok = request.statuses_size() == 0
-                                 ? domain::MeldingIsOpen(m.status())
-                                 : std::find(request.statuses().begin(), request.statuses().end(), m.status()) !=
-                                       request.statuses().end();
-      if (!status_ok) continue;
-      if (!request.category().empty() && m.category() != request.category()) continue;
-      if (!request.neighbourhood().empty() && m.location().neighbourhood() != request.neighbourhood()) continue;
-      if (!postcode.empty() && m.location().postcode() != postcode) continue;
-      if (!request.house_number().empty() && m.location().house_number() != request.house_number()) continue;
-      if (!request.department().empty() && m.department() != request.department()) continue;
-      if (!employees.empty() && std::find(employees.begin(), employees.end(), m.employee_id()) == employees.end())
-        continue;
-      if (Status a = Annotate(view, m, now_ms); !a.ok()) return std::unexpected(a);
-      if (request.overdue_only() && !m.overdue()) continue;
-      found.push_back(std::move(m));
+      if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
+      *out.add_meldingen() = std::move(**record);
     }
-    if (!s.ok()) return std::unexpected(s);
+    if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
+    return out;
   }
-  std::stable_sort(found.begin(), found.end(), [](const pb::MeldingRecord& a, const pb::MeldingRecord& b) {
-    if (a.overdue() != b.overdue()) return a.overdue();
-    return TimeUtil::TimestampToMilliseconds(a.due_at()) < TimeUtil::TimestampToMilliseconds(b.due_at());
+
+  std::vector<pb::MeldingRecord> found;
+  for (const Entry& entry : entries) {
+    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, entry.id), &key_ring);
+    if (!record) return std::unexpected(record.error());
+    if (!record->has_value()) continue;
+    pb::MeldingRecord& m = **record;
+    const bool status_ok = no_statuses ? domain::MeldingIsOpen(m.status())
+                                       : std::find(request.statuses().begin(), request.statuses().end(),
+                                                   m.status()) != request.statuses().end();
+    if (!status_ok) continue;
+    if (!request.category().empty() && m.category() != request.category()) continue;
+    if (!request.neighbourhood().empty() && m.location().neighbourhood() != request.neighbourhood()) continue;
+    if (!postcode.empty() && m.location().postcode() != postcode) continue;
+    if (!request.house_number().empty() && m.location().house_number() != request.house_number()) continue;
+    if (!request.department().empty() && m.department() != request.department()) continue;
+    if (!employees.empty() && std::find(employees.begin(), employees.end(), m.employee_id()) == employees.end())
+      continue;
+    if (Status a = Annotate(view, m, now_ms); !a.ok()) return std::unexpected(a);
+    if (request.overdue_only() && !m.overdue()) continue;
+    found.push_back(std::move(m));
+  }
+  auto due_of = [](const pb::MeldingRecord& m) {
+    return m.has_due_at() ? TimeUtil::TimestampToMilliseconds(m.due_at()) : 0;
+  };
+  std::stable_sort(found.begin(), found.end(), [&](const pb::MeldingRecord& a, const pb::MeldingRecord& b) {
+    return before(a.overdue(), due_of(a), b.overdue(), due_of(b));
   });
-  pb::MeldingList out;
   out.set_total(static_cast<int32_t>(found.size()));
   for (size_t i = 0; i < found.size() && i < limit; ++i) *out.add_meldingen() = std::move(found[i]);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);

@@ -1,6 +1,9 @@
 #include "ks/query/query_service_main.h"
 
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 
@@ -10,6 +13,48 @@
 #include "ks/rpc/server.h"
 
 namespace ks::query {
+namespace {
+
+constexpr std::string_view kSecondaryPrefix = "klantstroom-query-";
+
+// The secondary instance's own files, in a directory private to this process. A query service
+// killed outright (SIGKILL, a crash) cannot remove its directory, so each start removes those of
+// processes that no longer exist; the directory of this one goes with the object.
+class SecondaryDirectory {
+ public:
+  SecondaryDirectory() {
+    const auto temp = std::filesystem::temp_directory_path();
+    RemoveThoseOfDeadProcesses(temp);
+    path_ = (temp / (std::string(kSecondaryPrefix) + std::to_string(::getpid()))).string();
+  }
+  ~SecondaryDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  SecondaryDirectory(const SecondaryDirectory&) = delete;
+  SecondaryDirectory& operator=(const SecondaryDirectory&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  static void RemoveThoseOfDeadProcesses(const std::filesystem::path& temp) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(temp, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with(kSecondaryPrefix)) continue;
+      const std::string digits = name.substr(kSecondaryPrefix.size());
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(digits));
+      if (::kill(pid, 0) == -1 && errno == ESRCH) {
+        std::error_code ignored;
+        std::filesystem::remove_all(entry.path(), ignored);
+      }
+    }
+  }
+
+  std::string path_;
+};
+
+}  // namespace
 
 int QueryServiceMain(int argc, char** argv) {
   rpc::BlockShutdownSignals();
@@ -33,10 +78,8 @@ int QueryServiceMain(int argc, char** argv) {
     return 2;
   }
   const std::string path = flags.Get("read-models");
-  // A secondary instance keeps a few files of its own; one private directory per process.
-  const std::string secondary = (std::filesystem::temp_directory_path() /
-                                 ("klantstroom-query-" + std::to_string(::getpid())))
-                                    .string();
+  const SecondaryDirectory secondary_directory;
+  const std::string& secondary = secondary_directory.path();
   std::unique_ptr<readmodel::ReadModelStore> store;
   for (int attempt = 0;; ++attempt) {
     auto opened = readmodel::ReadModelStore::OpenSecondary(path, secondary);
@@ -87,8 +130,6 @@ int QueryServiceMain(int argc, char** argv) {
   const std::string signal = rpc::WaitForShutdownSignal();
   log::Info("query-service", "{}: finishing calls in flight, then stopping", signal);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  std::error_code ec;
-  std::filesystem::remove_all(secondary, ec);
   return 0;
 }
 

@@ -62,6 +62,21 @@ pb::MeldingDetail Melding(Stack& stack, const std::string& number, const pb::Exe
   return detail;
 }
 
+// ListMeldingen of kTenant, with the criteria `fill` sets, once the projector has seen `after`.
+template <typename Fill>
+pb::MeldingList ListMeldingen(Stack& stack, const pb::ExecuteReply& after, Fill fill) {
+  pb::ListMeldingenRequest request;
+  request.set_tenant(kTenant);
+  fill(request);
+  After(request, after);
+  grpc::ClientContext context;
+  pb::MeldingList out;
+  grpc::Status status = stack.queries().ListMeldingen(&context, request, &out);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  return out;
+}
+
 // The setup a municipality does once: the category and who is available.
 void Configure(Stack& stack) {
   auto category = NewRequest();
@@ -588,15 +603,7 @@ TEST_CASE("the back office filters meldingen by status, category, wijk, departme
   const auto resolved = stack.MustExecute(resolve);
 
   auto list = [&](auto fill) {
-    pb::ListMeldingenRequest request;
-    request.set_tenant(kTenant);
-    fill(request);
-    After(request, resolved);
-    grpc::ClientContext context;
-    pb::MeldingList out;
-    grpc::Status status = stack.queries().ListMeldingen(&context, request, &out);
-    INFO(status.error_message());
-    REQUIRE(status.ok());
+    const pb::MeldingList out = ListMeldingen(stack, resolved, fill);
     std::set<std::string> ids;
     for (const auto& m : out.meldingen()) ids.insert(m.melding_id());
     return ids;
@@ -631,6 +638,84 @@ TEST_CASE("the back office filters meldingen by status, category, wijk, departme
   CHECK(detail.melding().status() == pb::MELDING_STATUS_REOPEN_REQUESTED);
   CHECK(detail.melding().satisfaction_score() == 1);
   CHECK_THAT(detail.melding().history().rbegin()->reason(), Catch::Contains("KTO score 1"));
+}
+
+TEST_CASE("a melding list gives overdue ones first, then by due time, with the total of all that match beyond the page",
+          "[integration][melding]") {
+  Stack stack;
+  Configure(stack);
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  auto melding = [&](const std::string& wijk, int64_t days_ago) {
+    auto r = NewRequest();
+    *r.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(now - days_ago * 86400);
+    auto* m = r.mutable_register_melding();
+    m->set_category("wegdek");  // due in 5 working days
+    m->set_description("gat in " + wijk);
+    m->mutable_location()->set_street("Straat");
+    m->mutable_location()->set_neighbourhood(wijk);
+    m->set_channel(pb::CHANNEL_WEB_FORM);
+    return stack.MustExecute(r).aggregate_id();
+  };
+  // Registered in an order unlike the answer's.
+  const std::string fresh = melding("Noord", 0);
+  const std::string oldest = melding("Zuid", 30);
+  const std::string yesterday = melding("Noord", 1);
+  const std::string older = melding("Noord", 20);
+  const std::string closed = melding("Noord", 40);  // past due, but resolved: not overdue
+  auto resolve = NewRequest();
+  resolve.set_aggregate_id(closed);
+  resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+  const auto last = stack.MustExecute(resolve);
+
+  struct Page {
+    std::vector<std::string> ids;
+    int total;
+  };
+  auto list = [&](auto fill) {
+    const pb::MeldingList out = ListMeldingen(stack, last, fill);
+    Page page{{}, out.total()};
+    for (const auto& m : out.meldingen()) {
+      page.ids.push_back(m.melding_id());
+      CHECK(m.overdue() == (m.melding_id() == oldest || m.melding_id() == older));
+    }
+    return page;
+  };
+  using Ids = std::vector<std::string>;
+  // Every open one (answered from the index alone), the first three of four.
+  Page page = list([](auto& r) { r.set_limit(3); });
+  CHECK(page.ids == Ids{oldest, older, yesterday});
+  CHECK(page.total == 4);
+  // One wijk (the index alone again), and the same wijk with a second criterion (records filtered):
+  // the same order either way.
+  page = list([](auto& r) { r.set_neighbourhood("Noord"); });
+  CHECK(page.ids == Ids{older, yesterday, fresh});
+  CHECK(page.total == 3);
+  page = list([](auto& r) {
+    r.set_neighbourhood("Noord");
+    r.set_category("wegdek");
+    r.set_limit(2);
+  });
+  CHECK(page.ids == Ids{older, yesterday});
+  CHECK(page.total == 3);
+  page = list([](auto& r) {
+    r.set_overdue_only(true);
+    r.set_limit(1);
+  });
+  CHECK(page.ids == Ids{oldest});
+  CHECK(page.total == 2);
+  // Open and closed statuses asked together: the resolved one is past due but not overdue.
+  page = list([](auto& r) {
+    r.add_statuses(pb::MELDING_STATUS_REGISTERED);
+    r.add_statuses(pb::MELDING_STATUS_RESOLVED);
+  });
+  CHECK(page.ids == Ids{oldest, older, closed, yesterday, fresh});
+  CHECK(page.total == 5);
+  page = list([](auto& r) {
+    r.add_statuses(pb::MELDING_STATUS_RESOLVED);
+    r.set_neighbourhood("Noord");
+  });
+  CHECK(page.ids == Ids{closed});
+  CHECK(page.total == 1);
 }
 
 TEST_CASE("a notification goes to the citizen's preferred channel, not the one the melding came in on",

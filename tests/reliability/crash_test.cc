@@ -10,6 +10,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <thread>
@@ -47,10 +48,20 @@ class Service {
     }
   }
   void KillAndRestart() {
+    killed_.push_back(process_->pid());
     process_->Kill();
     Start();
   }
-  int Terminate() { return process_->Terminate(); }
+  int Terminate() {
+    stopped_ = process_->pid();
+    return process_->Terminate();
+  }
+  // The processes this service ran that are gone: killed, or stopped by Terminate().
+  std::vector<pid_t> gone() const {
+    std::vector<pid_t> out = killed_;
+    if (stopped_ > 0) out.push_back(stopped_);
+    return out;
+  }
   std::string address() {
     std::lock_guard lock(mutex_);
     return address_;
@@ -62,6 +73,8 @@ class Service {
   std::string log_path_;
   bool serves_;
   std::unique_ptr<ChildProcess> process_;
+  std::vector<pid_t> killed_;
+  pid_t stopped_ = -1;
   std::mutex mutex_;
   std::string address_;
 };
@@ -236,6 +249,13 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
   CHECK(queries.Terminate() == 0);
   CHECK(projector.Terminate() == 0);
   CHECK(commands.Terminate() == 0);
+  // A killed query service leaves its private directory behind; the next one to start removes
+  // it, and one stopped cleanly removes its own: none of them is left.
+  for (pid_t pid : queries.gone()) {
+    const auto private_dir = std::filesystem::temp_directory_path() / ("klantstroom-query-" + std::to_string(pid));
+    INFO(private_dir.string());
+    CHECK_FALSE(std::filesystem::exists(private_dir));
+  }
 
   // The read models equal a clean rebuild...
   CheckEqualsCleanRebuild(log_flag, "--vault=" + dir.Sub("vault"), live, dir.Sub("clean"), logs);
