@@ -613,12 +613,16 @@ std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
                               record.callback_id()));
   if (record.status() != pb::CALLBACK_STATUS_OPEN) return out;
   out.push_back(keys::OpenCallback(record.tenant(), record.party_id(), record.callback_id()));
+  const keys::QueueRank rank{
+      .urgency = record.urgency(),
+      .due_ms = record.has_due_at() ? TimeUtil::TimestampToMilliseconds(record.due_at()) : INT64_MAX,
+      .requested_ms = TimeUtil::TimestampToMilliseconds(record.requested_at())};
   if (!record.target().department().empty())
-    out.push_back(
-        keys::DepartmentQueue(record.tenant(), record.target().department(), record.callback_id()));
+    out.push_back(keys::DepartmentQueue(record.tenant(), record.target().department(), rank,
+                                        record.callback_id()));
   if (!record.target().employee_id().empty())
-    out.push_back(
-        keys::EmployeeQueue(record.tenant(), record.target().employee_id(), record.callback_id()));
+    out.push_back(keys::EmployeeQueue(record.tenant(), record.target().employee_id(), rank,
+                                      record.callback_id()));
   return out;
 }
 

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <tuple>
 
 #include <google/protobuf/util/time_util.h>
 
-#include "ks/domain/melding_rules.h"
 #include "ks/core/key_codec.h"
+#include "ks/domain/melding_rules.h"
 #include "ks/domain/validation.h"
 #include "ks/readmodel/keys.h"
 #include "src/engine_helpers.h"
@@ -487,43 +488,42 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
     if (!replaced) return std::unexpected(replaced.error());
     for (const auto& other : *replaced) prefixes.push_back(keys::EmployeeQueuePrefix(request.tenant(), other));
   }
-  std::vector<std::string> ids;
+  // The queue's order and counts come from its index keys, which carry each callback's rank; only
+  // the records shown are read (a department's first 100 of hundreds).
+  struct Entry {
+    keys::QueueRank rank;
+    std::string id;
+  };
+  std::vector<Entry> entries;
   for (const auto& prefix : prefixes) {
     Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
-      ids.emplace_back(keys::LastPart(key));
+      if (auto rank = keys::QueueRankOf(key, prefix)) entries.push_back({*rank, std::string(keys::LastPart(key))});
       return true;
     });
     if (!s.ok()) return std::unexpected(s);
   }
-  std::vector<pb::CallbackRecord> open;
-  for (const std::string& id : ids) {
-    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    if (!request.department().empty() && (*record)->target().department() != request.department()) continue;
-    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
-    open.push_back(std::move(**record));
-  }
-
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto due_ms = [](const pb::CallbackRecord& r) {
-    return r.has_due_at() ? TimeUtil::TimestampToMilliseconds(r.due_at()) : INT64_MAX;
-  };
-  auto overdue = [&](const pb::CallbackRecord& r) { return due_ms(r) < now_ms; };
+  auto overdue = [&](const Entry& e) { return e.rank.due_ms < now_ms; };
   // Overdue first, then the most urgent, then the earliest due, then the oldest request.
-  std::sort(open.begin(), open.end(), [&](const pb::CallbackRecord& a, const pb::CallbackRecord& b) {
+  std::vector<uint32_t> order(entries.size());
+  std::iota(order.begin(), order.end(), 0U);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const Entry& a = entries[x];
+    const Entry& b = entries[y];
     if (overdue(a) != overdue(b)) return overdue(a);
-    if (a.urgency() != b.urgency()) return a.urgency() > b.urgency();
-    if (due_ms(a) != due_ms(b)) return due_ms(a) < due_ms(b);
-    const int64_t ra = TimeUtil::TimestampToMilliseconds(a.requested_at());
-    const int64_t rb = TimeUtil::TimestampToMilliseconds(b.requested_at());
-    if (ra != rb) return ra < rb;
-    return a.callback_id() < b.callback_id();
+    return std::tie(b.rank.urgency, a.rank.due_ms, a.rank.requested_ms, a.id) <
+           std::tie(a.rank.urgency, b.rank.due_ms, b.rank.requested_ms, b.id);
   });
   pb::CallbackQueue out;
-  out.set_total_open(static_cast<int32_t>(open.size()));
-  out.set_overdue(static_cast<int32_t>(std::count_if(open.begin(), open.end(), overdue)));
-  for (size_t i = 0; i < open.size() && i < limit; ++i) *out.add_callbacks() = std::move(open[i]);
+  out.set_total_open(static_cast<int32_t>(entries.size()));
+  out.set_overdue(static_cast<int32_t>(std::count_if(entries.begin(), entries.end(), overdue)));
+  for (size_t i = 0; i < order.size() && static_cast<size_t>(out.callbacks_size()) < limit; ++i) {
+    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), entries[order[i]].id), &key_ring);
+    if (!record) return std::unexpected(record.error());
+    if (!record->has_value()) continue;
+    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
+    *out.add_callbacks() = std::move(**record);
+  }
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

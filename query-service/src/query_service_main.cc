@@ -87,6 +87,10 @@ int QueryServiceMain(int argc, char** argv) {
       store = std::move(*opened);
       break;
     }
+    if (opened.error().code() == StatusCode::kFailedPrecondition) {  // waiting would not help
+      log::Error("query-service", "{}", opened.error().message());
+      return 1;
+    }
     if (attempt == 0) log::Info("query-service", "waiting for the projector to create {} ({})", path, opened.error().message());
     if (rpc::ShutdownSignalArrived(std::chrono::milliseconds(200))) {
       log::Info("query-service", "stopped while waiting for {}", path);

@@ -3,10 +3,12 @@
 #include "ks/projector/projector.h"
 
 #include <catch2/catch.hpp>
+#include <rocksdb/db.h>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/eventlog/embedded_log.h"
 #include "ks/query/query_engine.h"
+#include "ks/readmodel/keys.h"
 #include "support/store_compare.h"
 #include "support/temp_dir.h"
 #include "support/vault.h"
@@ -139,4 +141,37 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild",
   const auto differences = testing::StoreDifferences(dir.Sub("live"), dir.Sub("clean"));
   for (const auto& d : differences) UNSCOPED_INFO(d);
   CHECK(differences.empty());
+}
+
+TEST_CASE("read models in another key layout are refused with the way out named, not misread",
+          "[projector][integration]") {
+  ks::testing::TempDir dir;
+  using readmodel::ReadModelStore;
+  {
+    // A new store says which layout it is written in, and opens again.
+    auto fresh = ReadModelStore::OpenPrimary(dir.Sub("fresh"));
+    REQUIRE(fresh.has_value());
+    std::string layout;
+    REQUIRE((*fresh)->db()->Get(rocksdb::ReadOptions(), std::string(readmodel::keys::kLayoutKey), &layout).ok());
+    CHECK(layout == std::to_string(readmodel::keys::kLayoutVersion));
+  }
+  CHECK(ReadModelStore::OpenPrimary(dir.Sub("fresh")).has_value());
+  CHECK(ReadModelStore::OpenSecondary(dir.Sub("fresh"), dir.Sub("secondary-1")).has_value());
+
+  // A store built before layouts were kept: events applied (progress), no layout key.
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.Sub("old"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions(), readmodel::keys::PartitionProgress(0), readmodel::keys::EncodeInt64(42)).ok());
+  }
+  auto primary = ReadModelStore::OpenPrimary(dir.Sub("old"));
+  REQUIRE_FALSE(primary.has_value());
+  CHECK(primary.error().code() == StatusCode::kFailedPrecondition);
+  CHECK_THAT(primary.error().message(), Catch::Contains("layout version 1") && Catch::Contains("--rebuild-into"));
+  auto secondary = ReadModelStore::OpenSecondary(dir.Sub("old"), dir.Sub("secondary-2"));
+  REQUIRE_FALSE(secondary.has_value());
+  CHECK(secondary.error().code() == StatusCode::kFailedPrecondition);
 }

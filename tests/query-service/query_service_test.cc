@@ -36,11 +36,12 @@ pb::CustomerView View(Stack& stack, const std::string& party_id, const pb::Execu
 }
 
 pb::CallbackQueue Queue(Stack& stack, const std::string& department, const std::string& employee,
-                        const pb::ExecuteReply& after) {
+                        const pb::ExecuteReply& after, int limit = 0) {
   pb::GetCallbackQueueRequest request;
   request.set_tenant("gemeente-test");
   request.set_department(department);
   request.set_employee_id(employee);
+  request.set_limit(limit);
   After(request, after);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -174,6 +175,13 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
   CHECK(queue.callbacks(1).callback_id() == urgent_sooner.aggregate_id());
   CHECK(queue.callbacks(2).callback_id() == urgent_later.aggregate_id());
   CHECK(queue.callbacks(3).callback_id() == normal_soon.aggregate_id());
+  // A page of the queue: the first ones in the same order, the counts of the whole queue.
+  const pb::CallbackQueue page = Queue(stack, "vergunningen", "", elsewhere, 2);
+  REQUIRE(page.callbacks_size() == 2);
+  CHECK(page.callbacks(0).callback_id() == low_overdue.aggregate_id());
+  CHECK(page.callbacks(1).callback_id() == urgent_sooner.aggregate_id());
+  CHECK(page.total_open() == 4);
+  CHECK(page.overdue() == 1);
 
   // Windy's own queue; a completed callback leaves it, a reassigned one moves to Gijs.
   auto complete = NewRequest();

@@ -130,17 +130,41 @@ std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_
 std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id) {
   return OpenCallbacksPrefix(tenant, party_id) + std::string(callback_id);
 }
+namespace {
+// Urgency inverted (most urgent first), then due time, then request time, then the id.
+std::string QueueEntry(std::string prefix, const QueueRank& rank, std::string_view callback_id) {
+  prefix.push_back(static_cast<char>(0xff - (rank.urgency & 0xff)));
+  codec::PutBigEndian64(prefix, static_cast<uint64_t>(rank.due_ms));
+  codec::PutBigEndian64(prefix, static_cast<uint64_t>(rank.requested_ms));
+  prefix.push_back(kSep);
+  prefix.append(callback_id);
+  return prefix;
+}
+constexpr size_t kQueueRankBytes = 1 + 8 + 8;
+}  // namespace
+
 std::string DepartmentQueuePrefix(std::string_view tenant, std::string_view department) {
   return Join({"QD", tenant, department, ""});
 }
-std::string DepartmentQueue(std::string_view tenant, std::string_view department, std::string_view callback_id) {
-  return DepartmentQueuePrefix(tenant, department) + std::string(callback_id);
+std::string DepartmentQueue(std::string_view tenant, std::string_view department, const QueueRank& rank,
+                            std::string_view callback_id) {
+  return QueueEntry(DepartmentQueuePrefix(tenant, department), rank, callback_id);
 }
 std::string EmployeeQueuePrefix(std::string_view tenant, std::string_view employee_id) {
   return Join({"QE", tenant, employee_id, ""});
 }
-std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, std::string_view callback_id) {
-  return EmployeeQueuePrefix(tenant, employee_id) + std::string(callback_id);
+std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, const QueueRank& rank,
+                          std::string_view callback_id) {
+  return QueueEntry(EmployeeQueuePrefix(tenant, employee_id), rank, callback_id);
+}
+std::optional<QueueRank> QueueRankOf(std::string_view key, std::string_view prefix) {
+  if (key.size() < prefix.size() + kQueueRankBytes + 1) return std::nullopt;
+  const char* p = key.data() + prefix.size();
+  QueueRank rank;
+  rank.urgency = 0xff - static_cast<unsigned char>(p[0]);
+  rank.due_ms = static_cast<int64_t>(codec::GetBigEndian64(p + 1));
+  rank.requested_ms = static_cast<int64_t>(codec::GetBigEndian64(p + 9));
+  return rank;
 }
 
 std::string Melding(std::string_view tenant, std::string_view id) { return Join({"M", tenant, id}); }

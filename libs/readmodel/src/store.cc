@@ -1,5 +1,7 @@
 #include "ks/readmodel/store.h"
 
+#include <cstdlib>
+
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -26,6 +28,28 @@ rocksdb::Options StoreOptions() {
   return options;
 }
 
+// The layout version `db` was written in: the stored one, 1 for a store written before versions
+// were kept, or none for a store nothing was applied to yet.
+Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
+  std::string value;
+  rocksdb::Status s = db.Get(rocksdb::ReadOptions(), std::string(keys::kLayoutKey), &value);
+  if (s.ok()) return std::optional<int>(std::atoi(value.c_str()));
+  if (!s.IsNotFound()) return std::unexpected(ReadModelStore::FromRocks(s, "read the layout version"));
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  it->Seek(std::string(keys::kPartitionProgressPrefix));
+  const bool applied = it->Valid() && it->key().starts_with(std::string(keys::kPartitionProgressPrefix));
+  if (!it->status().ok()) return std::unexpected(ReadModelStore::FromRocks(it->status(), "read the progress"));
+  return applied ? std::optional<int>(1) : std::optional<int>();
+}
+
+Status CheckLayout(std::optional<int> stored, const std::string& path) {
+  if (!stored || *stored == keys::kLayoutVersion) return Status::Ok();
+  return FailedPrecondition(
+      "read models at {} are in layout version {}, this program reads and writes version {}: rebuild them "
+      "from the log (projector --rebuild-into=NEW_DIR) and use NEW_DIR",
+      path, *stored, keys::kLayoutVersion);
+}
+
 }  // namespace
 
 Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -44,8 +68,17 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   if (!s.ok()) return std::unexpected(FromRocks(s, "open " + path));
-  return std::unique_ptr<ReadModelStore>(
+  auto store = std::unique_ptr<ReadModelStore>(
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path, std::move(env)));
+  auto layout = StoredLayout(*store->db_);
+  if (!layout) return std::unexpected(layout.error());
+  if (Status c = CheckLayout(*layout, path); !c.ok()) return std::unexpected(c);
+  if (!*layout) {  // a new store: say which layout it is written in
+    s = store->db_->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey),
+                        std::to_string(keys::kLayoutVersion));
+    if (!s.ok()) return std::unexpected(FromRocks(s, "write the layout version"));
+  }
+  return store;
 }
 
 Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(
@@ -56,8 +89,12 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, path, secondary_path, &raw);
   if (!s.ok()) return std::unexpected(FromRocks(s, "open as secondary " + path));
-  return std::unique_ptr<ReadModelStore>(
+  auto store = std::unique_ptr<ReadModelStore>(
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path, nullptr));
+  auto layout = StoredLayout(*store->db_);
+  if (!layout) return std::unexpected(layout.error());
+  if (Status c = CheckLayout(*layout, path); !c.ok()) return std::unexpected(c);
+  return store;
 }
 
 ReadModelStore::~ReadModelStore() {

@@ -12,8 +12,8 @@
 //   AU tenant party ~time event              -> AuditEntry  a change concerning the party
 //   (digests: keyed hashes of the values, so the indexes hold no BSN, phone number or e-mail)
 //   OC tenant party callback                 -> ""   open callbacks of a party
-//   QD tenant department callback            -> ""   open callbacks per department
-//   QE tenant employee callback              -> ""   open callbacks per employee
+//   QD tenant department rank callback       -> ""   open callbacks per department (rank: see
+//   QE tenant employee rank callback         -> ""   QueueRank) and per employee
 //   M  tenant melding                        -> MeldingRecord
 //   MN tenant number melding                 -> ""   melding by its number
 //   MX tenant dimension value due melding    -> ""   meldingen by status, category, wijk, address,
@@ -36,9 +36,12 @@
 //   A  tenant appointment                    -> AppointmentRecord
 //   AP tenant party start appointment        -> ""   a party's appointments by their start
 //   ~p partition                             -> next offset to apply (8 bytes)
+//   ~layout                                  -> the layout version of these keys (kLayoutVersion)
 #pragma once
 
+#include <climits>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -77,10 +80,23 @@ std::string AddressTag(int address_kind);
 
 std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id);
 std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id);
+// What a callback queue's handling order needs, kept in its index key so that a queue is ordered
+// and counted from its keys alone: urgency, due time (INT64_MAX: none) and request time.
+struct QueueRank {
+  int urgency = 0;
+  int64_t due_ms = INT64_MAX;
+  int64_t requested_ms = 0;
+  friend bool operator==(const QueueRank&, const QueueRank&) = default;
+};
 std::string DepartmentQueuePrefix(std::string_view tenant, std::string_view department);
-std::string DepartmentQueue(std::string_view tenant, std::string_view department, std::string_view callback_id);
+std::string DepartmentQueue(std::string_view tenant, std::string_view department, const QueueRank& rank,
+                            std::string_view callback_id);
 std::string EmployeeQueuePrefix(std::string_view tenant, std::string_view employee_id);
-std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, std::string_view callback_id);
+std::string EmployeeQueue(std::string_view tenant, std::string_view employee_id, const QueueRank& rank,
+                          std::string_view callback_id);
+// The rank in a key made by DepartmentQueue or EmployeeQueue under `prefix`; none when the key is
+// not one (too short).
+std::optional<QueueRank> QueueRankOf(std::string_view key, std::string_view prefix);
 
 std::string Melding(std::string_view tenant, std::string_view melding_id);
 std::string MeldingNumberPrefix(std::string_view tenant, std::string_view number);
@@ -136,6 +152,12 @@ std::string_view LastPart(std::string_view key);
 
 std::string PartitionProgress(int32_t partition);
 inline constexpr std::string_view kPartitionProgressPrefix = "~p";
+
+// The version of this key layout. A store written in another layout must be rebuilt (projector
+// --rebuild-into); ReadModelStore refuses to open it. Version 1 (stores without the key): queue
+// keys without their rank.
+inline constexpr int kLayoutVersion = 2;
+inline constexpr std::string_view kLayoutKey = "~layout";
 
 std::string EncodeInt64(int64_t v);
 int64_t DecodeInt64(std::string_view bytes);
