@@ -74,9 +74,10 @@ Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes) {
 
 namespace {
 
-// Sends the workload to the CommandService on `port`, `options.concurrency` calls in flight: the
-// parties first (not measured), then the commands.
-Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes) {
+// Sends the workload to the CommandService on `port`, `options.concurrency` commands in flight:
+// the parties first (not measured), then the commands, one per Execute call or `batch` per
+// ExecuteBatch call.
+Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes, size_t batch = 1) {
   auto stub = pb::CommandService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   const Workload workload = MakeWorkload(options.parties, options.commands, options.seed);
@@ -96,18 +97,42 @@ Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes
                        });
   };
   (void)send(workload.parties);
-  const Sample s = send(workload.commands);
   size_t bytes = 0;
   for (const auto& r : workload.commands) bytes += r.ByteSizeLong();
   *request_bytes = bytes / std::max<size_t>(1, workload.commands.size());
+  if (batch <= 1) return send(workload.commands);
+
+  std::vector<pb::ExecuteBatchRequest> batches;
+  for (size_t i = 0; i < workload.commands.size(); i += batch) {
+    pb::ExecuteBatchRequest& b = batches.emplace_back();
+    for (size_t j = i; j < std::min(i + batch, workload.commands.size()); ++j)
+      *b.add_commands() = workload.commands[j];
+  }
+  struct BatchCall {
+    grpc::ClientContext context;
+    pb::ExecuteBatchReply reply;
+  };
+  const int calls_in_flight = std::max(1, options.concurrency / static_cast<int>(batch));
+  Sample s = RunInFlight(batches.size(), calls_in_flight, [&](size_t i, std::function<void(bool)> done) {
+    auto* call = new BatchCall();
+    stub->async()->ExecuteBatch(&call->context, &batches[i], &call->reply,
+                                [call, done](grpc::Status status) {
+                                  bool ok = status.ok();
+                                  for (const auto& result : call->reply.results()) ok = ok && result.has_reply();
+                                  delete call;
+                                  done(ok);
+                                });
+  });
+  s.per_second = static_cast<double>(workload.commands.size()) / s.seconds;
   return s;
 }
 
 }  // namespace
 
 Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
-                       size_t* request_bytes) {
-  const std::string dir = options.work_dir + "/ingest-" + std::to_string(options.seed);
+                       size_t* request_bytes, size_t batch) {
+  const std::string dir = options.work_dir + (batch > 1 ? "/ingest-batch-" : "/ingest-") +
+                          std::to_string(options.seed);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   ChildProcess service(programs_dir + "/command-service/command-service",
@@ -116,7 +141,7 @@ Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_
                        options.work_dir + "/command-service.log");
   const int port = service.WaitForPort();
   KS_CHECK(port > 0);
-  const Sample s = SendWorkload(port, options, request_bytes);
+  const Sample s = SendWorkload(port, options, request_bytes, batch);
   KS_CHECK(service.Terminate() == 0);
   return s;
 }

@@ -33,8 +33,11 @@ Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
 // Commands through the command service (its own process, from `programs_dir`) over gRPC into the
 // embedded log (fsynced group commits), each answered after its append is durable. Leaves the log
 // and vault in `options.work_dir/ingest-<seed>`; sets *request_bytes to the average command size.
+// With `batch` > 1 the commands go `batch` to an ExecuteBatch call (into `ingest-batch-<seed>`),
+// with `options.concurrency` commands in flight; the sample counts commands, its latencies are
+// the calls'.
 Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
-                       size_t* request_bytes);
+                       size_t* request_bytes, size_t batch = 1);
 // The same commands into the all-in-one (one process): the projector and the search indexer fold
 // them beside the command service, on the same cores, as the PostgreSQL peer updates its read
 // models in the same transaction.

@@ -85,6 +85,16 @@ int main(int argc, char** argv) {
     figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
                        fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
                        echo_ingest, 0.5});
+    // The same commands, 16 to an ExecuteBatch call (still 64 commands in flight): the per-call
+    // cost of gRPC shared by 16.
+    constexpr size_t kBatch = 16;
+    const auto batched = ks::bench::MedianOf(repeats, [&] {
+      size_t ignored = 0;
+      return ks::bench::IngestBenchmark(options, flags.Get("programs"), &ignored, kBatch);
+    });
+    figures.push_back({fmt::format("ingest: ExecuteBatch of {}, fsynced", kBatch), batched,
+                       fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
+                       echo_ingest, 0});
     const auto all_in_one =
         ks::bench::MedianOf(repeats, [&] { return ks::bench::AllInOneIngestBenchmark(options); });
     figures.push_back({"ingest, projection and search beside (1 process)", all_in_one,
@@ -105,6 +115,8 @@ int main(int argc, char** argv) {
                 [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
       const auto& peer = peer_runs[peer_runs.size() / 2];
       figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
+                         fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 4.0});
+      figures.push_back({fmt::format("ingest: ExecuteBatch of {}, fsynced", kBatch), batched,
                          fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 4.0});
       figures.push_back({"ingest, projection and search beside (1 process)", all_in_one,
                          fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 0});

@@ -24,6 +24,7 @@ int ProjectorMain(int argc, char** argv) {
               "build a fresh store in this directory from offset 0 up to the log's current end, "
               "then exit")
       .Define("batch", "2000", "most events folded per batch")
+      .Define("block-cache-mb", "64", "the read models' block cache (data, index and filter blocks): bounds the store's memory")
       .Define("workers", "1", "threads that fold a batch's partitions side by side (more than 1: partitions become visible independently)")
       .Define("vault", "data/vault",
               "the key vault of personal data, made by the command service (libs/privacy)")
@@ -35,6 +36,11 @@ int ProjectorMain(int argc, char** argv) {
   auto batch = flags.GetInt("batch");
   if (!batch || *batch <= 0) {
     log::Error("projector", "--batch: must be a whole number of at least 1");
+    return 2;
+  }
+  auto block_cache_mb = flags.GetInt("block-cache-mb");
+  if (!block_cache_mb || *block_cache_mb < 8 || *block_cache_mb > 1 << 20) {
+    log::Error("projector", "--block-cache-mb: must be a whole number of megabytes, at least 8");
     return 2;
   }
   auto event_log = eventlog::OpenLog(flags.Get("log"), 0);
@@ -51,7 +57,8 @@ int ProjectorMain(int argc, char** argv) {
     return 2;
   }
   const std::string store_path = rebuild_into.empty() ? flags.Get("read-models") : rebuild_into;
-  auto store = readmodel::ReadModelStore::OpenPrimary(store_path);
+  auto store = readmodel::ReadModelStore::OpenPrimary(
+      store_path, nullptr, {.block_cache_mb = static_cast<size_t>(*block_cache_mb)});
   if (!store) {
     log::Error("projector", "cannot open the read models: {}", store.error().ToString());
     return 1;

@@ -67,10 +67,16 @@ int QueryServiceMain(int argc, char** argv) {
       .Define("search-index", "", "directory of the projector's search index (default: search/ beside the read models)")
       .Define("auth-tokens", "", "file of the callers' token hashes, tenants and roles (libs/auth); empty: no authentication (development)")
       .Define("catch-up-ms", "10", "how often to catch up with the projector's writes")
+      .Define("block-cache-mb", "64", "the read models' block cache (data, index and filter blocks): bounds the store's memory")
       .Define("max-consistency-wait-ms", "5000", "longest a query waits for its min_positions");
   rpc::DefineTlsFlags(flags);
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
+  auto block_cache_mb = flags.GetInt("block-cache-mb");
+  if (!block_cache_mb || *block_cache_mb < 8 || *block_cache_mb > 1 << 20) {
+    log::Error("query-service", "--block-cache-mb: must be a whole number of megabytes, at least 8");
+    return 2;
+  }
   auto catch_up_ms = flags.GetInt("catch-up-ms");
   auto max_wait_ms = flags.GetInt("max-consistency-wait-ms");
   if (!catch_up_ms || !max_wait_ms || *catch_up_ms <= 0 || *max_wait_ms < 0) {
@@ -82,7 +88,8 @@ int QueryServiceMain(int argc, char** argv) {
   const std::string& secondary = secondary_directory.path();
   std::unique_ptr<readmodel::ReadModelStore> store;
   for (int attempt = 0;; ++attempt) {
-    auto opened = readmodel::ReadModelStore::OpenSecondary(path, secondary);
+    auto opened = readmodel::ReadModelStore::OpenSecondary(
+        path, secondary, {.block_cache_mb = static_cast<size_t>(*block_cache_mb)});
     if (opened) {
       store = std::move(*opened);
       break;

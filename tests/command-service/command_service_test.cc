@@ -244,3 +244,63 @@ TEST_CASE("concurrent commands on one aggregate get consecutive versions", "[com
   CHECK(*versions.begin() == 2);
   CHECK(*versions.rbegin() == kAttempts + 1);
 }
+
+TEST_CASE("a batch runs each command as Execute would and answers each in order; a refused one stops nothing",
+          "[command][integration]") {
+  Stack stack;
+  const int64_t before = stack.LogSize();
+  pb::ExecuteBatchRequest batch;
+  pb::ExecuteRequest anna = RegisterPerson("Anna");
+  anna.set_aggregate_id("party-anna");
+  anna.mutable_meta()->set_idempotency_key("batch-anna");
+  *batch.add_commands() = anna;
+  // For the same aggregate: runs after the registration before it.
+  pb::ExecuteRequest label = NewRequest();
+  label.set_aggregate_id("party-anna");
+  label.mutable_add_party_label()->set_label("schuldhulp-traject");
+  *batch.add_commands() = label;
+  *batch.add_commands() = RegisterPerson("Bram", "not-an-email");
+  *batch.add_commands() = RegisterPerson("Cor");
+
+  auto send = [&](const pb::ExecuteBatchRequest& request, pb::ExecuteBatchReply* reply) {
+    grpc::ClientContext context;
+    return stack.commands().ExecuteBatch(&context, request, reply);
+  };
+  pb::ExecuteBatchReply reply;
+  grpc::Status status = send(batch, &reply);
+  INFO(status.error_message());
+  REQUIRE(status.ok());
+  REQUIRE(reply.results_size() == 4);
+  REQUIRE(reply.results(0).has_reply());
+  CHECK(reply.results(0).reply().aggregate_id() == "party-anna");
+  CHECK(reply.results(0).reply().aggregate_version() == 1);
+  REQUIRE(reply.results(1).has_reply());
+  CHECK(reply.results(1).reply().aggregate_version() == 2);
+  REQUIRE(reply.results(2).has_error());
+  CHECK(reply.results(2).error().code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(reply.results(2).error().message(), Catch::StartsWith("register_party.digital_addresses[0].value:"));
+  REQUIRE(reply.results(3).has_reply());
+  CHECK(stack.LogSize() == before + 3);  // the refused one wrote nothing
+  // Each answer names where its event is, as Execute's does.
+  const pb::EventEnvelope labelled = EventAt(stack, reply.results(1).reply().positions(0));
+  CHECK(labelled.aggregate_id() == "party-anna");
+  CHECK(labelled.has_party_label_added());
+
+  // A retried batch gets the first answers for commands with an idempotency key.
+  pb::ExecuteBatchRequest retry;
+  *retry.add_commands() = anna;
+  pb::ExecuteBatchReply again;
+  REQUIRE(send(retry, &again).ok());
+  REQUIRE(again.results_size() == 1);
+  CHECK(again.results(0).reply().deduplicated());
+  CHECK(again.results(0).reply().positions(0).offset() == reply.results(0).reply().positions(0).offset());
+
+  // Too many at once is the call's error, and nothing of it is written.
+  pb::ExecuteBatchRequest too_many;
+  for (int i = 0; i < 501; ++i) *too_many.add_commands() = RegisterPerson("Burger " + std::to_string(i));
+  pb::ExecuteBatchReply refused;
+  status = send(too_many, &refused);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(), Catch::StartsWith("commands: at most 500"));
+  CHECK(stack.LogSize() == before + 3);
+}

@@ -2,9 +2,15 @@
 // surviving a restart on the same data directory), and the development broker.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 
+#include <rocksdb/db.h>
+
 #include "ks/eventlog/kafka_log.h"
+#include "ks/readmodel/keys.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -76,4 +82,48 @@ TEST_CASE("ks-dev-broker prints a bootstrap address that a Kafka client can use"
     CHECK(written->front().offset == 0);
   }
   CHECK(broker.Terminate() == 0);
+}
+
+TEST_CASE("the projector and the query service refuse a bad cache size and read models in another layout",
+          "[e2e]") {
+  TempDir dir;
+  // Read models built before layout versions were kept: progress, no layout key.
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(options, dir.Sub("old-read-models"), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put(rocksdb::WriteOptions(), ks::readmodel::keys::PartitionProgress(0),
+                    ks::readmodel::keys::EncodeInt64(7))
+                .ok());
+  }
+  struct Case {
+    std::string program;
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  const std::string log_flag = "--log=embedded:" + dir.Sub("log");
+  const std::vector<Case> cases = {
+      {"projector/projector", {log_flag, "--read-models=" + dir.Sub("rm"), "--block-cache-mb=0"}, 2,
+       "--block-cache-mb: must be a whole number of megabytes"},
+      {"query-service/query-service", {"--read-models=" + dir.Sub("rm"), "--block-cache-mb=lots"}, 2,
+       "--block-cache-mb: must be a whole number of megabytes"},
+      {"projector/projector", {log_flag, "--read-models=" + dir.Sub("old-read-models"), "--vault=" + dir.Sub("vault")}, 1,
+       "layout version 1"},
+      {"query-service/query-service",
+       {"--read-models=" + dir.Sub("old-read-models"), "--vault=" + dir.Sub("vault"), "--listen=127.0.0.1:0"}, 1,
+       "layout version 1"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.program << " " << c.args.back());
+    const std::string log_path = dir.Sub("program.log");
+    std::filesystem::remove(log_path);
+    ChildProcess program(ProgramPath(c.program), c.args, log_path);
+    CHECK(program.WaitForExit(std::chrono::seconds(30)) == c.exit_code);
+    std::ifstream in(log_path);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THAT(said, Catch::Contains(c.says));
+  }
 }

@@ -164,6 +164,41 @@ TEST_CASE("auth: callers need a known token, act for their own tenant, and only 
   CHECK(stack.queries().GetKpis(&kpi_context, kpis, &report).ok());
 }
 
+TEST_CASE("auth: a batch needs a known token, and each command in it is allowed or refused on its own",
+          "[auth][integration]") {
+  TempDir dir;
+  Stack stack(TokensFile(dir));
+  pb::ExecuteBatchRequest batch;
+  pb::ExecuteRequest own = RegisterPerson("Desiree");
+  own.mutable_meta()->set_tenant("gemeente-aa");
+  pb::ExecuteRequest other = RegisterPerson("Bob");
+  other.mutable_meta()->set_tenant("gemeente-bb");
+  *batch.add_commands() = own;
+  *batch.add_commands() = other;
+  const int64_t before = stack.LogSize();
+  auto send = [&](const std::string& token, pb::ExecuteBatchReply* reply) {
+    grpc::ClientContext context;
+    WithToken(context, token);
+    return stack.commands().ExecuteBatch(&context, batch, reply);
+  };
+  pb::ExecuteBatchReply reply;
+  CHECK(send("", &reply).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(stack.LogSize() == before);
+  // An analyst only reads: every command refused, nothing written.
+  REQUIRE(send("analyst-aa", &reply).ok());
+  REQUIRE(reply.results_size() == 2);
+  for (const auto& result : reply.results()) CHECK(result.error().code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(stack.LogSize() == before);
+  // The KCC of gemeente-aa writes for its own tenant, not for another's.
+  pb::ExecuteBatchReply mixed;
+  REQUIRE(send("kcc-aa", &mixed).ok());
+  REQUIRE(mixed.results_size() == 2);
+  CHECK(mixed.results(0).has_reply());
+  CHECK(mixed.results(1).error().code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(mixed.results(1).error().message(), Catch::Contains("tenant"));
+  CHECK(stack.LogSize() == before + 1);
+}
+
 TEST_CASE("auth: a wijkteam contact is THAT, not WHAT, for the KCC: in the customer view, search and topics",
           "[auth][integration]") {
   TempDir dir;

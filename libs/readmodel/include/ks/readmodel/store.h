@@ -29,17 +29,25 @@ using Progress = std::vector<std::pair<int32_t, int64_t>>;
 
 class ReadView;
 
+// What an operator sizes. The block cache holds data blocks and, partitioned, the index and
+// filter blocks of every table file: it bounds the store's memory whatever the history's length.
+struct StoreTuning {
+  size_t block_cache_mb = 64;
+};
+
 class ReadModelStore {
  public:
   // The writer's store, created when missing. UNAVAILABLE when RocksDB cannot open it (for
   // example another projector holds its lock). `file_system`, when given, is the RocksDB
   // FileSystem to store through (tests inject disk faults with it). Default: the local disk.
   static Result<std::unique_ptr<ReadModelStore>> OpenPrimary(
-      const std::string& path, std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
+      const std::string& path, std::shared_ptr<rocksdb::FileSystem> file_system = nullptr,
+      StoreTuning tuning = {});
   // A reader of a primary in another process. `secondary_path` is a private directory for the
   // secondary's own files. UNAVAILABLE while the primary has not created the store yet.
   static Result<std::unique_ptr<ReadModelStore>> OpenSecondary(const std::string& path,
-                                                               const std::string& secondary_path);
+                                                               const std::string& secondary_path,
+                                                               StoreTuning tuning = {});
   ~ReadModelStore();
 
   // Secondary: applies what the primary has written since the last call. Primary: nothing to do.
