@@ -4,6 +4,7 @@
 #include <map>
 #include <numeric>
 #include <tuple>
+#include <unordered_map>
 
 #include <google/protobuf/util/time_util.h>
 
@@ -502,6 +503,20 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
     });
     if (!s.ok()) return std::unexpected(s);
   }
+  // An employee's queue within a department: the employee's keys do not say the department, the
+  // records do (read them all, as the totals must count only that department's).
+  std::unordered_map<std::string, pb::CallbackRecord> read;
+  if (!request.employee_id().empty() && !request.department().empty()) {
+    std::vector<Entry> in_department;
+    for (Entry& entry : entries) {
+      auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), entry.id), &key_ring);
+      if (!record) return std::unexpected(record.error());
+      if (!record->has_value() || (*record)->target().department() != request.department()) continue;
+      read.emplace(entry.id, std::move(**record));
+      in_department.push_back(std::move(entry));
+    }
+    entries = std::move(in_department);
+  }
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   auto overdue = [&](const Entry& e) { return e.rank.due_ms < now_ms; };
   // Overdue first, then the most urgent, then the earliest due, then the oldest request.
@@ -518,11 +533,18 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
   out.set_total_open(static_cast<int32_t>(entries.size()));
   out.set_overdue(static_cast<int32_t>(std::count_if(entries.begin(), entries.end(), overdue)));
   for (size_t i = 0; i < order.size() && static_cast<size_t>(out.callbacks_size()) < limit; ++i) {
-    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), entries[order[i]].id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
-    *out.add_callbacks() = std::move(**record);
+    const std::string& id = entries[order[i]].id;
+    std::optional<pb::CallbackRecord> record;
+    if (auto it = read.find(id); it != read.end()) {
+      record = std::move(it->second);
+    } else {
+      auto got = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
+      if (!got) return std::unexpected(got.error());
+      record = std::move(*got);
+    }
+    if (!record) continue;
+    if (Status a = Annotate(view, *record); !a.ok()) return std::unexpected(a);
+    *out.add_callbacks() = std::move(*record);
   }
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;

@@ -1,11 +1,18 @@
 #include "ks/query/query_service_main.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <filesystem>
+#include <random>
 #include <string_view>
 #include <thread>
-#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include "ks/core/flags.h"
 #include "ks/core/log.h"
@@ -16,42 +23,69 @@ namespace ks::query {
 namespace {
 
 constexpr std::string_view kSecondaryPrefix = "klantstroom-query-";
+constexpr std::string_view kOwnerLock = "owner.lock";
 
 // The secondary instance's own files, in a directory private to this process. A query service
-// killed outright (SIGKILL, a crash) cannot remove its directory, so each start removes those of
-// processes that no longer exist; the directory of this one goes with the object.
+// killed outright (SIGKILL, a crash) cannot remove its directory, so each start removes those
+// nobody owns any more. Ownership is an flock on a file inside, held for the process's life: the
+// kernel drops it when the process dies, whatever PID namespace either process is in (a PID check
+// would take a live service in another container sharing /tmp for dead). The directory gets its
+// name only once the lock is held, so a sweep never sees it unowned.
 class SecondaryDirectory {
  public:
   SecondaryDirectory() {
     const auto temp = std::filesystem::temp_directory_path();
-    RemoveThoseOfDeadProcesses(temp);
-    path_ = (temp / (std::string(kSecondaryPrefix) + std::to_string(::getpid()))).string();
+    RemoveUnowned(temp);
+    // The pid for people reading /tmp, a random part against another PID namespace's same pid.
+    std::random_device random;
+    const std::string name = fmt::format("{}{}-{:08x}", kSecondaryPrefix, ::getpid(), random());
+    const auto making = temp / (".making-" + name);
+    path_ = (temp / name).string();
+    std::error_code ec;
+    std::filesystem::create_directories(making, ec);
+    lock_fd_ = ::open((making / kOwnerLock).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+    if (lock_fd_ >= 0) (void)::flock(lock_fd_, LOCK_EX);
+    std::filesystem::rename(making, path_, ec);
   }
   ~SecondaryDirectory() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
+    if (lock_fd_ >= 0) ::close(lock_fd_);
   }
   SecondaryDirectory(const SecondaryDirectory&) = delete;
   SecondaryDirectory& operator=(const SecondaryDirectory&) = delete;
   const std::string& path() const { return path_; }
 
  private:
-  static void RemoveThoseOfDeadProcesses(const std::filesystem::path& temp) {
+  static void RemoveUnowned(const std::filesystem::path& temp) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(temp, ec)) {
       const std::string name = entry.path().filename().string();
       if (!name.starts_with(kSecondaryPrefix)) continue;
-      const std::string digits = name.substr(kSecondaryPrefix.size());
-      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-      const pid_t pid = static_cast<pid_t>(std::stol(digits));
-      if (::kill(pid, 0) == -1 && errno == ESRCH) {
+      const int fd = ::open((entry.path() / kOwnerLock).c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+        // Named by the pid alone (made before owners took locks): removed when no process has
+        // that number here.
+        pid_t pid = 0;
+        const std::string_view digits = std::string_view(name).substr(kSecondaryPrefix.size());
+        const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+        if (error != std::errc() || end != digits.data() + digits.size() || pid <= 0) continue;
+        if (::kill(pid, 0) == -1 && errno == ESRCH) {
+          std::error_code ignored;
+          std::filesystem::remove_all(entry.path(), ignored);
+        }
+        continue;
+      }
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {  // nobody holds it: its owner is gone
         std::error_code ignored;
         std::filesystem::remove_all(entry.path(), ignored);
       }
+      ::close(fd);
     }
   }
 
   std::string path_;
+  int lock_fd_ = -1;
 };
 
 }  // namespace

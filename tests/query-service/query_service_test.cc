@@ -198,10 +198,21 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
   CHECK(windy.callbacks(0).callback_id() == urgent_later.aggregate_id());
   pb::CallbackQueue gijs = Queue(stack, "", "gijs", moved);
   CHECK(gijs.callbacks_size() == 2);
+  // Windy's queue within a department holds only that department's callbacks, and counts them.
+  const auto windy_elsewhere =
+      stack.MustExecute(RequestCallback(john.aggregate_id(), "burgerzaken", "windy", pb::URGENCY_LOW, now + 600));
+  CHECK(Queue(stack, "", "windy", windy_elsewhere).total_open() == 2);
+  const pb::CallbackQueue windy_here = Queue(stack, "vergunningen", "windy", windy_elsewhere);
+  REQUIRE(windy_here.callbacks_size() == 1);
+  CHECK(windy_here.callbacks(0).callback_id() == urgent_later.aggregate_id());
+  CHECK(windy_here.total_open() == 1);
+  const pb::CallbackQueue windy_there = Queue(stack, "burgerzaken", "windy", windy_elsewhere);
+  REQUIRE(windy_there.callbacks_size() == 1);
+  CHECK(windy_there.callbacks(0).callback_id() == windy_elsewhere.aggregate_id());
 
   // The customer view lists the party's open callbacks.
-  const pb::CustomerView view = View(stack, john.aggregate_id(), moved);
-  CHECK(view.open_callbacks_size() == 4);
+  const pb::CustomerView view = View(stack, john.aggregate_id(), windy_elsewhere);
+  CHECK(view.open_callbacks_size() == 5);
 }
 
 TEST_CASE("read your writes: a query waits for the positions a command returned, and says so when it cannot",
