@@ -16,6 +16,10 @@
 namespace ks::command {
 namespace {
 
+// How long a re-read after a failed append waits for a silent log before the command is answered
+// UNAVAILABLE: long enough for a leader moving, short enough that a client hears of an outage.
+constexpr std::chrono::milliseconds kReloadPatience{5000};
+
 using google::protobuf::util::TimeUtil;
 
 std::string DedupKey(std::string_view tenant, std::string_view idempotency_key) {
@@ -49,8 +53,8 @@ Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog
   auto ends = log.EndOffsets();
   if (!ends) return std::unexpected(ends.error());
   const auto started = std::chrono::steady_clock::now();
-  std::lock_guard lock(handler->mutex_);
-  if (Status s = handler->ReadIntoStateLocked(std::vector<int64_t>(ends->size(), 0), *ends); !s.ok())
+  handler->applied_end_.assign(ends->size(), 0);
+  if (Status s = handler->ReadIntoState(std::vector<int64_t>(ends->size(), 0), *ends); !s.ok())
     return std::unexpected(s);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   log::Info("command-service", "state rebuilt from {}: {} events, {} aggregates in {} ms", log.description(),
@@ -58,9 +62,10 @@ Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog
   return handler;
 }
 
-Status CommandHandler::ReadIntoStateLocked(const std::vector<int64_t>& start, const std::vector<int64_t>& end) {
+Status CommandHandler::ReadIntoState(const std::vector<int64_t>& start, const std::vector<int64_t>& end,
+                                     std::chrono::milliseconds patience) {
   privacy::KeyRing keys(&vault_);
-  return eventlog::ReadUntil(log_, start, end, [&](const eventlog::StoredRecord& record) {
+  auto visit = [&](const eventlog::StoredRecord& record) {
     auto event = domain::DecodeEvent(record.value);
     if (event) {
       if (auto opened = privacy::OpenEvent(*event, keys); !opened) event = std::unexpected(opened.error());
@@ -72,13 +77,19 @@ Status CommandHandler::ReadIntoStateLocked(const std::vector<int64_t>& start, co
       return Status::Ok();
     }
     if (event->has_party_erased()) keys = privacy::KeyRing(&vault_);  // forget what the erasure destroyed
+    std::lock_guard lock(mutex_);
     ApplyLocked(*event, {record.partition, record.offset});
     ++events_replayed_;
     return Status::Ok();
-  });
+  };
+  return eventlog::ReadUntil(log_, start, end, visit, patience);
 }
 
 void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog::Position& position) {
+  if (static_cast<size_t>(position.partition) < applied_end_.size()) {
+    int64_t& end = applied_end_[static_cast<size_t>(position.partition)];
+    end = std::max(end, position.offset + 1);
+  }
   Slot& slot = slots_[event.aggregate_id()];
   if (event.aggregate_version() <= slot.state.version) return;  // already applied (a duplicate)
   if (event.aggregate_version() != slot.state.version + 1) {
@@ -186,15 +197,21 @@ std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenan
   return due;
 }
 
-Status CommandHandler::ReloadPartitionLocked(const std::string& aggregate_id) {
+Status CommandHandler::ReloadPartition(const std::string& aggregate_id, int64_t from) {
   auto ends = log_.EndOffsets();
   if (!ends) return ends.error();
   std::vector<int64_t> start = *ends;
   const auto partition = static_cast<size_t>(log_.PartitionFor(aggregate_id));
-  start[partition] = 0;
-  if (Status s = ReadIntoStateLocked(start, *ends); !s.ok()) return s;
-  slots_[aggregate_id].needs_reload = false;
-  log::Info("command-service", "re-read partition {} after a failed append for {}", partition, aggregate_id);
+  start[partition] = std::min(from, (*ends)[partition]);
+  // A few seconds of silence mean the log is away: the command is answered UNAVAILABLE (its
+  // client retries) rather than held for as long as the outage lasts.
+  if (Status s = ReadIntoState(start, *ends, kReloadPatience); !s.ok()) return s;
+  {
+    std::lock_guard lock(mutex_);
+    slots_[aggregate_id].needs_reload = false;
+  }
+  log::Info("command-service", "re-read partition {} from offset {} to {} after a failed append for {}", partition,
+            start[partition], (*ends)[partition], aggregate_id);
   return Status::Ok();
 }
 
@@ -326,14 +343,23 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
   const std::string command_hash = CommandHash(request);
   domain::AggregateState state;
   std::optional<Result<pb::ExecuteReply>> early;  // answered without deciding
+  std::optional<int64_t> reload_from;
   {
     std::lock_guard lock(mutex_);
-    Slot& slot = slots_[aggregate_id];
-    if (slot.needs_reload) {
-      if (Status s = ReloadPartitionLocked(aggregate_id); !s.ok())
-        early = std::unexpected(Unavailable("the event log cannot be read to recover {} ({}); retry later",
-                                            aggregate_id, s.message()));
-    }
+    const Slot& slot = slots_[aggregate_id];
+    if (slot.needs_reload) reload_from = slot.reload_from;
+  }
+  // This command holds the aggregate's slot, so no other command of it runs meanwhile.
+  if (reload_from) {
+    if (Status s = ReloadPartition(aggregate_id, *reload_from); !s.ok())
+      early = std::unexpected(Unavailable("the event log cannot be read to recover {} ({}); retry later",
+                                          aggregate_id, s.message()));
+  }
+  const auto partition = static_cast<size_t>(log_.PartitionFor(aggregate_id));
+  int64_t applied_end_when_sent = 0;
+  {
+    std::lock_guard lock(mutex_);
+    applied_end_when_sent = applied_end_[partition];
     if (!early && !meta.idempotency_key().empty()) {
       auto it = first_replies_.find(DedupKey(meta.tenant(), meta.idempotency_key()));
       if (it != first_replies_.end()) {
@@ -431,13 +457,17 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     records.push_back({aggregate_id, sealed.SerializeAsString(), TimeUtil::TimestampToMilliseconds(now)});
   }
 
-  log_.AppendAsync(std::move(records), [this, aggregate_id, events = std::move(events),
+  log_.AppendAsync(std::move(records), [this, aggregate_id, events = std::move(events), applied_end_when_sent,
                                         done = std::move(pending.done)](Result<std::vector<eventlog::Position>> written) {
     if (!written) {
       log::Warn("command-service", "append for {} failed: {}", aggregate_id, written.error().ToString());
       {
         std::lock_guard lock(mutex_);
-        slots_[aggregate_id].needs_reload = true;
+        Slot& slot = slots_[aggregate_id];
+        // Records sent after others were confirmed land after them: whatever of this append did
+        // land is at or after the end applied when it was sent.
+        slot.reload_from = slot.needs_reload ? std::min(slot.reload_from, applied_end_when_sent) : applied_end_when_sent;
+        slot.needs_reload = true;
       }
       done(std::unexpected(Unavailable("the event log did not confirm the append ({}); retry with the same "
                                        "idempotency key",

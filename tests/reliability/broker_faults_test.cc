@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
@@ -79,28 +81,72 @@ class ProjectorLoop {
   std::thread thread_;
 };
 
+// A mock cluster, a Kafka log on it with a short delivery timeout (so that an outage surfaces as
+// UNAVAILABLE within a test), and a command handler on that log.
+struct HandlerOnCluster {
+  std::unique_ptr<eventlog::DevCluster> cluster;
+  std::unique_ptr<eventlog::EventLog> log;
+  std::unique_ptr<command::CommandHandler> handler;
+  rd_kafka_mock_cluster_t* mock() const { return cluster->mock(); }
+};
+
+HandlerOnCluster StartHandlerOnCluster(int brokers, int partitions, int linger_ms, int delivery_timeout_ms) {
+  HandlerOnCluster out;
+  auto cluster = eventlog::DevCluster::Start(brokers, kTopic, partitions);
+  REQUIRE(cluster.has_value());
+  out.cluster = std::move(*cluster);
+  auto log = eventlog::OpenKafkaLog({.bootstrap_servers = out.cluster->bootstrap_servers(),
+                                     .topic = kTopic,
+                                     .linger_ms = linger_ms,
+                                     .delivery_timeout_ms = delivery_timeout_ms});
+  REQUIRE(log.has_value());
+  out.log = std::move(*log);
+  auto handler = command::CommandHandler::Start(*out.log, ks::testing::TestVault());
+  REQUIRE(handler.has_value());
+  out.handler = std::move(*handler);
+  return out;
+}
+
+// A client's retries of a command answered UNAVAILABLE, with the same idempotency key: the first
+// other answer, or the last UNAVAILABLE.
+Result<pb::ExecuteReply> RetryWhileUnavailable(command::CommandHandler& handler, const pb::ExecuteRequest& request,
+                                               int attempts) {
+  Result<pb::ExecuteReply> reply = std::unexpected(Status());
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    reply = handler.ExecuteSync(request);
+    if (reply || reply.error().code() != StatusCode::kUnavailable) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return reply;
+}
+
+// How many events in the whole log (2 partitions) satisfy `matches`.
+int CountEvents(eventlog::EventLog& log, const std::function<bool(const pb::EventEnvelope&)>& matches) {
+  auto ends = log.EndOffsets();
+  REQUIRE(ends.has_value());
+  int count = 0;
+  REQUIRE(eventlog::ReadUntil(log, {0, 0}, *ends, [&](const eventlog::StoredRecord& r) {
+            if (matches(ks::testing::OpenedEvent(r.value))) ++count;
+            return Status::Ok();
+          }).ok());
+  return count;
+}
+
 }  // namespace
 
 TEST_CASE("broker faults: every accepted command reaches the read models exactly once",
           "[reliability][integration]") {
-  auto cluster = eventlog::DevCluster::Start(3, kTopic, 6);
-  REQUIRE(cluster.has_value());
-  rd_kafka_mock_cluster_t* mock = (*cluster)->mock();
-  // A short delivery timeout, so that an outage surfaces as UNAVAILABLE within the test.
-  auto log = eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(),
-                                     .topic = kTopic,
-                                     .linger_ms = 2,
-                                     .delivery_timeout_ms = 1500});
-  REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
-  REQUIRE(handler.has_value());
+  const HandlerOnCluster stack = StartHandlerOnCluster(3, 6, 2, 1500);
+  rd_kafka_mock_cluster_t* mock = stack.mock();
+  eventlog::EventLog* log = stack.log.get();
+  command::CommandHandler* handler = stack.handler.get();
   TempDir dir;
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("read-models"));
   REQUIRE(store.has_value());
 
   std::vector<std::string> parties;
   for (int i = 0; i < 8; ++i) {
-    auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(i)));
+    auto party = handler->ExecuteSync(RegisterPerson("Burger " + std::to_string(i)));
     REQUIRE(party.has_value());
     parties.push_back(party->aggregate_id());
   }
@@ -125,7 +171,7 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
       request.mutable_meta()->set_idempotency_key("chat-" + std::to_string(i));
       // A client retries an UNAVAILABLE command with the same key until it is accepted.
       for (int attempt = 0; attempt < 200; ++attempt) {
-        auto reply = (*handler)->ExecuteSync(request);
+        auto reply = handler->ExecuteSync(request);
         if (reply) {
           ++accepted_per_party[party];
           break;
@@ -145,7 +191,7 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
   });
 
   {
-    ProjectorLoop projector(**log, **store);
+    ProjectorLoop projector(*log, **store);
     // The faults, one after another, while the client streams commands.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     rd_kafka_mock_push_request_errors(
@@ -186,7 +232,7 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
     unavailable_during_outage = unavailable.load() - unavailable_before_outage;
 
     // Once the brokers are back, the read models catch up with everything in the log.
-    auto ends = (*log)->EndOffsets();
+    auto ends = log->EndOffsets();
     REQUIRE(ends.has_value());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     bool caught_up = false;
@@ -226,47 +272,80 @@ TEST_CASE("broker faults: every accepted command reaches the read models exactly
 
 TEST_CASE("an append that landed but was never confirmed is found on retry, not written twice",
           "[reliability][integration]") {
-  auto cluster = eventlog::DevCluster::Start(1, kTopic, 2);
-  REQUIRE(cluster.has_value());
-  rd_kafka_mock_cluster_t* mock = (*cluster)->mock();
-  auto log = eventlog::OpenKafkaLog({.bootstrap_servers = (*cluster)->bootstrap_servers(),
-                                     .topic = kTopic,
-                                     .linger_ms = 1,
-                                     .delivery_timeout_ms = 1000});
-  REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
-  REQUIRE(handler.has_value());
-  REQUIRE((*handler)->ExecuteSync(RegisterPerson("Eerste")));  // connections are up
+  const HandlerOnCluster stack = StartHandlerOnCluster(1, 2, 1, 1000);
+  rd_kafka_mock_cluster_t* mock = stack.mock();
+  eventlog::EventLog* log = stack.log.get();
+  command::CommandHandler* handler = stack.handler.get();
+  REQUIRE(handler->ExecuteSync(RegisterPerson("Eerste")));  // connections are up
 
   // The broker writes the record, but its answer comes later than the delivery timeout.
   rd_kafka_mock_broker_set_rtt(mock, 1, 2500);
   auto request = RegisterPerson("Traag Bevestigd");
   request.mutable_meta()->set_idempotency_key("wamid.slow-ack");
-  auto first = (*handler)->ExecuteSync(request);
+  auto first = handler->ExecuteSync(request);
   REQUIRE_FALSE(first.has_value());
   CHECK(first.error().code() == StatusCode::kUnavailable);
   rd_kafka_mock_broker_set_rtt(mock, 1, 0);
 
   // The client retries with the same key: the handler re-reads the log, finds the event that did
   // land, and answers with it instead of writing it again.
-  Result<pb::ExecuteReply> retried = std::unexpected(Status());
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    retried = (*handler)->ExecuteSync(request);
-    if (retried || retried.error().code() != StatusCode::kUnavailable) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  auto retried = RetryWhileUnavailable(*handler, request, 50);
   REQUIRE(retried.has_value());
-  auto ends = (*log)->EndOffsets();
-  REQUIRE(ends.has_value());
-  int registered = 0;
-  REQUIRE(eventlog::ReadUntil(**log, {0, 0}, *ends, [&](const eventlog::StoredRecord& r) {
-            const pb::EventEnvelope event = ks::testing::OpenedEvent(r.value);
-            if (event.party_registered().display_name() == "Traag Bevestigd") ++registered;
-            return Status::Ok();
-          }).ok());
-  CHECK(registered == 1);
+  CHECK(CountEvents(*log, [](const pb::EventEnvelope& e) {
+          return e.party_registered().display_name() == "Traag Bevestigd";
+        }) == 1);
   INFO("the slow append " << (retried->deduplicated()
                                   ? "had landed"
                                   : "had not landed, and was written on retry"));
   CHECK(retried->aggregate_version() == 1);
+}
+
+TEST_CASE("recovering from a failed append while the brokers are away answers UNAVAILABLE and holds up no one else",
+          "[reliability][integration]") {
+  const HandlerOnCluster stack = StartHandlerOnCluster(1, 2, 1, 1000);
+  rd_kafka_mock_cluster_t* mock = stack.mock();
+  eventlog::EventLog* log = stack.log.get();
+  command::CommandHandler* handler = stack.handler.get();
+  auto party = handler->ExecuteSync(RegisterPerson("Wacht Opnieuw"));
+  REQUIRE(party.has_value());
+
+  // An append that fails: the handler cannot know whether the log holds it, so the party's next
+  // command first re-reads its partition.
+  rd_kafka_mock_push_request_errors(mock, kProduceApi, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  auto message = RegisterMessage(party->aggregate_id(), pb::CHANNEL_WHATSAPP, "Is mijn paspoort klaar?",
+                                 1'794'815'220);
+  message.mutable_meta()->set_idempotency_key("wamid.outage-retry");
+  auto first = handler->ExecuteSync(message);
+  REQUIRE_FALSE(first.has_value());
+  CHECK(first.error().code() == StatusCode::kUnavailable);
+
+  // The broker goes away, and the client retries: the re-read cannot reach the log.
+  rd_kafka_mock_broker_set_down(mock, 1);
+  auto retry = std::async(std::launch::async, [&] { return handler->ExecuteSync(message); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the retry is re-reading
+
+  // Meanwhile a command that needs no log is answered at once, not after the re-read: a message
+  // for a party that does not exist.
+  auto unrelated = handler->ExecuteSync(
+      RegisterMessage("00000000-0000-0000-0000-0000000000ff", pb::CHANNEL_CHAT, "Hallo?", 1'794'815'230));
+  REQUIRE_FALSE(unrelated.has_value());
+  CHECK(unrelated.error().code() != StatusCode::kUnavailable);
+  const bool retry_still_waiting = retry.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
+  CHECK(retry_still_waiting);
+
+  // The retry hears of the outage while it lasts (the broker stays away until it has, or a minute).
+  for (int i = 0; i < 600 && retry.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready; ++i) {
+  }
+  const bool answered_during_outage = retry.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  rd_kafka_mock_broker_set_up(mock, 1);
+  REQUIRE(answered_during_outage);
+  auto during = retry.get();
+  REQUIRE_FALSE(during.has_value());
+  CHECK(during.error().code() == StatusCode::kUnavailable);
+  INFO(during.error().ToString());
+
+  // With the broker back, the same retry is accepted, once.
+  REQUIRE(RetryWhileUnavailable(*handler, message, 100).has_value());
+  CHECK(CountEvents(*log, [](const pb::EventEnvelope& e) { return e.idempotency_key() == "wamid.outage-retry"; }) ==
+        1);
 }

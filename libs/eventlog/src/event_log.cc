@@ -1,5 +1,6 @@
 #include "ks/eventlog/event_log.h"
 
+#include <algorithm>
 #include <future>
 
 namespace ks::eventlog {
@@ -15,7 +16,7 @@ Result<std::vector<Position>> EventLog::Append(std::vector<Record> records) {
 
 Status ReadUntil(EventLog& log, const std::vector<int64_t>& start_offsets,
                  const std::vector<int64_t>& end_offsets,
-                 const std::function<Status(const StoredRecord&)>& visit) {
+                 const std::function<Status(const StoredRecord&)>& visit, std::chrono::milliseconds patience) {
   std::vector<int64_t> next = start_offsets;
   auto remaining = [&] {
     for (size_t p = 0; p < next.size(); ++p)
@@ -25,19 +26,20 @@ Status ReadUntil(EventLog& log, const std::vector<int64_t>& start_offsets,
   if (!remaining()) return Status::Ok();
   auto reader = log.OpenReader(start_offsets);
   if (!reader) return reader.error();
-  int idle_polls = 0;
+  const std::chrono::milliseconds poll_wait = std::min(patience, std::chrono::milliseconds(200));
+  auto silent_since = std::chrono::steady_clock::now();
   while (remaining()) {
-    auto batch = (*reader)->Poll(4096, std::chrono::milliseconds(200));
+    auto batch = (*reader)->Poll(4096, poll_wait);
     if (!batch) return batch.error();
     if (batch->empty()) {
       // The end offsets were read before; records below them exist, so a long silence means the
       // log lost them (Kafka retention) or cannot be reached.
-      if (++idle_polls > 150)
-        return Unavailable("event log {}: records below the end offsets did not arrive within 30 s",
-                           log.description());
+      if (std::chrono::steady_clock::now() - silent_since >= patience)
+        return Unavailable("event log {}: records below the end offsets did not arrive within {} ms",
+                           log.description(), patience.count());
       continue;
     }
-    idle_polls = 0;
+    silent_since = std::chrono::steady_clock::now();
     for (const StoredRecord& record : *batch) {
       auto p = static_cast<size_t>(record.partition);
       if (record.offset < next[p] || record.offset >= end_offsets[p]) continue;

@@ -1,6 +1,8 @@
 #include "ks/eventlog/kafka_log.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -186,15 +188,26 @@ class KafkaLog final : public EventLog {
   }
 
   Result<std::vector<int64_t>> EndOffsets() override {
-    std::vector<int64_t> ends(static_cast<size_t>(partitions_));
-    for (int32_t p = 0; p < partitions_; ++p) {
-      int64_t low = 0;
-      int64_t high = 0;
-      rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(producer_.get(), options_.topic.c_str(), p, &low,
-                                                                  &high, kMetadataTimeoutMs);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(err, "watermarks"));
-      ends[static_cast<size_t>(p)] = high;
+    // One ListOffsets("latest") for all partitions: the high watermark of each. Asked through
+    // rd_kafka_offsets_for_times, which keeps to its timeout; rd_kafka_query_watermark_offsets
+    // waits for the request's own timeout (socket.timeout.ms, a minute) when the brokers are away,
+    // and a caller that waits on the end of the log must hear of an outage sooner.
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions_);
+    for (int32_t p = 0; p < partitions_; ++p)
+      rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+    std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)> guard(
+        list, rd_kafka_topic_partition_list_destroy);
+    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(producer_.get(), list, kMetadataTimeoutMs);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(err, "end offsets"));
+    std::vector<int64_t> ends(static_cast<size_t>(partitions_), -1);
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(KafkaError(tp.err, "end offsets"));
+      if (tp.partition >= 0 && tp.partition < partitions_) ends[static_cast<size_t>(tp.partition)] = tp.offset;
     }
+    for (int32_t p = 0; p < partitions_; ++p)
+      if (ends[static_cast<size_t>(p)] < 0)
+        return std::unexpected(Unavailable("kafka end offsets: no answer for partition {}", p));
     return ends;
   }
 

@@ -104,8 +104,10 @@ class CommandHandler final : public domain::References {
     bool busy = false;
     std::deque<Pending> waiting;
     // An append for this aggregate failed: the log may or may not hold it, so the state is
-    // re-read from the log before the next command is decided.
+    // re-read from the log before the next command is decided, from `reload_from` of its
+    // partition on (the failed records cannot lie below what had been applied when they were sent).
     bool needs_reload = false;
+    int64_t reload_from = 0;
   };
   struct FirstReply {
     std::string command_hash;
@@ -116,17 +118,21 @@ class CommandHandler final : public domain::References {
                  CommandHandlerOptions options)
       : log_(log), vault_(vault), attachments_(attachments), options_(options) {}
 
-  // Reads [start, end) of the log into the state, opening sealed personal data. REQUIRES: mutex_ held.
-  Status ReadIntoStateLocked(const std::vector<int64_t>& start, const std::vector<int64_t>& end);
+  // Reads [start, end) of the log into the state, opening sealed personal data; takes mutex_ per
+  // record, so that other aggregates' commands go on while it reads. UNAVAILABLE when the log
+  // stays silent for `patience`.
+  Status ReadIntoState(const std::vector<int64_t>& start, const std::vector<int64_t>& end,
+                       std::chrono::milliseconds patience = std::chrono::seconds(30));
   // The key an event's personal data is sealed with; FAILED_PRECONDITION for an erased party.
   Result<privacy::Key> KeyForSealing(std::string_view tenant, const std::string& key_id) const;
   // What must happen in the vault before the events of `request` are appended: destroying the
   // keys of a party being erased, or a party adopting the key of a contact linked to it.
   Status PrepareVault(const pb::ExecuteRequest& request, const std::string& aggregate_id);
 
-  // Re-reads the partition of `aggregate_id` from the start up to the log's end and applies what
-  // this handler has not seen (after a failed append). REQUIRES: mutex_ held.
-  Status ReloadPartitionLocked(const std::string& aggregate_id);
+  // Re-reads the partition of `aggregate_id` from `from` up to the log's end and applies what this
+  // handler has not seen (after a failed append). Called without mutex_, by the command that holds
+  // the aggregate's slot: a log that cannot be reached delays only that aggregate, and only briefly.
+  Status ReloadPartition(const std::string& aggregate_id, int64_t from);
 
   // Applies one stored event to the in-memory state (start-up rebuild and after each append).
   // REQUIRES: mutex_ held.
@@ -150,6 +156,7 @@ class CommandHandler final : public domain::References {
   std::unordered_map<std::string, FirstReply> first_replies_;  // by tenant '\0' idempotency key
   std::unordered_map<std::string, int> melding_sequence_;      // by tenant '/' year
   std::set<std::string> open_notifications_;                    // not delivered and not given up
+  std::vector<int64_t> applied_end_;  // per partition: the offset after the last record applied
   int64_t events_replayed_ = 0;
   std::atomic<size_t> in_flight_{0};
 };

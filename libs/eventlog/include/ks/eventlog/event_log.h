@@ -99,8 +99,11 @@ class EventLog {
 
 // Reads every record in [start_offsets, end_offsets) and hands each to `visit` in partition
 // order per partition; used to rebuild state on start. Stops at the first error from `visit`.
+// UNAVAILABLE when no record arrives for `patience` while some are still missing (the log cannot
+// be reached, or lost them to retention).
 Status ReadUntil(EventLog& log, const std::vector<int64_t>& start_offsets,
                  const std::vector<int64_t>& end_offsets,
-                 const std::function<Status(const StoredRecord&)>& visit);
+                 const std::function<Status(const StoredRecord&)>& visit,
+                 std::chrono::milliseconds patience = std::chrono::seconds(30));
 
 }  // namespace ks::eventlog
