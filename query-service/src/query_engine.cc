@@ -172,12 +172,18 @@ Result<std::optional<ReadView>> QueryEngine::OpenView(const pb::Consistency& con
   if (consistency.min_positions_size() == 0) return std::optional<ReadView>(std::move(view));
   auto progress = view.ReadProgress();
   if (!progress) return std::unexpected(progress.error());
-  std::map<int32_t, int64_t> next(progress->begin(), progress->end());
-  for (const auto& position : consistency.min_positions()) {
-    auto it = next.find(position.partition());
-    if (it == next.end() || it->second <= position.offset()) return std::optional<ReadView>();
-  }
+  if (!Reflects(*progress, consistency)) return std::optional<ReadView>();
   return std::optional<ReadView>(std::move(view));
+}
+
+bool QueryEngine::Reflects(const readmodel::Progress& progress, const pb::Consistency& consistency) {
+  for (const auto& position : consistency.min_positions()) {
+    // Progress has one entry per partition: a linear search beats building a map per question.
+    auto it = std::find_if(progress.begin(), progress.end(),
+                           [&](const auto& entry) { return entry.first == position.partition(); });
+    if (it == progress.end() || it->second <= position.offset()) return false;
+  }
+  return true;
 }
 
 Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, const pb::GetCustomerViewRequest& request) const {

@@ -38,6 +38,8 @@ class QueryEngine {
   // A view reflecting at least `consistency.min_positions`, or std::nullopt when the store has not
   // got there yet. INVALID_ARGUMENT for a negative partition or offset.
   Result<std::optional<readmodel::ReadView>> OpenView(const pb::Consistency& consistency) const;
+  // Whether read models at `progress` reflect every one of `consistency.min_positions`.
+  static bool Reflects(const readmodel::Progress& progress, const pb::Consistency& consistency);
 
   // NOT_FOUND when the party is not in the tenant; INVALID_ARGUMENT naming a bad field.
   Result<pb::CustomerView> GetCustomerView(const readmodel::ReadView& view, const pb::GetCustomerViewRequest& request) const;

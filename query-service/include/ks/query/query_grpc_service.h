@@ -91,6 +91,9 @@ class QueryGrpcService final : public pb::QueryService::CallbackService {
                                 std::initializer_list<auth::Role> roles, std::string_view what);
   // Answers `parked` if its view is available; returns false when it must keep waiting.
   bool TryAnswer(Parked& parked);
+  // One round of the waiter: reads the progress once and answers every call in `batch` that it
+  // reflects (from one view) or whose deadline has passed; the rest stay in `batch`.
+  void AnswerReady(std::list<Parked>& batch);
   void WaiterLoop();
 
   QueryEngine& engine_;

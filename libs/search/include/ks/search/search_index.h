@@ -41,10 +41,12 @@ class SearchIndexer {
                                                      const std::string& dir, size_t max_batch_events = 2000);
   ~SearchIndexer();
 
-  // Polls one batch of events, indexes it and commits it with the positions. Returns the number of
-  // events consumed (0 when none came within `wait`).
+  // Polls one batch of events and indexes it with the positions. What is indexed is committed
+  // (becomes searchable) once 250 ms have passed since the last commit, or when a poll finds
+  // nothing within `wait`: at most four commits a second under load. Returns the number of events
+  // consumed (0 when none came within `wait`).
   Result<size_t> Step(std::chrono::milliseconds wait = std::chrono::milliseconds(50));
-  // Steps until every partition reached `end_offsets`.
+  // Steps until every partition reached `end_offsets`, and commits.
   Status CatchUpTo(const std::vector<int64_t>& end_offsets);
   const std::vector<int64_t>& next_offsets() const;
 
