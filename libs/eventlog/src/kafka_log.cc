@@ -1,6 +1,5 @@
 #include "ks/eventlog/kafka_log.h"
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
