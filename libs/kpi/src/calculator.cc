@@ -36,28 +36,21 @@ double Percentile(std::vector<double> values, double p) {
 // Rounds to 4 decimals, so that figures print the same however they were summed.
 double Round(double v) { return std::round(v * 10000.0) / 10000.0; }
 
-// Hashing for string keys that also takes string_views (no temporary strings on lookup).
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-};
-
 // The figures being collected: (tenant, kpi, dimension, bucket) -> value. The four parts are
-// interned to numbers while counting (millions of additions), and turned back into strings,
-// sorted, only at the end.
+// numbered (Id) while counting, and turned back into strings, sorted, only at the end: the loops
+// over millions of contacts take the numbers once and count with them.
 class Figures {
  public:
-  void Add(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket, double v) {
-    values_[Key(tenant, kpi, dim, bucket)] += v;
-  }
-  void Set(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket, double v) {
-    values_[Key(tenant, kpi, dim, bucket)] = v;
-  }
+  using Key = std::array<uint32_t, 4>;
+
+  uint32_t Id(std::string_view s) { return names_.Id(s); }
+  void Add(const Key& key, double v) { values_[key] += v; }
+  void Set(const Key& key, double v) { values_[key] = v; }
   void MoveInto(pb::KpiReport& report) {
     std::vector<std::pair<std::array<std::string_view, 4>, double>> sorted;
     sorted.reserve(values_.size());
     for (const auto& [key, value] : values_)
-      sorted.push_back({{names_[key[0]], names_[key[1]], names_[key[2]], names_[key[3]]}, value});
+      sorted.push_back({{names_.Name(key[0]), names_.Name(key[1]), names_.Name(key[2]), names_.Name(key[3])}, value});
     std::sort(sorted.begin(), sorted.end());
     for (const auto& [key, value] : sorted) {
       pb::KpiFigure* f = report.add_figures();
@@ -70,58 +63,56 @@ class Figures {
   }
 
  private:
-  using FigureKey = std::array<uint32_t, 4>;
   struct KeyHash {
-    size_t operator()(const FigureKey& k) const {
+    size_t operator()(const Key& k) const {
       return (static_cast<size_t>(k[0]) * 0x9E3779B97F4A7C15ULL) ^ (static_cast<size_t>(k[1]) << 48) ^
              (static_cast<size_t>(k[2]) << 24) ^ k[3];
     }
   };
-  uint32_t Intern(std::string_view s) {
-    if (auto it = ids_.find(s); it != ids_.end()) return it->second;
-    // names_ is a deque: the strings the ids_ keys view never move.
-    names_.emplace_back(s);
-    const auto id = static_cast<uint32_t>(names_.size() - 1);
-    ids_.emplace(names_.back(), id);
-    return id;
-  }
-  FigureKey Key(std::string_view tenant, std::string_view kpi, std::string_view dim, std::string_view bucket) {
-    return {Intern(tenant), Intern(kpi), Intern(dim), Intern(bucket)};
-  }
-
-  std::deque<std::string> names_;
-  std::unordered_map<std::string_view, uint32_t, StringHash, std::equal_to<>> ids_;
-  std::unordered_map<FigureKey, double, KeyHash> values_;
+  NameIds names_;
+  std::unordered_map<Key, double, KeyHash> values_;
 };
 
-// The hour, day and ISO-week labels of a moment, worked out once per local hour seen.
-class BucketLabels {
+constexpr int64_t kHourMs = 3'600'000;
+
+// The UTC hour `utc_ms` lies in (hours since 1970, rounded down). Amsterdam's offset is a whole
+// number of hours and changes on the hour, so one UTC hour is one local hour, day and week.
+int64_t HourOf(int64_t utc_ms) { return utc_ms >= 0 ? utc_ms / kHourMs : -((-utc_ms + kHourMs - 1) / kHourMs); }
+
+// The figure numbers of the hour, day and ISO-week labels of a UTC hour, worked out once per hour.
+class BucketIds {
  public:
-  struct Labels {
-    std::string hour, day, week;
+  struct Ids {
+    uint32_t hour, day, week;
   };
-  const Labels& For(int64_t utc_ms) {
-    const int64_t hour = utc_ms / 3'600'000 - (utc_ms < 0 ? 1 : 0);
+  explicit BucketIds(Figures& figures) : figures_(figures) {}
+  const Ids& ForHour(int64_t hour) {
     auto [it, inserted] = cache_.try_emplace(hour);
-    if (inserted) it->second = {HourBucket(utc_ms), DayBucket(utc_ms), WeekBucket(utc_ms)};
+    if (inserted) {
+      const int64_t at = hour * kHourMs;
+      it->second = {figures_.Id(HourBucket(at)), figures_.Id(DayBucket(at)), figures_.Id(WeekBucket(at))};
+    }
     return it->second;
   }
+  const Ids& For(int64_t utc_ms) { return ForHour(HourOf(utc_ms)); }
 
  private:
-  std::unordered_map<int64_t, Labels> cache_;
+  Figures& figures_;
+  std::unordered_map<int64_t, Ids> cache_;
 };
 
-// Samples per (tenant, dimension), for percentiles.
-using Samples = std::map<std::pair<std::string, std::string>, std::vector<double>>;
+// Samples per (tenant, dimension) figure numbers, for percentiles.
+using Samples = std::map<std::pair<uint32_t, uint32_t>, std::vector<double>>;
 
 void AddPercentiles(Figures& figures, const Samples& samples, std::string_view p50, std::string_view p90,
                     double unit_ms) {
+  const uint32_t p50_id = figures.Id(p50), p90_id = figures.Id(p90), no_bucket = figures.Id("");
   for (const auto& [key, values] : samples) {
     std::vector<double> in_unit;
     in_unit.reserve(values.size());
     for (double v : values) in_unit.push_back(v / unit_ms);
-    figures.Set(key.first, p50, key.second, "", Percentile(in_unit, 0.5));
-    figures.Set(key.first, p90, key.second, "", Percentile(in_unit, 0.9));
+    figures.Set({key.first, p50_id, key.second, no_bucket}, Percentile(in_unit, 0.5));
+    figures.Set({key.first, p90_id, key.second, no_bucket}, Percentile(in_unit, 0.9));
   }
 }
 
@@ -143,216 +134,358 @@ std::string ChannelLabel(int channel) {
   return "channel-" + std::to_string(channel);
 }
 
+// Each KeptForKpis moves the fields the matching KpiCalculator::Add reads (keep them in step),
+// and the ones the folds read back.
+pb::InteractionRecord KeptForKpis(pb::InteractionRecord&& r) {
+  pb::InteractionRecord kept;
+  kept.set_interaction_id(std::move(*r.mutable_interaction_id()));
+  kept.set_tenant(std::move(*r.mutable_tenant()));
+  kept.set_party_id(std::move(*r.mutable_party_id()));
+  kept.set_channel(r.channel());
+  kept.set_direction(r.direction());
+  kept.mutable_topics()->Swap(r.mutable_topics());
+  kept.mutable_underlying_topics()->Swap(r.mutable_underlying_topics());
+  kept.set_counterpart_digest(std::move(*r.mutable_counterpart_digest()));
+  // Only a log from before digests has the address in the clear; then it is the citizen.
+  if (kept.counterpart_digest().empty() && r.has_counterpart()) kept.mutable_counterpart()->Swap(r.mutable_counterpart());
+  kept.set_restricted_to_team(std::move(*r.mutable_restricted_to_team()));
+  if (r.has_occurred_at()) kept.mutable_occurred_at()->Swap(r.mutable_occurred_at());
+  kept.set_version(r.version());
+  return kept;
+}
+
+pb::CallbackRecord KeptForKpis(pb::CallbackRecord&& r) {
+  pb::CallbackRecord kept;
+  kept.set_tenant(std::move(*r.mutable_tenant()));
+  kept.set_origin_interaction_id(std::move(*r.mutable_origin_interaction_id()));
+  kept.set_status(r.status());
+  kept.set_attempts(r.attempts());
+  if (r.has_requested_at()) kept.mutable_requested_at()->Swap(r.mutable_requested_at());
+  if (r.has_first_attempt_at()) kept.mutable_first_attempt_at()->Swap(r.mutable_first_attempt_at());
+  if (r.has_closed_at()) kept.mutable_closed_at()->Swap(r.mutable_closed_at());
+  if (r.has_due_at()) kept.mutable_due_at()->Swap(r.mutable_due_at());
+  kept.set_version(r.version());
+  return kept;
+}
+
+pb::MeldingRecord KeptForKpis(pb::MeldingRecord&& r) {
+  pb::MeldingRecord kept;
+  kept.set_tenant(std::move(*r.mutable_tenant()));
+  kept.set_category(std::move(*r.mutable_category()));
+  kept.set_status(r.status());
+  kept.set_reopen_count(r.reopen_count());
+  kept.set_repeat_contacts(r.repeat_contacts());
+  kept.set_satisfaction_score(r.satisfaction_score());
+  if (r.has_registered_at()) kept.mutable_registered_at()->Swap(r.mutable_registered_at());
+  if (r.has_resolved_at()) kept.mutable_resolved_at()->Swap(r.mutable_resolved_at());
+  if (r.has_due_at()) kept.mutable_due_at()->Swap(r.mutable_due_at());
+  kept.set_version(r.version());
+  return kept;
+}
+
+pb::NotificationRecord KeptForKpis(pb::NotificationRecord&& r) {
+  pb::NotificationRecord kept;
+  kept.set_tenant(std::move(*r.mutable_tenant()));
+  kept.set_channel(r.channel());
+  kept.set_status(r.status());
+  kept.set_attempts(r.attempts());
+  if (r.has_requested_at()) kept.mutable_requested_at()->Swap(r.mutable_requested_at());
+  kept.set_version(r.version());
+  return kept;
+}
+
+pb::PartyProfile KeptForKpis(pb::PartyProfile&& r) {
+  pb::PartyProfile kept;
+  kept.set_tenant(std::move(*r.mutable_tenant()));
+  kept.mutable_labels()->Swap(r.mutable_labels());
+  kept.set_version(r.version());
+  return kept;
+}
+
 KpiCalculator::KpiCalculator(int64_t from_ms, int64_t to_ms, std::string tenant, KpiOptions options)
     : from_ms_(from_ms), to_ms_(to_ms), tenant_(std::move(tenant)), options_(options) {}
 
-bool KpiCalculator::Selected(const std::string& tenant, int64_t at_ms) const {
-  return (tenant_.empty() || tenant == tenant_) && at_ms >= from_ms_ && at_ms < to_ms_;
+uint32_t NameIds::Id(std::string_view name) {
+  if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+  names_.emplace_back(name);
+  const auto id = static_cast<uint32_t>(names_.size() - 1);
+  ids_.emplace(names_.back(), id);
+  return id;
+}
+
+uint64_t KpiCalculator::Digest(std::string_view tenant, std::string_view id) {
+  scratch_.assign(tenant);
+  scratch_.push_back('\0');
+  scratch_.append(id);
+  return std::hash<std::string_view>()(scratch_);
 }
 
 void KpiCalculator::Add(const pb::InteractionRecord& r) {
   if (r.channel() == pb::CHANNEL_INTERNAL) return;
-  if (!tenant_.empty() && r.tenant() != tenant_) return;
+  if (!Wanted(r.tenant())) return;
+  const int64_t at_ms = Ms(r.occurred_at());
+  const uint32_t tenant = names_.Id(r.tenant());
   // The citizen: the party, or while none is linked, the counterpart address, known by its digest
   // (the address itself is sealed; a log from before digests has it in the clear).
-  std::string citizen = r.party_id();
-  if (citizen.empty()) citizen = r.counterpart_digest();
-  if (citizen.empty() && !r.counterpart().value().empty())
-    citizen = std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value();
+  Contact contact{at_ms, 0, Digest(r.tenant(), r.interaction_id()), tenant, r.channel(),
+                  r.direction() == pb::DIRECTION_INBOUND, true};
+  if (!r.party_id().empty())
+    contact.citizen = Digest(r.tenant(), r.party_id());
+  else if (!r.counterpart_digest().empty())
+    contact.citizen = Digest(r.tenant(), r.counterpart_digest());
+  else if (!r.counterpart().value().empty())
+    contact.citizen = Digest(r.tenant(), std::to_string(r.counterpart().kind()) + ":" + r.counterpart().value());
+  else
+    contact.has_citizen = false;
+  contacts_.push_back(contact);
   // What a sensitive contact was about is the team's to know: its topics are not counted.
-  std::vector<std::string> topics;
-  if (r.restricted_to_team().empty()) {
-    topics.assign(r.topics().begin(), r.topics().end());
-    // The question behind the question counts as what the contact was about too (once).
-    for (const std::string& t : r.underlying_topics())
-      if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
-  }
-  contacts_.push_back({r.tenant(), Ms(r.occurred_at()), r.channel(), r.direction() == pb::DIRECTION_INBOUND,
-                       std::move(citizen), r.interaction_id(), std::move(topics)});
+  if (!InPeriod(at_ms) || !r.restricted_to_team().empty()) return;
+  auto count = [&](const std::string& topic) {
+    ++topic_counts_[(static_cast<uint64_t>(tenant) << 32) | names_.Id(topic)];
+  };
+  for (const std::string& t : r.topics()) count(t);
+  // The question behind the question counts as what the contact was about too (once).
+  const auto& underlying = r.underlying_topics();
+  for (auto t = underlying.begin(); t != underlying.end(); ++t)
+    if (std::find(r.topics().begin(), r.topics().end(), *t) == r.topics().end() &&
+        std::find(underlying.begin(), t, *t) == t)
+      count(*t);
 }
 
 void KpiCalculator::Add(const pb::CallbackRecord& r) {
-  if (!tenant_.empty() && r.tenant() != tenant_) return;
-  if (!r.origin_interaction_id().empty()) callback_origins_.push_back(r.tenant() + '\0' + r.origin_interaction_id());
-  callbacks_.push_back({r.tenant(), Ms(r.requested_at()), Ms(r.first_attempt_at()), Ms(r.closed_at()), Ms(r.due_at()),
-                        r.status() == pb::CALLBACK_STATUS_COMPLETED, r.status() == pb::CALLBACK_STATUS_OPEN});
+  if (!Wanted(r.tenant())) return;
+  if (!r.origin_interaction_id().empty()) callback_origins_.push_back(Digest(r.tenant(), r.origin_interaction_id()));
+  callbacks_.push_back({names_.Id(r.tenant()), Ms(r.requested_at()), Ms(r.first_attempt_at()), Ms(r.closed_at()),
+                        Ms(r.due_at()), r.status() == pb::CALLBACK_STATUS_COMPLETED,
+                        r.status() == pb::CALLBACK_STATUS_OPEN});
 }
 
 void KpiCalculator::Add(const pb::MeldingRecord& r) {
-  if (!tenant_.empty() && r.tenant() != tenant_) return;
-  meldingen_.push_back({r.tenant(), r.category(), Ms(r.registered_at()), Ms(r.resolved_at()), Ms(r.due_at()),
-                        r.status() == pb::MELDING_STATUS_RESOLVED, r.status() == pb::MELDING_STATUS_CANCELLED,
-                        r.reopen_count() > 0, r.satisfaction_score()});
+  if (!Wanted(r.tenant())) return;
+  meldingen_.push_back({names_.Id(r.tenant()), names_.Id(r.category()), Ms(r.registered_at()), Ms(r.resolved_at()),
+                        Ms(r.due_at()), r.status() == pb::MELDING_STATUS_RESOLVED,
+                        r.status() == pb::MELDING_STATUS_CANCELLED, r.reopen_count() > 0, r.satisfaction_score()});
 }
 
 void KpiCalculator::Add(const pb::NotificationRecord& r) {
-  if (!tenant_.empty() && r.tenant() != tenant_) return;
-  notifications_.push_back({r.tenant(), Ms(r.requested_at()), r.channel(),
+  if (!Wanted(r.tenant())) return;
+  notifications_.push_back({names_.Id(r.tenant()), Ms(r.requested_at()), r.channel(),
                             r.status() == pb::NOTIFICATION_STATUS_DELIVERED,
                             r.status() == pb::NOTIFICATION_STATUS_GAVE_UP});
 }
 
 void KpiCalculator::Add(const pb::PartyProfile& r) {
-  if (!tenant_.empty() && r.tenant() != tenant_) return;
-  for (const pb::PartyLabel& label : r.labels()) labels_.push_back({r.tenant(), label.label(), Ms(label.added_at())});
+  if (!Wanted(r.tenant())) return;
+  for (const pb::PartyLabel& label : r.labels())
+    labels_.push_back({names_.Id(r.tenant()), names_.Id(label.label()), Ms(label.added_at())});
 }
 
 void KpiCalculator::Merge(KpiCalculator&& other) {
-  auto append = [](auto& to, auto& from) {
-    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
-    from.clear();
+  // The other calculator numbered its strings its own way.
+  std::vector<uint32_t> id(other.names_.size());
+  for (uint32_t i = 0; i < id.size(); ++i) id[i] = names_.Id(other.names_.Name(i));
+  auto append = [](auto& to, auto& from, auto&& renumber) {
+    to.reserve(to.size() + from.size());
+    for (auto& item : from) {
+      renumber(item);
+      to.push_back(std::move(item));
+    }
+    from = {};
   };
-  append(contacts_, other.contacts_);
-  append(callbacks_, other.callbacks_);
-  append(callback_origins_, other.callback_origins_);
-  append(meldingen_, other.meldingen_);
-  append(notifications_, other.notifications_);
-  append(labels_, other.labels_);
+  append(contacts_, other.contacts_, [&](Contact& c) { c.tenant = id[c.tenant]; });
+  append(callbacks_, other.callbacks_, [&](Callback& c) { c.tenant = id[c.tenant]; });
+  append(meldingen_, other.meldingen_, [&](Melding& m) {
+    m.tenant = id[m.tenant];
+    m.category = id[m.category];
+  });
+  append(notifications_, other.notifications_, [&](Notification& n) { n.tenant = id[n.tenant]; });
+  append(labels_, other.labels_, [&](Label& l) {
+    l.tenant = id[l.tenant];
+    l.label = id[l.label];
+  });
+  callback_origins_.insert(callback_origins_.end(), other.callback_origins_.begin(), other.callback_origins_.end());
+  other.callback_origins_ = {};
+  for (const auto& [key, n] : other.topic_counts_)
+    topic_counts_[(static_cast<uint64_t>(id[key >> 32]) << 32) | id[key & 0xffffffffU]] += n;
+  other.topic_counts_ = {};
 }
 
 pb::KpiReport KpiCalculator::Report(int64_t as_of_ms) const {
   Figures figures;
+  BucketIds buckets(figures);
+  const uint32_t none = figures.Id("");
+  // The figure numbers of this calculator's names (municipalities, categories, ...), and of the
+  // channels' labels, taken once.
+  std::vector<uint32_t> name_id(names_.size());
+  for (uint32_t i = 0; i < name_id.size(); ++i) name_id[i] = figures.Id(names_.Name(i));
+  std::unordered_map<int, uint32_t> channel_ids;
+  auto channel_id = [&](int channel) {
+    auto [it, inserted] = channel_ids.try_emplace(channel);
+    if (inserted) it->second = figures.Id(ChannelLabel(channel));
+    return it->second;
+  };
+  auto key = [&](uint32_t tenant, std::string_view kpi, uint32_t dim, uint32_t bucket = UINT32_MAX) {
+    return Figures::Key{name_id[tenant], figures.Id(kpi), dim, bucket == UINT32_MAX ? none : bucket};
+  };
 
   // ---- Contacts ----
-  // Inbound contacts per citizen in time order, for repeat contacts and first-contact resolution.
-  std::unordered_map<std::string, std::vector<int64_t>> inbound_times;
+  // Inbound contacts of known citizens ordered by citizen, then time: a citizen's contacts are
+  // neighbours, for repeat contacts and first-contact resolution.
+  std::vector<std::pair<uint64_t, int64_t>> timeline;
   for (const Contact& c : contacts_)
-    if (c.inbound && !c.citizen.empty()) inbound_times[c.tenant + '\0' + c.citizen].push_back(c.at_ms);
-  for (auto& [citizen, times] : inbound_times) std::sort(times.begin(), times.end());
-  const std::unordered_set<std::string> origins(callback_origins_.begin(), callback_origins_.end());
-  std::map<std::pair<std::string, std::string>, int64_t> topic_counts;
+    if (c.inbound && c.has_citizen) timeline.emplace_back(c.citizen, c.at_ms);
+  std::sort(timeline.begin(), timeline.end());
+  const std::unordered_set<uint64_t> origins(callback_origins_.begin(), callback_origins_.end());
+  // Contacts in the period counted per (municipality, channel, UTC hour) first, then spread over
+  // the buckets: one count per contact instead of eight figure updates.
+  struct HourKey {
+    uint32_t tenant;
+    int32_t channel;
+    int64_t hour;
+    bool operator==(const HourKey&) const = default;
+  };
+  struct HourKeyHash {
+    size_t operator()(const HourKey& k) const {
+      return std::hash<int64_t>()(k.hour) * 31 + (static_cast<size_t>(k.tenant) << 8) + static_cast<size_t>(k.channel);
+    }
+  };
+  std::unordered_map<HourKey, int64_t, HourKeyHash> per_hour;
   struct InboundCounts {
     int64_t all = 0, repeats = 0, resolved_first = 0;
   };
-  std::map<std::pair<std::string, std::string>, InboundCounts> inbound;  // per (tenant, channel)
-  BucketLabels buckets;
+  std::map<std::pair<uint32_t, int>, InboundCounts> inbound;  // per (tenant, channel); channel -1 for all
   for (const Contact& c : contacts_) {
-    if (!Selected(c.tenant, c.at_ms)) continue;
-    const std::string channel = ChannelLabel(c.channel);
-    const BucketLabels::Labels& at = buckets.For(c.at_ms);
-    for (const std::string& dim : {std::string(), channel}) {
-      figures.Add(c.tenant, kContacts, dim, "", 1);
-      if (options_.hourly) figures.Add(c.tenant, kContacts, dim, at.hour, 1);
-      figures.Add(c.tenant, kContacts, dim, at.day, 1);
-      figures.Add(c.tenant, kContacts, dim, at.week, 1);
-    }
-    for (const std::string& topic : c.topics) ++topic_counts[{c.tenant, topic}];
+    if (!InPeriod(c.at_ms)) continue;
+    ++per_hour[{c.tenant, c.channel, HourOf(c.at_ms)}];
     if (!c.inbound) continue;
     bool repeat = false;
     bool repeated_later = false;
-    if (!c.citizen.empty()) {
-      const std::vector<int64_t>& times = inbound_times[c.tenant + '\0' + c.citizen];
+    if (c.has_citizen) {
       // Another inbound contact in [at - window, at) or (at, at + window]; an exact tie of two
       // contacts counts the other as earlier for neither.
-      auto lo = std::lower_bound(times.begin(), times.end(), c.at_ms - options_.repeat_window_ms);
-      repeat = lo != times.end() && *lo < c.at_ms;
-      auto hi = std::upper_bound(times.begin(), times.end(), c.at_ms);
-      repeated_later = hi != times.end() && *hi <= c.at_ms + options_.repeat_window_ms;
+      auto lo = std::lower_bound(timeline.begin(), timeline.end(),
+                                 std::pair{c.citizen, c.at_ms - options_.repeat_window_ms});
+      repeat = lo != timeline.end() && lo->first == c.citizen && lo->second < c.at_ms;
+      auto hi = std::upper_bound(timeline.begin(), timeline.end(), std::pair{c.citizen, c.at_ms});
+      repeated_later =
+          hi != timeline.end() && hi->first == c.citizen && hi->second <= c.at_ms + options_.repeat_window_ms;
     }
-    const bool handed_off = origins.contains(c.tenant + '\0' + c.interaction_id);
-    for (const std::string& dim : {std::string(), channel}) {
+    const bool handed_off = origins.contains(c.interaction);
+    for (const int dim : {-1, c.channel}) {
       InboundCounts& counts = inbound[{c.tenant, dim}];
       ++counts.all;
       counts.repeats += repeat ? 1 : 0;
       counts.resolved_first += (!handed_off && !repeated_later) ? 1 : 0;
     }
   }
-  for (const auto& [key, counts] : inbound) {
-    const auto& [tenant, dim] = key;
+  const uint32_t contacts_id = figures.Id(kContacts);
+  for (const auto& [at, n] : per_hour) {
+    const BucketIds::Ids& bucket = buckets.ForHour(at.hour);
+    const auto count = static_cast<double>(n);
+    for (const uint32_t dim : {none, channel_id(at.channel)}) {
+      const uint32_t tenant = name_id[at.tenant];
+      figures.Add({tenant, contacts_id, dim, none}, count);
+      if (options_.hourly) figures.Add({tenant, contacts_id, dim, bucket.hour}, count);
+      figures.Add({tenant, contacts_id, dim, bucket.day}, count);
+      figures.Add({tenant, contacts_id, dim, bucket.week}, count);
+    }
+  }
+  for (const auto& [at, counts] : inbound) {
+    const auto& [tenant, channel] = at;
+    const uint32_t dim = channel < 0 ? none : channel_id(channel);
     const auto all = static_cast<double>(counts.all);
-    figures.Set(tenant, kContactsInbound, dim, "", all);
-    figures.Set(tenant, kRepeatContacts, dim, "", static_cast<double>(counts.repeats));
-    figures.Set(tenant, kFirstContactResolution, dim, "", static_cast<double>(counts.resolved_first) / all);
-    if (dim.empty()) figures.Set(tenant, kRepeatContactShare, "", "", static_cast<double>(counts.repeats) / all);
+    figures.Set(key(tenant, kContactsInbound, dim), all);
+    figures.Set(key(tenant, kRepeatContacts, dim), static_cast<double>(counts.repeats));
+    figures.Set(key(tenant, kFirstContactResolution, dim), static_cast<double>(counts.resolved_first) / all);
+    if (channel < 0) figures.Set(key(tenant, kRepeatContactShare, none), static_cast<double>(counts.repeats) / all);
   }
   // The most frequent topics per municipality (ties by name).
-  std::map<std::string, std::vector<std::pair<int64_t, std::string>>> topics_by_tenant;
-  for (const auto& [key, n] : topic_counts) topics_by_tenant[key.first].push_back({-n, key.second});
+  std::map<uint32_t, std::vector<std::pair<int64_t, std::string_view>>> topics_by_tenant;
+  for (const auto& [at, n] : topic_counts_)
+    topics_by_tenant[static_cast<uint32_t>(at >> 32)].push_back({-n, names_.Name(at & 0xffffffffU)});
   for (auto& [tenant, list] : topics_by_tenant) {
     std::sort(list.begin(), list.end());
     for (size_t i = 0; i < list.size() && i < options_.top_topics; ++i)
-      figures.Set(tenant, kTopicContacts, list[i].second, "", static_cast<double>(-list[i].first));
+      figures.Set(key(tenant, kTopicContacts, figures.Id(list[i].second)), static_cast<double>(-list[i].first));
   }
 
   // ---- Callback requests ----
   Samples first_attempt, completion;
   for (const Callback& cb : callbacks_) {
-    if (!Selected(cb.tenant, cb.requested_ms)) continue;
-    figures.Add(cb.tenant, kCallbacksRequested, "", "", 1);
-    figures.Add(cb.tenant, kCallbacksRequested, "", buckets.For(cb.requested_ms).day, 1);
-    figures.Add(cb.tenant, kCallbacksRequested, "", buckets.For(cb.requested_ms).week, 1);
-    figures.Add(cb.tenant, kCallbacksCompleted, "", "", cb.completed ? 1 : 0);
+    if (!InPeriod(cb.requested_ms)) continue;
+    const BucketIds::Ids& bucket = buckets.For(cb.requested_ms);
+    figures.Add(key(cb.tenant, kCallbacksRequested, none), 1);
+    figures.Add(key(cb.tenant, kCallbacksRequested, none, bucket.day), 1);
+    figures.Add(key(cb.tenant, kCallbacksRequested, none, bucket.week), 1);
+    figures.Add(key(cb.tenant, kCallbacksCompleted, none), cb.completed ? 1 : 0);
     const bool overdue = cb.due_ms != 0 && (cb.open ? cb.due_ms < as_of_ms : cb.closed_ms > cb.due_ms);
-    figures.Add(cb.tenant, kCallbacksOverdue, "", "", overdue ? 1 : 0);
+    figures.Add(key(cb.tenant, kCallbacksOverdue, none), overdue ? 1 : 0);
+    const std::pair<uint32_t, uint32_t> tenant_dim{name_id[cb.tenant], none};
     if (cb.first_attempt_ms != 0)
-      first_attempt[{cb.tenant, ""}].push_back(static_cast<double>(cb.first_attempt_ms - cb.requested_ms));
-    if (cb.completed) completion[{cb.tenant, ""}].push_back(static_cast<double>(cb.closed_ms - cb.requested_ms));
+      first_attempt[tenant_dim].push_back(static_cast<double>(cb.first_attempt_ms - cb.requested_ms));
+    if (cb.completed) completion[tenant_dim].push_back(static_cast<double>(cb.closed_ms - cb.requested_ms));
   }
   AddPercentiles(figures, first_attempt, kCallbackFirstAttemptP50, kCallbackFirstAttemptP90, 60'000.0);
   AddPercentiles(figures, completion, kCallbackCompletionP50, kCallbackCompletionP90, 60'000.0);
 
   // ---- Meldingen ----
   Samples resolution;
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> on_time;  // (on time, resolved)
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> reopened;  // (reopened, all)
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<int64_t, int64_t>> on_time;   // (on time, resolved)
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<int64_t, int64_t>> reopened;  // (reopened, all)
+  std::map<uint32_t, std::pair<int64_t, int64_t>> kto;                            // (sum, n) per tenant
   for (const Melding& m : meldingen_) {
-    if (!Selected(m.tenant, m.registered_ms)) continue;
-    for (const std::string& dim : {std::string(), m.category}) {
-      figures.Add(m.tenant, kMeldingenRegistered, dim, "", 1);
-      if (dim.empty()) {
-        figures.Add(m.tenant, kMeldingenRegistered, dim, buckets.For(m.registered_ms).day, 1);
-        figures.Add(m.tenant, kMeldingenRegistered, dim, buckets.For(m.registered_ms).week, 1);
+    if (!InPeriod(m.registered_ms)) continue;
+    for (const uint32_t dim : {none, name_id[m.category]}) {
+      figures.Add(key(m.tenant, kMeldingenRegistered, dim), 1);
+      if (dim == none) {
+        const BucketIds::Ids& bucket = buckets.For(m.registered_ms);
+        figures.Add(key(m.tenant, kMeldingenRegistered, dim, bucket.day), 1);
+        figures.Add(key(m.tenant, kMeldingenRegistered, dim, bucket.week), 1);
       }
-      figures.Add(m.tenant, kMeldingenResolved, dim, "", m.resolved ? 1 : 0);
+      figures.Add(key(m.tenant, kMeldingenResolved, dim), m.resolved ? 1 : 0);
       const bool overdue_open = !m.resolved && !m.cancelled && m.due_ms != 0 && m.due_ms < as_of_ms;
-      figures.Add(m.tenant, kMeldingenOverdueOpen, dim, "", overdue_open ? 1 : 0);
-      auto& [re, all] = reopened[{m.tenant, dim}];
+      figures.Add(key(m.tenant, kMeldingenOverdueOpen, dim), overdue_open ? 1 : 0);
+      const std::pair<uint32_t, uint32_t> tenant_dim{name_id[m.tenant], dim};
+      auto& [re, all] = reopened[tenant_dim];
       re += m.reopened ? 1 : 0;
       ++all;
       if (m.resolved) {
-        resolution[{m.tenant, dim}].push_back(static_cast<double>(m.resolved_ms - m.registered_ms));
-        auto& [in_time, resolved] = on_time[{m.tenant, dim}];
+        resolution[tenant_dim].push_back(static_cast<double>(m.resolved_ms - m.registered_ms));
+        auto& [in_time, resolved] = on_time[tenant_dim];
         in_time += (m.due_ms == 0 || m.resolved_ms <= m.due_ms) ? 1 : 0;
         ++resolved;
       }
     }
     if (m.satisfaction > 0) {
-      figures.Add(m.tenant, kKtoResponses, "", "", 1);
-      figures.Add(m.tenant, kKtoScoreCount, std::to_string(m.satisfaction), "", 1);
+      figures.Add(key(m.tenant, kKtoResponses, none), 1);
+      figures.Add(key(m.tenant, kKtoScoreCount, figures.Id(std::to_string(m.satisfaction))), 1);
+      kto[m.tenant].first += m.satisfaction;
+      ++kto[m.tenant].second;
     }
   }
   AddPercentiles(figures, resolution, kMeldingResolutionP50, kMeldingResolutionP90, 3'600'000.0);
-  for (const auto& [key, counts] : on_time)
-    figures.Set(key.first, kMeldingOnTimeShare, key.second, "",
+  for (const auto& [at, counts] : on_time)
+    figures.Set({at.first, figures.Id(kMeldingOnTimeShare), at.second, none},
                 static_cast<double>(counts.first) / static_cast<double>(counts.second));
-  for (const auto& [key, counts] : reopened)
-    figures.Set(key.first, kMeldingReopenedShare, key.second, "",
+  for (const auto& [at, counts] : reopened)
+    figures.Set({at.first, figures.Id(kMeldingReopenedShare), at.second, none},
                 static_cast<double>(counts.first) / static_cast<double>(counts.second));
-  {
-    std::map<std::string, std::pair<int64_t, int64_t>> kto;  // (sum, n)
-    for (const Melding& m : meldingen_)
-      if (m.satisfaction > 0 && Selected(m.tenant, m.registered_ms)) {
-        kto[m.tenant].first += m.satisfaction;
-        ++kto[m.tenant].second;
-      }
-    for (const auto& [tenant, sum_n] : kto)
-      figures.Set(tenant, kKtoScoreMean, "", "",
-                  static_cast<double>(sum_n.first) / static_cast<double>(sum_n.second));
-  }
+  for (const auto& [tenant, sum_n] : kto)
+    figures.Set(key(tenant, kKtoScoreMean, none), static_cast<double>(sum_n.first) / static_cast<double>(sum_n.second));
 
   // ---- Notifications ----
   for (const Notification& n : notifications_) {
-    if (!Selected(n.tenant, n.requested_ms)) continue;
-    for (const std::string& dim : {std::string(), ChannelLabel(n.channel)}) {
-      figures.Add(n.tenant, kNotificationsRequested, dim, "", 1);
-      figures.Add(n.tenant, kNotificationsDelivered, dim, "", n.delivered ? 1 : 0);
-      figures.Add(n.tenant, kNotificationsFailed, dim, "", n.failed ? 1 : 0);
+    if (!InPeriod(n.requested_ms)) continue;
+    for (const uint32_t dim : {none, channel_id(n.channel)}) {
+      figures.Add(key(n.tenant, kNotificationsRequested, dim), 1);
+      figures.Add(key(n.tenant, kNotificationsDelivered, dim), n.delivered ? 1 : 0);
+      figures.Add(key(n.tenant, kNotificationsFailed, dim), n.failed ? 1 : 0);
     }
   }
 
   // ---- Labels ----
   for (const Label& label : labels_)
-    if (Selected(label.tenant, label.added_ms)) figures.Add(label.tenant, kLabelsAdded, label.label, "", 1);
+    if (InPeriod(label.added_ms)) figures.Add(key(label.tenant, kLabelsAdded, name_id[label.label]), 1);
 
   pb::KpiReport report;
   *report.mutable_from() = TimeUtil::MillisecondsToTimestamp(from_ms_);

@@ -11,7 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "klantstroom/v1/kpi.pb.h"
@@ -28,6 +31,23 @@ struct KpiOptions {
   size_t top_topics = 20;
   // Whether the per-hour contact buckets are given (hundreds of rows a week per channel).
   bool hourly = true;
+};
+
+// Strings numbered as they come (0, 1, ...), each kept once: what the calculator stores and counts
+// by instead of the strings themselves.
+class NameIds {
+ public:
+  uint32_t Id(std::string_view name);
+  const std::string& Name(uint32_t id) const { return names_[id]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::deque<std::string> names_;  // a deque: the views that key ids_ never move
+  std::unordered_map<std::string_view, uint32_t, Hash, std::equal_to<>> ids_;
 };
 
 class KpiCalculator {
@@ -49,53 +69,77 @@ class KpiCalculator {
   pb::KpiReport Report(int64_t as_of_ms) const;
 
  private:
+  // A contact as the KPIs need it. The citizen and the interaction are kept as 64-bit digests of
+  // (municipality, id): they are only compared, and a digest is 8 bytes where the ids are heap
+  // strings of 30 and more (two different ids sharing a digest is a 1-in-10^9 chance in a report
+  // of millions).
   struct Contact {
-    std::string tenant;
     int64_t at_ms;
-    int channel;
+    uint64_t citizen;      // when has_citizen: party id, or the counterpart's digest or address
+    uint64_t interaction;  // what a callback request's origin is compared with
+    uint32_t tenant;       // in names_
+    int32_t channel;
     bool inbound;
-    std::string citizen;  // party id or "kind:address"; empty when unknown
-    std::string interaction_id;
-    std::vector<std::string> topics;
+    bool has_citizen;
   };
   struct Callback {
-    std::string tenant;
+    uint32_t tenant;
     int64_t requested_ms, first_attempt_ms, closed_ms, due_ms;  // 0 when not (yet) so
     bool completed;
     bool open;
   };
   struct Melding {
-    std::string tenant;
-    std::string category;
+    uint32_t tenant, category;
     int64_t registered_ms, resolved_ms, due_ms;
     bool resolved, cancelled, reopened;
     int satisfaction;  // 0 when none
   };
   struct Notification {
-    std::string tenant;
+    uint32_t tenant;
     int64_t requested_ms;
     int channel;
     bool delivered, failed;
   };
+  struct Label {
+    uint32_t tenant, label;
+    int64_t added_ms;
+  };
 
-  bool Selected(const std::string& tenant, int64_t at_ms) const;
+  bool InPeriod(int64_t at_ms) const { return at_ms >= from_ms_ && at_ms < to_ms_; }
+  // False for a record of another municipality than the one asked for.
+  bool Wanted(const std::string& tenant) const { return tenant_.empty() || tenant == tenant_; }
+  uint64_t Digest(std::string_view tenant, std::string_view id);
 
   const int64_t from_ms_;
   const int64_t to_ms_;
   const std::string tenant_;
   const KpiOptions options_;
+  // Its strings (municipalities, categories, topics, labels), each kept once and known by its
+  // number: millions of contacts share a few municipalities, and numbers are what Report()
+  // compares and counts by.
+  NameIds names_;
+  std::string scratch_;  // Digest's buffer, reused
   std::vector<Contact> contacts_;
+  // Contacts in the period per (municipality, topic): counted as they are added.
+  std::unordered_map<uint64_t, int64_t> topic_counts_;
   std::vector<Callback> callbacks_;
-  // "tenant\0interaction id" of every interaction a callback request came from.
-  std::vector<std::string> callback_origins_;
+  // Digests of (municipality, interaction id) of every interaction a callback request came from.
+  std::vector<uint64_t> callback_origins_;
   std::vector<Melding> meldingen_;
   std::vector<Notification> notifications_;
-  struct Label {
-    std::string tenant, label;
-    int64_t added_ms;
-  };
   std::vector<Label> labels_;
 };
+
+// The part of a record the calculator reads, moved out of `record`, together with what the
+// projector's folds read back when they fold the aggregate's next event (the version, the
+// status, counts, a party's labels): folding on from the kept part gives the figures the whole
+// record would. For callers that hold a record per aggregate for long, as the replay does: the
+// texts, sealed personal data, attachments and histories are most of a record's size.
+pb::InteractionRecord KeptForKpis(pb::InteractionRecord&& record);
+pb::CallbackRecord KeptForKpis(pb::CallbackRecord&& record);
+pb::MeldingRecord KeptForKpis(pb::MeldingRecord&& record);
+pb::NotificationRecord KeptForKpis(pb::NotificationRecord&& record);
+pb::PartyProfile KeptForKpis(pb::PartyProfile&& record);
 
 // The dimension label of a channel: "whatsapp", "phone" (the enum name, lower case, no prefix).
 std::string ChannelLabel(int channel);
