@@ -16,6 +16,7 @@ packages=(
   libfmt-dev            # formatting
   libsodium-dev         # SHA-256 of attachments (and, later, per-party encryption)
   libjemalloc-dev       # the programs' allocator (millions of small protobuf strings)
+  libabsl-dev           # Abseil (gRPC depends on it): the replay's flat_hash_map
   libxapian-dev         # search over all communication (with Snowball's Dutch stemmer)
   libpq-dev             # the benchmarks' PostgreSQL peer: its client library
 )
