@@ -24,16 +24,12 @@ inline Status CheckTenant(const std::string& tenant) {
   return Status::Ok();
 }
 
-// The record at `key`. With `keys`, its personal data is opened (for answers that show it); once
-// erased, it is marked so. Without, it stays sealed (for counting, as the KPIs do).
+// The record read at `key` from `bytes`. With `keys`, its personal data is opened (for answers
+// that show it); once erased, it is marked so. Without, it stays sealed (for counting, as the KPIs do).
 template <typename Message>
-inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key,
-                                                privacy::KeyRing* keys = nullptr) {
-  auto bytes = view.Get(key);
-  if (!bytes) return std::unexpected(bytes.error());
-  if (!bytes->has_value()) return std::optional<Message>();
+inline Result<Message> ParseRecord(const std::string& bytes, const std::string& key, privacy::KeyRing* keys) {
   Message message;
-  if (!message.ParseFromString(**bytes))
+  if (!message.ParseFromString(bytes))
     return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("read model record at {} does not parse", key)));
   if constexpr (requires { message.personal_data(); }) {
     if (keys != nullptr) {
@@ -43,7 +39,36 @@ inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std:
         if (*opened == privacy::Opened::kErased) message.set_personal_data_erased(true);
     }
   }
-  return std::optional<Message>(std::move(message));
+  return message;
+}
+
+// The record at `key` (ParseRecord); std::nullopt when there is none.
+template <typename Message>
+inline Result<std::optional<Message>> GetRecord(const ReadView& view, const std::string& key,
+                                                privacy::KeyRing* keys = nullptr) {
+  auto bytes = view.Get(key);
+  if (!bytes) return std::unexpected(bytes.error());
+  if (!bytes->has_value()) return std::optional<Message>();
+  auto record = ParseRecord<Message>(**bytes, key, keys);
+  if (!record) return std::unexpected(record.error());
+  return std::optional<Message>(std::move(*record));
+}
+
+// The records at `keys` in their order, read in one batch (a page of a list); std::nullopt where
+// there is none.
+template <typename Message>
+inline Result<std::vector<std::optional<Message>>> GetRecords(const ReadView& view, const std::vector<std::string>& keys,
+                                                              privacy::KeyRing* ring = nullptr) {
+  auto values = view.MultiGet(keys);
+  if (!values) return std::unexpected(values.error());
+  std::vector<std::optional<Message>> records(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!(*values)[i].has_value()) continue;
+    auto record = ParseRecord<Message>(*(*values)[i], keys[i], ring);
+    if (!record) return std::unexpected(record.error());
+    records[i].emplace(std::move(*record));
+  }
+  return records;
 }
 
 // The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.

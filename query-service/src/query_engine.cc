@@ -23,6 +23,7 @@ using readmodel::ReadView;
 using internal::AddReflects;
 using internal::CheckTenant;
 using internal::GetRecord;
+using internal::GetRecords;
 using internal::IdsUnder;
 
 constexpr int kDefaultPageSize = 50;
@@ -254,20 +255,29 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     });
     if (!s.ok()) return std::unexpected(s);
   }
+  // The page's records in batches: the first page_size entries, then as many more as were missing.
+  std::vector<std::pair<const std::string*, std::string>> candidates;  // sort key, record key
+  for (const auto& [sort_key, interaction_id] : merged)
+    candidates.emplace_back(&sort_key, keys::Interaction(request.tenant(), interaction_id));
   size_t shown = 0;
+  size_t next = 0;  // the first candidate not read
   std::string last_sort_key;
-  for (const auto& [sort_key, interaction_id] : merged) {
-    if (shown == page_size) {
-      out.set_next_page_token(ToHex(last_sort_key));
-      break;
+  while (shown < page_size && next < candidates.size()) {
+    const size_t end = std::min(candidates.size(), next + (page_size - shown));
+    std::vector<std::string> record_keys;
+    for (size_t i = next; i < end; ++i) record_keys.push_back(std::move(candidates[i].second));
+    auto records = GetRecords<pb::InteractionRecord>(view, record_keys, &key_ring);
+    if (!records) return std::unexpected(records.error());
+    for (size_t i = next; i < end; ++i) {
+      std::optional<pb::InteractionRecord>& record = (*records)[i - next];
+      if (!record) continue;
+      *out.add_timeline() = std::move(*record);
+      last_sort_key = *candidates[i].first;
+      ++shown;
     }
-    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(request.tenant(), interaction_id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    *out.add_timeline() = std::move(**record);
-    last_sort_key = sort_key;
-    ++shown;
+    next = end;
   }
+  if (next < candidates.size()) out.set_next_page_token(ToHex(last_sort_key));
 
   std::vector<std::string> callback_ids;
   Status s;

@@ -137,6 +137,31 @@ Result<std::optional<std::string>> ReadView::Get(const std::string& key) const {
   return std::optional<std::string>(std::move(value));
 }
 
+Status ReadModelStore::Settle() {
+  KS_CHECK(primary_);
+  if (Status s = FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush"); !s.ok()) return s;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return FromRocks(db_->CompactRange(options, nullptr, nullptr), "compact");
+}
+
+Result<std::vector<std::optional<std::string>>> ReadView::MultiGet(const std::vector<std::string>& keys) const {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  store_->db_->MultiGet(options, store_->db_->DefaultColumnFamily(), keys.size(), slices.data(), values.data(),
+                        statuses.data());
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return std::unexpected(ReadModelStore::FromRocks(statuses[i], "read"));
+    out[i].emplace(values[i].data(), values[i].size());
+  }
+  return out;
+}
+
 Status ReadView::Scan(const std::string& prefix, const std::string& start,
                       const std::function<bool(std::string_view, std::string_view)>& visit) const {
   rocksdb::ReadOptions options;

@@ -55,6 +55,11 @@ class ReadModelStore {
 
   ReadView View() const;
 
+  // Primary: writes the memtable out and compacts every file into the bottom level, for a store
+  // that has just been built in one go (a rebuild): its readers then open no write-ahead log into
+  // a memtable, and each lookup checks one file instead of every overlapping level-0 file.
+  Status Settle();
+
   // For the writer. REQUIRES: a primary store.
   rocksdb::DB* db() const { return db_.get(); }
   bool is_primary() const { return primary_; }
@@ -83,6 +88,9 @@ class ReadView {
 
   // The value at `key`, std::nullopt when there is none. UNAVAILABLE on a storage error.
   Result<std::optional<std::string>> Get(const std::string& key) const;
+  // The values at `keys`, in their order, in one batched lookup (RocksDB's MultiGet: cheaper per
+  // key than Get when a query reads a page of records). UNAVAILABLE on a storage error.
+  Result<std::vector<std::optional<std::string>>> MultiGet(const std::vector<std::string>& keys) const;
   // Calls `visit(key, value)` for each key starting with `prefix`, in key order, from `start`
   // (>= prefix; empty = from the prefix) until `visit` returns false.
   Status Scan(const std::string& prefix, const std::string& start,
