@@ -1,8 +1,10 @@
 // Helpers shared by the query engine's source files (not part of its interface).
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -69,6 +71,35 @@ inline Result<std::vector<std::optional<Message>>> GetRecords(const ReadView& vi
     records[i].emplace(std::move(*record));
   }
   return records;
+}
+
+// A page of a list: reads the records at key_of(0), key_of(1), ... key_of(count - 1) in that
+// order, in batches (GetRecords), and hands each that exists to `take(position, record)` until
+// `wanted` were taken or every position was read. Returns the number of positions read: where a
+// next page starts. A batch asks for as many as are still wanted (at most kMaxBatch), so a page
+// of 50 is one batch unless records are missing.
+template <typename Message, typename KeyOf, typename Take>
+inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted, KeyOf&& key_of, Take&& take,
+                               privacy::KeyRing* ring) {
+  constexpr size_t kMaxBatch = 256;  // what a batch holds in memory at once
+  size_t taken = 0;
+  size_t next = 0;
+  while (taken < wanted && next < count) {
+    const size_t end = std::min({count, next + (wanted - taken), next + kMaxBatch});
+    std::vector<std::string> keys;
+    keys.reserve(end - next);
+    for (size_t i = next; i < end; ++i) keys.push_back(key_of(i));
+    auto records = GetRecords<Message>(view, keys, ring);
+    if (!records) return std::unexpected(records.error());
+    for (size_t i = next; i < end; ++i) {
+      std::optional<Message>& record = (*records)[i - next];
+      if (!record) continue;
+      if (Status s = take(i, std::move(*record)); !s.ok()) return std::unexpected(s);
+      ++taken;
+    }
+    next = end;
+  }
+  return next;
 }
 
 // The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.

@@ -23,7 +23,7 @@ using readmodel::ReadView;
 using internal::AddReflects;
 using internal::CheckTenant;
 using internal::GetRecord;
-using internal::GetRecords;
+using internal::ReadPage;
 using internal::IdsUnder;
 
 constexpr int kDefaultPageSize = 50;
@@ -70,42 +70,57 @@ bool AbsentAt(const pb::EmployeeRecord& e, int64_t now_ms) {
   return !e.available() && (!e.has_until() || TimeUtil::TimestampToMilliseconds(e.until()) > now_ms);
 }
 
-// Marks work whose employee is absent, with the replacement.
-Status AnnotateAbsence(const ReadView& view, const std::string& tenant, const std::string& employee_id, bool* absent,
-                       std::string* replacement_id, std::string* replacement_name) {
-  if (employee_id.empty()) return Status::Ok();
-  auto employee = GetRecord<pb::EmployeeRecord>(view, keys::Employee(tenant, employee_id));
-  if (!employee) return employee.error();
-  if (employee->has_value() && AbsentAt(**employee, NowMs(std::chrono::system_clock::now()))) {
-    *absent = true;
-    *replacement_id = (*employee)->replacement_employee_id();
-    *replacement_name = (*employee)->replacement_name();
+// Which employees are absent now, each read once per answer: a queue of a hundred callbacks or
+// meldingen names a handful of employees.
+class Absences {
+ public:
+  explicit Absences(const ReadView& view) : view_(view) {}
+
+  struct Absence {
+    bool absent = false;
+    std::string replacement_id, replacement_name;
+  };
+  Result<const Absence*> Of(const std::string& tenant, const std::string& employee_id) {
+    static const Absence kPresent;
+    if (employee_id.empty()) return &kPresent;
+    auto [it, inserted] = known_.try_emplace(tenant + '\0' + employee_id);
+    if (inserted) {
+      auto employee = GetRecord<pb::EmployeeRecord>(view_, keys::Employee(tenant, employee_id));
+      if (!employee) {
+        known_.erase(it);
+        return std::unexpected(employee.error());
+      }
+      if (employee->has_value() && AbsentAt(**employee, now_ms_))
+        it->second = {true, (*employee)->replacement_employee_id(), (*employee)->replacement_name()};
+    }
+    return &it->second;
   }
+
+ private:
+  const ReadView& view_;
+  const int64_t now_ms_ = NowMs(std::chrono::system_clock::now());
+  std::unordered_map<std::string, Absence> known_;  // by tenant and employee id
+};
+
+// Marks a callback request whose employee is absent, with the replacement.
+Status Annotate(Absences& absences, pb::CallbackRecord& record) {
+  auto absence = absences.Of(record.tenant(), record.target().employee_id());
+  if (!absence) return absence.error();
+  record.set_target_absent((*absence)->absent);
+  record.set_replacement_employee_id((*absence)->replacement_id);
+  record.set_replacement_name((*absence)->replacement_name);
   return Status::Ok();
 }
 
-Status Annotate(const ReadView& view, pb::CallbackRecord& record) {
-  bool absent = false;
-  std::string id;
-  std::string name;
-  if (Status s = AnnotateAbsence(view, record.tenant(), record.target().employee_id(), &absent, &id, &name); !s.ok())
-    return s;
-  record.set_target_absent(absent);
-  record.set_replacement_employee_id(id);
-  record.set_replacement_name(name);
-  return Status::Ok();
-}
-
-Status Annotate(const ReadView& view, pb::MeldingRecord& record, int64_t now_ms) {
+// Marks a melding overdue, and whose employee is absent, with the replacement.
+Status Annotate(Absences& absences, pb::MeldingRecord& record, int64_t now_ms) {
   record.set_overdue(domain::MeldingIsOpen(record.status()) && record.has_due_at() &&
                      TimeUtil::TimestampToMilliseconds(record.due_at()) < now_ms);
-  bool absent = false;
-  std::string id;
-  std::string name;
-  if (Status s = AnnotateAbsence(view, record.tenant(), record.employee_id(), &absent, &id, &name); !s.ok()) return s;
-  record.set_employee_absent(absent);
-  record.set_replacement_employee_id(id);
-  record.set_replacement_name(name);
+  auto absence = absences.Of(record.tenant(), record.employee_id());
+  if (!absence) return absence.error();
+  record.set_employee_absent((*absence)->absent);
+  record.set_replacement_employee_id((*absence)->replacement_id);
+  record.set_replacement_name((*absence)->replacement_name);
   return Status::Ok();
 }
 
@@ -189,6 +204,7 @@ bool QueryEngine::Reflects(const readmodel::Progress& progress, const pb::Consis
 
 Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, const pb::GetCustomerViewRequest& request) const {
   privacy::KeyRing key_ring(&vault_);
+  Absences absences(view);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.party_id().empty()) return std::unexpected(InvalidArgument("party_id: is required"));
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize)
@@ -255,29 +271,20 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     });
     if (!s.ok()) return std::unexpected(s);
   }
-  // The page's records in batches: the first page_size entries, then as many more as were missing.
-  std::vector<std::pair<const std::string*, std::string>> candidates;  // sort key, record key
-  for (const auto& [sort_key, interaction_id] : merged)
-    candidates.emplace_back(&sort_key, keys::Interaction(request.tenant(), interaction_id));
-  size_t shown = 0;
-  size_t next = 0;  // the first candidate not read
+  std::vector<std::pair<const std::string*, const std::string*>> entries;  // sort key, interaction id
+  for (const auto& [sort_key, interaction_id] : merged) entries.emplace_back(&sort_key, &interaction_id);
   std::string last_sort_key;
-  while (shown < page_size && next < candidates.size()) {
-    const size_t end = std::min(candidates.size(), next + (page_size - shown));
-    std::vector<std::string> record_keys;
-    for (size_t i = next; i < end; ++i) record_keys.push_back(std::move(candidates[i].second));
-    auto records = GetRecords<pb::InteractionRecord>(view, record_keys, &key_ring);
-    if (!records) return std::unexpected(records.error());
-    for (size_t i = next; i < end; ++i) {
-      std::optional<pb::InteractionRecord>& record = (*records)[i - next];
-      if (!record) continue;
-      *out.add_timeline() = std::move(*record);
-      last_sort_key = *candidates[i].first;
-      ++shown;
-    }
-    next = end;
-  }
-  if (next < candidates.size()) out.set_next_page_token(ToHex(last_sort_key));
+  auto read = ReadPage<pb::InteractionRecord>(
+      view, entries.size(), page_size,
+      [&](size_t i) { return keys::Interaction(request.tenant(), *entries[i].second); },
+      [&](size_t i, pb::InteractionRecord&& record) {
+        *out.add_timeline() = std::move(record);
+        last_sort_key = *entries[i].first;
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!read) return std::unexpected(read.error());
+  if (*read < entries.size()) out.set_next_page_token(ToHex(last_sort_key));
 
   std::vector<std::string> callback_ids;
   Status s;
@@ -292,7 +299,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
-    if (Status a = Annotate(view, **record); !a.ok()) return std::unexpected(a);
+    if (Status a = Annotate(absences, **record); !a.ok()) return std::unexpected(a);
     *out.add_open_callbacks() = std::move(**record);
   }
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
@@ -304,7 +311,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
-    if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
+    if (Status a = Annotate(absences, **record, now_ms); !a.ok()) return std::unexpected(a);
     *out.add_meldingen() = std::move(**record);
   }
   if (!s.ok()) return std::unexpected(s);
@@ -488,6 +495,7 @@ Result<pb::DuplicateSuggestions> QueryEngine::SuggestDuplicates(const ReadView& 
 Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, const pb::GetCallbackQueueRequest& request,
                                                         std::chrono::system_clock::time_point now) const {
   privacy::KeyRing key_ring(&vault_);
+  Absences absences(view);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.department().empty() && request.employee_id().empty())
     return std::unexpected(InvalidArgument("department: give a department or an employee_id"));
@@ -521,16 +529,22 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
   }
   // An employee's queue within a department: the employee's keys do not say the department, the
   // records do (read them all, as the totals must count only that department's).
+  auto key_of = [&](const Entry& entry) { return keys::Callback(request.tenant(), entry.id); };
   std::unordered_map<std::string, pb::CallbackRecord> read;
-  if (!request.employee_id().empty() && !request.department().empty()) {
+  const bool read_all = !request.employee_id().empty() && !request.department().empty();
+  if (read_all) {
     std::vector<Entry> in_department;
-    for (Entry& entry : entries) {
-      auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), entry.id), &key_ring);
-      if (!record) return std::unexpected(record.error());
-      if (!record->has_value() || (*record)->target().department() != request.department()) continue;
-      read.emplace(entry.id, std::move(**record));
-      in_department.push_back(std::move(entry));
-    }
+    auto all = ReadPage<pb::CallbackRecord>(
+        view, entries.size(), entries.size(), [&](size_t i) { return key_of(entries[i]); },
+        [&](size_t i, pb::CallbackRecord&& record) {
+          if (record.target().department() == request.department()) {
+            read.emplace(entries[i].id, std::move(record));
+            in_department.push_back(std::move(entries[i]));
+          }
+          return Status::Ok();
+        },
+        &key_ring);
+    if (!all) return std::unexpected(all.error());
     entries = std::move(in_department);
   }
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -548,19 +562,19 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
   pb::CallbackQueue out;
   out.set_total_open(static_cast<int32_t>(entries.size()));
   out.set_overdue(static_cast<int32_t>(std::count_if(entries.begin(), entries.end(), overdue)));
-  for (size_t i = 0; i < order.size() && static_cast<size_t>(out.callbacks_size()) < limit; ++i) {
-    const std::string& id = entries[order[i]].id;
-    std::optional<pb::CallbackRecord> record;
-    if (auto it = read.find(id); it != read.end()) {
-      record = std::move(it->second);
-    } else {
-      auto got = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
-      if (!got) return std::unexpected(got.error());
-      record = std::move(*got);
-    }
-    if (!record) continue;
-    if (Status a = Annotate(view, *record); !a.ok()) return std::unexpected(a);
-    *out.add_callbacks() = std::move(*record);
+  auto show = [&](pb::CallbackRecord&& record) {
+    if (Status a = Annotate(absences, record); !a.ok()) return a;
+    *out.add_callbacks() = std::move(record);
+    return Status::Ok();
+  };
+  if (read_all) {
+    for (size_t i = 0; i < order.size() && static_cast<size_t>(out.callbacks_size()) < limit; ++i)
+      if (Status s = show(std::move(read.at(entries[order[i]].id))); !s.ok()) return std::unexpected(s);
+  } else {
+    auto page = ReadPage<pb::CallbackRecord>(
+        view, order.size(), limit, [&](size_t i) { return key_of(entries[order[i]]); },
+        [&](size_t, pb::CallbackRecord&& record) { return show(std::move(record)); }, &key_ring);
+    if (!page) return std::unexpected(page.error());
   }
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
@@ -569,6 +583,7 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
 Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const pb::ListMeldingenRequest& request,
                                                    std::chrono::system_clock::time_point now) const {
   privacy::KeyRing key_ring(&vault_);
+  Absences absences(view);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   if (request.limit() < 0 || request.limit() > kMaxQueueLimit)
     return std::unexpected(InvalidArgument("limit: must be between 0 and {} (got {})", kMaxQueueLimit, request.limit()));
@@ -669,38 +684,42 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
       return a < b;
     });
     out.set_total(static_cast<int32_t>(entries.size()));
-    for (size_t i = 0; i < order.size() && static_cast<size_t>(out.meldingen_size()) < limit; ++i) {
-      auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, entries[order[i]].id), &key_ring);
-      if (!record) return std::unexpected(record.error());
-      if (!record->has_value()) continue;
-      if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
-      *out.add_meldingen() = std::move(**record);
-    }
+    auto page = ReadPage<pb::MeldingRecord>(
+        view, order.size(), limit, [&](size_t i) { return keys::Melding(t, entries[order[i]].id); },
+        [&](size_t, pb::MeldingRecord&& record) {
+          if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
+          *out.add_meldingen() = std::move(record);
+          return Status::Ok();
+        },
+        &key_ring);
+    if (!page) return std::unexpected(page.error());
     if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
     return out;
   }
 
+  // Every entry's record is read (in batches), as the criteria the index does not decide filter them.
   std::vector<pb::MeldingRecord> found;
-  for (const Entry& entry : entries) {
-    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, entry.id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    pb::MeldingRecord& m = **record;
-    const bool status_ok = no_statuses ? domain::MeldingIsOpen(m.status())
-                                       : std::find(request.statuses().begin(), request.statuses().end(),
-                                                   m.status()) != request.statuses().end();
-    if (!status_ok) continue;
-    if (!request.category().empty() && m.category() != request.category()) continue;
-    if (!request.neighbourhood().empty() && m.location().neighbourhood() != request.neighbourhood()) continue;
-    if (!postcode.empty() && m.location().postcode() != postcode) continue;
-    if (!request.house_number().empty() && m.location().house_number() != request.house_number()) continue;
-    if (!request.department().empty() && m.department() != request.department()) continue;
-    if (!employees.empty() && std::find(employees.begin(), employees.end(), m.employee_id()) == employees.end())
-      continue;
-    if (Status a = Annotate(view, m, now_ms); !a.ok()) return std::unexpected(a);
-    if (request.overdue_only() && !m.overdue()) continue;
-    found.push_back(std::move(m));
-  }
+  auto all = ReadPage<pb::MeldingRecord>(
+      view, entries.size(), entries.size(), [&](size_t i) { return keys::Melding(t, entries[i].id); },
+      [&](size_t, pb::MeldingRecord&& m) {
+        const bool status_ok = no_statuses ? domain::MeldingIsOpen(m.status())
+                                           : std::find(request.statuses().begin(), request.statuses().end(),
+                                                       m.status()) != request.statuses().end();
+        if (!status_ok) return Status::Ok();
+        if (!request.category().empty() && m.category() != request.category()) return Status::Ok();
+        if (!request.neighbourhood().empty() && m.location().neighbourhood() != request.neighbourhood()) return Status::Ok();
+        if (!postcode.empty() && m.location().postcode() != postcode) return Status::Ok();
+        if (!request.house_number().empty() && m.location().house_number() != request.house_number()) return Status::Ok();
+        if (!request.department().empty() && m.department() != request.department()) return Status::Ok();
+        if (!employees.empty() && std::find(employees.begin(), employees.end(), m.employee_id()) == employees.end())
+          return Status::Ok();
+        if (Status a = Annotate(absences, m, now_ms); !a.ok()) return a;
+        if (request.overdue_only() && !m.overdue()) return Status::Ok();
+        found.push_back(std::move(m));
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!all) return std::unexpected(all.error());
   auto due_of = [](const pb::MeldingRecord& m) {
     return m.has_due_at() ? TimeUtil::TimestampToMilliseconds(m.due_at()) : 0;
   };
@@ -716,6 +735,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
 Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb::GetMeldingRequest& request,
                                                   std::chrono::system_clock::time_point now) const {
   privacy::KeyRing key_ring(&vault_);
+  Absences absences(view);
   if (Status s = CheckTenant(request.tenant()); !s.ok()) return std::unexpected(s);
   const std::string& t = request.tenant();
   std::string id = request.melding_id();
@@ -733,7 +753,7 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
   const int64_t now_ms = NowMs(now);
   pb::MeldingDetail out;
   *out.mutable_melding() = std::move(**melding);
-  if (Status a = Annotate(view, *out.mutable_melding(), now_ms); !a.ok()) return std::unexpected(a);
+  if (Status a = Annotate(absences, *out.mutable_melding(), now_ms); !a.ok()) return std::unexpected(a);
   std::vector<std::string> contact_ids;
   if (!out.melding().origin_interaction_id().empty()) contact_ids.push_back(out.melding().origin_interaction_id());
   contact_ids.insert(contact_ids.end(), out.melding().contact_interaction_ids().begin(),
@@ -747,7 +767,7 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()), &key_ring);
     if (!record) return std::unexpected(record.error());
     if (!record->has_value()) continue;
-    if (Status a = Annotate(view, **record, now_ms); !a.ok()) return std::unexpected(a);
+    if (Status a = Annotate(absences, **record, now_ms); !a.ok()) return std::unexpected(a);
     *out.add_linked() = std::move(**record);
   }
   Status s;
