@@ -99,6 +99,8 @@ size_t BuildHistory(const BenchOptions& options, size_t events, const std::strin
     for (pb::EventEnvelope e : originals) {
       e.set_aggregate_id(e.aggregate_id() + suffix);
       e.set_event_id(e.event_id() + suffix);
+      // Each command of a copy is a command of its own, as in a real history.
+      if (!e.idempotency_key().empty()) e.set_idempotency_key(e.idempotency_key() + suffix);
       // The copy's own key, as the command service makes it when a party registers: the read
       // models seal each party's data under the party's key.
       if (e.has_party_registered())

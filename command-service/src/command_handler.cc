@@ -126,12 +126,14 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
   if (!event.idempotency_key().empty()) {
     FirstReply& first = first_replies_[DedupKey(event.tenant(), event.idempotency_key())];
     first.command_hash = event.command_hash();
-    first.reply.set_aggregate_id(event.aggregate_id());
-    first.reply.set_aggregate_version(event.aggregate_version());
-    auto* p = first.reply.add_positions();
+    pb::ExecuteReply part;
+    part.set_aggregate_id(event.aggregate_id());
+    part.set_aggregate_version(event.aggregate_version());
+    auto* p = part.add_positions();
     p->set_partition(position.partition);
     p->set_offset(position.offset);
-    first.reply.add_event_ids(event.event_id());
+    part.add_event_ids(event.event_id());
+    part.AppendToString(&first.reply);
   }
 }
 
@@ -368,7 +370,8 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
               "meta.idempotency_key: '{}' was already used for a different command in tenant {}",
               meta.idempotency_key(), meta.tenant()));
         } else {
-          pb::ExecuteReply reply = it->second.reply;
+          pb::ExecuteReply reply;
+          KS_CHECK(reply.ParseFromString(it->second.reply));
           reply.set_deduplicated(true);
           early = std::move(reply);
         }

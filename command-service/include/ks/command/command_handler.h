@@ -17,8 +17,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,7 +102,9 @@ class CommandHandler final : public domain::References {
   struct Slot {
     domain::AggregateState state;
     bool busy = false;
-    std::deque<Pending> waiting;
+    // A list, not a deque: an empty std::deque allocates about 600 bytes, and there is a slot for
+    // every aggregate ever (most with nothing waiting).
+    std::list<Pending> waiting;
     // An append for this aggregate failed: the log may or may not hold it, so the state is
     // re-read from the log before the next command is decided, from `reload_from` of its
     // partition on (the failed records cannot lie below what had been applied when they were sent).
@@ -111,7 +113,11 @@ class CommandHandler final : public domain::References {
   };
   struct FirstReply {
     std::string command_hash;
-    pb::ExecuteReply reply;
+    // The ExecuteReply's wire form, a part appended per event of the command: parsing
+    // concatenated messages merges them (the last aggregate version wins, positions and event ids
+    // add up). Kept as bytes, as there is one for every command ever: a parsed reply is about
+    // three times their size.
+    std::string reply;
   };
 
   CommandHandler(eventlog::EventLog& log, privacy::KeyVault& vault, const attachments::AttachmentStore* attachments,
