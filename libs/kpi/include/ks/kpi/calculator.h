@@ -71,8 +71,8 @@ class KpiCalculator {
  private:
   // A contact as the KPIs need it. The citizen and the interaction are kept as 64-bit digests of
   // (municipality, id): they are only compared, and a digest is 8 bytes where the ids are heap
-  // strings of 30 and more (two different ids sharing a digest is a 1-in-10^9 chance in a report
-  // of millions).
+  // strings of 30 and more. Two of a million citizens sharing a digest is a chance of about 1 in
+  // 37 million (n^2 / 2^65), and it would merge their contacts for repeat contacts.
   struct Contact {
     int64_t at_ms;
     uint64_t citizen;      // when has_citizen: party id, or the counterpart's digest or address
