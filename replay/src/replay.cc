@@ -159,7 +159,7 @@ Result<ReplayResult> RunReplay(eventlog::EventLog& log, const ReplayOptions& opt
         return Status::Ok();
       });
       records->AddTo(partial.calculator);
-      // Each thread frees its own records, once every thread has read (see Partial::records).
+      // Each thread frees its own records, once every thread has read (see all_read).
       all_read.arrive_and_wait();
       records.reset();
     });

@@ -115,8 +115,8 @@ class CommandHandler final : public domain::References {
     std::string command_hash;
     // The ExecuteReply's wire form, a part appended per event of the command: parsing
     // concatenated messages merges them (the last aggregate version wins, positions and event ids
-    // add up). Kept as bytes, as there is one for every command ever: a parsed reply is about
-    // three times their size.
+    // add up). Kept as bytes, as there is one for every command ever (measured on a 1M-event
+    // history with a key per command: 1,038 MiB at start with parsed replies, 836 MiB with bytes).
     std::string reply;
   };
 
