@@ -24,8 +24,11 @@ using readmodel::ReadModelStore;
 
 // One batch being built. Records touched in the batch are kept in memory (the latest value of
 // each) and written once at commit, so a busy party's record is read from RocksDB once per batch
-// however many of its events the batch holds; index entries go straight into the WriteBatch, in
-// order, so a delete and a later put of the same key end as a put.
+// however many of its events the batch holds. Every write is collected and handed to RocksDB in
+// key order: the memtable's skip list remembers where its last insert went, so a key just after
+// the previous one is placed in a few steps instead of a search from the top (unsorted, those
+// searches were the largest part of a rebuild's time). The sort is stable, so a delete and a
+// later put of the same key end as a put.
 class BatchTxn {
  public:
   explicit BatchTxn(rocksdb::DB* db) : db_(db) {}
@@ -40,23 +43,31 @@ class BatchTxn {
     return std::optional<std::string>(std::move(value));
   }
   void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
-  void Put(const std::string& key, const std::string& value) {
-    KS_CHECK(batch_.Put(key, value).ok());
-  }
-  void Delete(const std::string& key) { KS_CHECK(batch_.Delete(key).ok()); }
+  void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), false}); }
+  void Delete(std::string key) { writes_.push_back({std::move(key), {}, true}); }
   Status Commit(const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
-    for (const auto& [key, value] : records_) KS_CHECK(batch_.Put(key, value).ok());
-    if (before_commit) before_commit(batch_);
+    for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), false});
+    std::stable_sort(writes_.begin(), writes_.end(),
+                     [](const Write& a, const Write& b) { return a.key < b.key; });
+    rocksdb::WriteBatch batch;
+    for (const Write& w : writes_)
+      KS_CHECK((w.is_delete ? batch.Delete(w.key) : batch.Put(w.key, w.value)).ok());
+    if (before_commit) before_commit(batch);
     rocksdb::WriteOptions options;
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
     // the log, so the projector does not pay for an fsync per batch.
     options.sync = false;
-    return ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch");
+    return ReadModelStore::FromRocks(db_->Write(options, &batch), "commit batch");
   }
 
  private:
+  struct Write {
+    std::string key;
+    std::string value;
+    bool is_delete;
+  };
   rocksdb::DB* db_;
-  rocksdb::WriteBatch batch_;
+  std::vector<Write> writes_;
   std::unordered_map<std::string, std::string> records_;
 };
 
