@@ -31,7 +31,7 @@ using readmodel::ReadModelStore;
 // later put of the same key end as a put.
 class BatchTxn {
  public:
-  explicit BatchTxn(rocksdb::DB* db) : db_(db) {}
+  BatchTxn(rocksdb::DB* db, bool write_ahead_log) : db_(db), write_ahead_log_(write_ahead_log) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
     if (auto it = records_.find(key); it != records_.end())
@@ -57,6 +57,7 @@ class BatchTxn {
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
     // the log, so the projector does not pay for an fsync per batch.
     options.sync = false;
+    options.disableWAL = !write_ahead_log_;
     return ReadModelStore::FromRocks(db_->Write(options, &batch), "commit batch");
   }
 
@@ -67,6 +68,7 @@ class BatchTxn {
     bool is_delete;
   };
   rocksdb::DB* db_;
+  bool write_ahead_log_;
   std::vector<Write> writes_;
   std::unordered_map<std::string, std::string> records_;
 };
@@ -299,7 +301,7 @@ Result<size_t> Projector::Step() {
   // inserts them into the memtable in parallel (one after the other otherwise).
   std::barrier folded(static_cast<std::ptrdiff_t>(busy));
   auto run = [&](size_t w) {
-    BatchTxn txn(store_.db());
+    BatchTxn txn(store_.db(), options_.write_ahead_log);
     results[w] = FoldShare(txn, Keys{vault_, key_rings_[w]}, shares[w], next, next_offsets_);
     folded.arrive_and_wait();
     if (results[w].status.ok()) results[w].status = txn.Commit(options_.before_commit);

@@ -25,7 +25,10 @@ int ProjectorMain(int argc, char** argv) {
               "then exit")
       .Define("batch", "2000", "most events folded per batch")
       .Define("block-cache-mb", "64", "the read models' block cache (data, index and filter blocks): bounds the store's memory")
-      .Define("workers", "1", "threads that fold a batch's partitions side by side (more than 1: partitions become visible independently)")
+      .Define("workers", "",
+              "threads that fold a batch's partitions side by side (more than 1: partitions become "
+              "visible independently); default 1, and 2 for --rebuild-into (nobody reads that store "
+              "before it is whole)")
       .Define("vault", "data/vault",
               "the key vault of personal data, made by the command service (libs/privacy)")
       .Define("search-index", "",
@@ -43,12 +46,18 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "--block-cache-mb: must be a whole number of megabytes, at least 8");
     return 2;
   }
+  const std::string rebuild_into = flags.Get("rebuild-into");
+  auto workers = flags.Get("workers").empty() ? Result<int64_t>(rebuild_into.empty() ? 1 : 2)
+                                              : flags.GetInt("workers");
+  if (!workers || *workers <= 0 || *workers > 64) {
+    log::Error("projector", "--workers: must be a whole number from 1 to 64");
+    return 2;
+  }
   auto event_log = eventlog::OpenLog(flags.Get("log"), 0);
   if (!event_log) {
     log::Error("projector", "cannot open the event log: {}", event_log.error().ToString());
     return 1;
   }
-  const std::string rebuild_into = flags.Get("rebuild-into");
   if (!rebuild_into.empty() && std::filesystem::exists(rebuild_into) &&
       !std::filesystem::is_empty(rebuild_into)) {
     log::Error("projector",
@@ -68,14 +77,11 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "{}", vault.error().ToString());
     return 1;
   }
-  auto workers = flags.GetInt("workers");
-  if (!workers || *workers <= 0 || *workers > 64) {
-    log::Error("projector", "--workers: must be a whole number from 1 to 64");
-    return 2;
-  }
   auto projector = Projector::Open(
       **event_log, **store, **vault,
-      {.max_batch_events = static_cast<size_t>(*batch), .workers = static_cast<size_t>(*workers)});
+      {.max_batch_events = static_cast<size_t>(*batch),
+       .workers = static_cast<size_t>(*workers),
+       .write_ahead_log = rebuild_into.empty()});
   if (!projector) {
     log::Error("projector", "{}", projector.error().ToString());
     return 1;

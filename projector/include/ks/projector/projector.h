@@ -39,6 +39,10 @@ struct ProjectorOptions {
   // must then ask for every position they wrote). One worker commits a whole batch at once, and
   // two gained little here (RocksDB's write path is the limit: BENCHMARKS.md). Default: 1.
   size_t workers = 1;
+  // Whether commits go through RocksDB's write-ahead log. A rebuild into a fresh directory needs
+  // none: nobody reads that store before the rebuild has flushed it whole, and a rebuild that
+  // crashes is started again from nothing. Default: true.
+  bool write_ahead_log = true;
   // Sees each WriteBatch just before it is committed (from the workers' threads, possibly two at
   // once). For measuring: the benchmarks replay exactly these writes into bare RocksDB as the
   // projector's raw limit. Default: none.
