@@ -303,6 +303,10 @@ Sample ReplayWrites(const std::string& dir, const ProjectorWrites& writes, bool 
       Read(key);
       KS_CHECK(out.Delete(key).ok());
     }
+    void Merge(const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+      Read(key);
+      KS_CHECK(out.Merge(key, value).ok());
+    }
   };
   std::filesystem::remove_all(dir);
   auto store = readmodel::ReadModelStore::OpenPrimary(dir);

@@ -43,15 +43,24 @@ class BatchTxn {
     return std::optional<std::string>(std::move(value));
   }
   void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
-  void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), false}); }
-  void Delete(std::string key) { writes_.push_back({std::move(key), {}, true}); }
+  void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), Op::kPut}); }
+  void Delete(std::string key) { writes_.push_back({std::move(key), {}, Op::kDelete}); }
+  // Adds `delta` to an index counter; a batch merges one sum per counter.
+  void Count(std::string counter_key, int64_t delta) { counts_[std::move(counter_key)] += delta; }
   Status Commit(const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
-    for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), false});
+    for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), Op::kPut});
+    for (auto& [key, delta] : counts_)
+      if (delta != 0) writes_.push_back({key, keys::EncodeInt64(delta), Op::kMerge});
     std::stable_sort(writes_.begin(), writes_.end(),
                      [](const Write& a, const Write& b) { return a.key < b.key; });
     rocksdb::WriteBatch batch;
-    for (const Write& w : writes_)
-      KS_CHECK((w.is_delete ? batch.Delete(w.key) : batch.Put(w.key, w.value)).ok());
+    for (const Write& w : writes_) {
+      switch (w.op) {
+        case Op::kPut: KS_CHECK(batch.Put(w.key, w.value).ok()); break;
+        case Op::kDelete: KS_CHECK(batch.Delete(w.key).ok()); break;
+        case Op::kMerge: KS_CHECK(batch.Merge(w.key, w.value).ok()); break;
+      }
+    }
     if (before_commit) before_commit(batch);
     rocksdb::WriteOptions options;
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
@@ -62,15 +71,17 @@ class BatchTxn {
   }
 
  private:
+  enum class Op { kPut, kDelete, kMerge };
   struct Write {
     std::string key;
     std::string value;
-    bool is_delete;
+    Op op;
   };
   rocksdb::DB* db_;
   bool write_ahead_log_;
   std::vector<Write> writes_;
   std::unordered_map<std::string, std::string> records_;
+  std::unordered_map<std::string, int64_t> counts_;
 };
 
 // The keys a batch works with: the open personal data of events and records exists only in
@@ -153,9 +164,15 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
   const std::vector<std::string> old_keys = IndexKeys(before);
   const std::vector<std::string> new_keys = IndexKeys(after);
   for (const std::string& k : old_keys)
-    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) txn.Delete(k);
+    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) {
+      if (auto counter = keys::IndexCounterOf(k)) txn.Count(std::move(*counter), -1);
+      txn.Delete(k);
+    }
   for (const std::string& k : new_keys)
-    if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) txn.Put(k, "");
+    if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) {
+      if (auto counter = keys::IndexCounterOf(k)) txn.Count(std::move(*counter), +1);
+      txn.Put(k, "");
+    }
   txn.PutRecord(key, after.SerializeAsString());
   // Who changed whose data, when: kept under the party, for the privacy officer's audit trail.
   if (const std::string party = AuditedParty(after); !party.empty()) {

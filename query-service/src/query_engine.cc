@@ -157,6 +157,111 @@ std::string DefaultPublicText(pb::MeldingStatus status) {
   }
 }
 
+// An entry of a callback queue: the callback and its rank.
+struct CallbackQueueEntry {
+  keys::QueueRank rank;
+  std::string id;
+};
+
+// Appends to `out` the first `limit` entries of the callback queue under `prefix` in queue order
+// (overdue first, then the most urgent, the earliest due, the oldest request) and returns how many
+// are overdue. The keys are ordered by urgency, then due time, so within each urgency the overdue
+// entries (due before now) come first: they are read urgency by urgency up to now (all of them,
+// to count them), then the others from now on, only as far as the page needs. Each urgency
+// present costs a seek.
+Result<int64_t> FirstOfCallbackQueue(const ReadView& view, const std::string& prefix, int64_t now_ms, size_t limit,
+                                     std::vector<CallbackQueueEntry>& out) {
+  size_t taken = 0;
+  int64_t overdue = 0;
+  const uint64_t now_bound = static_cast<uint64_t>(std::max<int64_t>(now_ms, 0));
+  auto pass = [&](bool overdue_part) -> Status {
+    int urgency_byte = 0;  // the first byte of the rank: 0xff - urgency
+    while (urgency_byte < 256 && (overdue_part || taken < limit)) {
+      const int current = urgency_byte;
+      urgency_byte = 256;  // unless the scan finds another urgency
+      std::string start = prefix;
+      start.push_back(static_cast<char>(current));
+      codec::PutBigEndian64(start, overdue_part ? 0 : now_bound);
+      Status s = view.Scan(prefix, start, [&](std::string_view key, std::string_view) {
+        auto rank = keys::QueueRankOf(key, prefix);
+        if (!rank) return true;
+        const int key_byte = static_cast<unsigned char>(key[prefix.size()]);
+        if (key_byte != current) {  // the next urgency present: start it from its own bound
+          urgency_byte = key_byte;
+          return false;
+        }
+        if (overdue_part && rank->due_ms >= now_ms) {  // this urgency's overdue ones are done
+          urgency_byte = current + 1;
+          return false;
+        }
+        if (taken < limit) {
+          out.push_back({*rank, std::string(keys::LastPart(key))});
+          ++taken;
+        }
+        if (overdue_part) ++overdue;
+        return overdue_part || taken < limit;
+      });
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  if (Status s = pass(true); !s.ok()) return std::unexpected(s);
+  if (Status s = pass(false); !s.ok()) return std::unexpected(s);
+  return overdue;
+}
+
+// An entry of a melding index: the melding, its due time (0: none) and whether the index holds
+// open meldingen (closed ones are never overdue).
+struct MeldingEntry {
+  std::string id;
+  int64_t due_ms;
+  bool open;
+};
+
+// The due time in a melding index key under `prefix` (keys::MeldingIndex puts it first).
+int64_t MeldingDueOf(std::string_view key, std::string_view prefix) {
+  return key.size() >= prefix.size() + 8 ? static_cast<int64_t>(codec::GetBigEndian64(key.data() + prefix.size())) : 0;
+}
+
+// Appends to `out` the first `limit` entries of the melding index under `prefix` in list order
+// (overdue first, then by due time) and returns how many the list holds in all. The keys are
+// ordered by due time, so for open meldingen the overdue ones (due in [1, now)), those without a
+// due time (0) and the others (due from now on) are three ranges, each read only as far as the
+// page needs; for closed ones the key order is the list order. The total is the counter the
+// projector keeps for the prefix, or with `overdue_only` the overdue range, counted.
+Result<int64_t> FirstOfMeldingIndex(const ReadView& view, const std::string& prefix, bool open, int64_t now_ms,
+                                    size_t limit, bool overdue_only, std::vector<MeldingEntry>& out) {
+  size_t taken = 0;
+  int64_t counted = 0;
+  // Entries with a due time in [from, to) (`to` none: to the prefix's end); counted too when asked.
+  auto range = [&](int64_t from, std::optional<int64_t> to, bool count) -> Status {
+    if (to && *to <= from) return Status::Ok();
+    if (taken >= limit && !count) return Status::Ok();
+    std::string start = prefix;
+    codec::PutBigEndian64(start, static_cast<uint64_t>(from));
+    return view.Scan(prefix, start, [&](std::string_view key, std::string_view) {
+      const int64_t due = MeldingDueOf(key, prefix);
+      if (to && due >= *to) return false;
+      if (taken < limit) {
+        out.push_back({std::string(keys::LastPart(key)), due, open});
+        ++taken;
+      }
+      if (count) ++counted;
+      return count || taken < limit;
+    });
+  };
+  if (overdue_only) {
+    if (!open) return 0;
+    if (Status s = range(1, now_ms, /*count=*/true); !s.ok()) return std::unexpected(s);
+    return counted;
+  }
+  Status s = open ? range(1, now_ms, false) : range(0, std::nullopt, false);
+  if (s.ok() && open) s = range(0, 1, false);
+  if (s.ok() && open) s = range(std::max<int64_t>(now_ms, 1), std::nullopt, false);
+  if (!s.ok()) return std::unexpected(s);
+  return view.Count(prefix);
+}
+
 }  // namespace
 
 // What a lookup tag means, in the words of DuplicateSuggestion.shared.
@@ -513,25 +618,36 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
     if (!replaced) return std::unexpected(replaced.error());
     for (const auto& other : *replaced) prefixes.push_back(keys::EmployeeQueuePrefix(request.tenant(), other));
   }
-  // The queue's order and counts come from its index keys, which carry each callback's rank; only
-  // the records shown are read (a department's first 100 of hundreds).
-  struct Entry {
-    keys::QueueRank rank;
-    std::string id;
-  };
-  std::vector<Entry> entries;
+  // The queue's order and counts come from its index keys, which carry each callback's rank, and
+  // the projector's counters; only the records shown are read (a department's first 100 of
+  // hundreds). An employee's queue within a department is the exception (below).
+  using Entry = CallbackQueueEntry;
+  const bool read_all = !request.employee_id().empty() && !request.department().empty();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::vector<Entry> entries;  // every entry (read_all), or each prefix's first `limit`
+  int64_t total_open = 0;
+  int64_t overdue_count = 0;
   for (const auto& prefix : prefixes) {
-    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
-      if (auto rank = keys::QueueRankOf(key, prefix)) entries.push_back({*rank, std::string(keys::LastPart(key))});
-      return true;
-    });
-    if (!s.ok()) return std::unexpected(s);
+    if (read_all) {
+      Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+        if (auto rank = keys::QueueRankOf(key, prefix)) entries.push_back({*rank, std::string(keys::LastPart(key))});
+        return true;
+      });
+      if (!s.ok()) return std::unexpected(s);
+      continue;
+    }
+    auto overdue_here = FirstOfCallbackQueue(view, prefix, now_ms, limit, entries);
+    if (!overdue_here) return std::unexpected(overdue_here.error());
+    auto count = view.Count(prefix);
+    if (!count) return std::unexpected(count.error());
+    overdue_count += *overdue_here;
+    total_open += *count;
   }
   // An employee's queue within a department: the employee's keys do not say the department, the
   // records do (read them all, as the totals must count only that department's).
   auto key_of = [&](const Entry& entry) { return keys::Callback(request.tenant(), entry.id); };
   std::unordered_map<std::string, pb::CallbackRecord> read;
-  const bool read_all = !request.employee_id().empty() && !request.department().empty();
+  auto overdue = [&](const Entry& e) { return e.rank.due_ms < now_ms; };
   if (read_all) {
     std::vector<Entry> in_department;
     auto all = ReadPage<pb::CallbackRecord>(
@@ -546,9 +662,9 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
         &key_ring);
     if (!all) return std::unexpected(all.error());
     entries = std::move(in_department);
+    total_open = static_cast<int64_t>(entries.size());
+    overdue_count = std::count_if(entries.begin(), entries.end(), overdue);
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto overdue = [&](const Entry& e) { return e.rank.due_ms < now_ms; };
   // Overdue first, then the most urgent, then the earliest due, then the oldest request.
   std::vector<uint32_t> order(entries.size());
   std::iota(order.begin(), order.end(), 0U);
@@ -560,8 +676,8 @@ Result<pb::CallbackQueue> QueryEngine::GetCallbackQueue(const ReadView& view, co
            std::tie(a.rank.urgency, b.rank.due_ms, b.rank.requested_ms, b.id);
   });
   pb::CallbackQueue out;
-  out.set_total_open(static_cast<int32_t>(entries.size()));
-  out.set_overdue(static_cast<int32_t>(std::count_if(entries.begin(), entries.end(), overdue)));
+  out.set_total_open(static_cast<int32_t>(total_open));
+  out.set_overdue(static_cast<int32_t>(overdue_count));
   auto show = [&](pb::CallbackRecord&& record) {
     if (Status a = Annotate(absences, record); !a.ok()) return a;
     *out.add_callbacks() = std::move(record);
@@ -639,53 +755,34 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
     index_decides = no_statuses;
   }
 
-  // The index entries, in index order (due time, then id); the due time is part of the key.
-  struct Entry {
-    std::string id;
-    int64_t due_ms;  // 0: none
-    bool open;
-  };
-  std::vector<Entry> entries;
-  for (size_t p = 0; p < prefixes.size(); ++p) {
-    const std::string& prefix = prefixes[p];
-    const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
-    size_t taken = 0;
-    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
-      const int64_t due = key.size() >= prefix.size() + 8
-                              ? static_cast<int64_t>(codec::GetBigEndian64(key.data() + prefix.size()))
-                              : 0;
-      entries.push_back({std::string(keys::LastPart(key)), due, open});
-      return ++taken < 100'000;
-    });
-    if (!s.ok()) return std::unexpected(s);
-  }
-
   const int64_t now_ms = NowMs(now);
   // Overdue first (open and past due; as Annotate says), then by due time.
   auto before = [](bool a_overdue, int64_t a_due, bool b_overdue, int64_t b_due) {
     if (a_overdue != b_overdue) return a_overdue;
     return a_due < b_due;
   };
-  auto overdue = [&](const Entry& e) { return e.open && e.due_ms != 0 && e.due_ms < now_ms; };
+  auto overdue = [&](const MeldingEntry& e) { return e.open && e.due_ms != 0 && e.due_ms < now_ms; };
   pb::MeldingList out;
   if (index_decides) {
-    // The order and the total follow from the keys: only the page's records are read (a
+    // The page and the total follow from the index alone: each prefix's first `limit` entries in
+    // list order (a few range reads) and its counter, and only the page's records are read (a
     // dashboard's first 50 of thousands of open meldingen).
-    if (request.overdue_only())
-      std::erase_if(entries, [&](const Entry& e) { return !overdue(e); });
-    // Positions sorted, not the entries (no strings moved); ties keep index order.
-    std::vector<uint32_t> order(entries.size());
-    std::iota(order.begin(), order.end(), 0U);
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      const Entry& x = entries[a];
-      const Entry& y = entries[b];
-      if (overdue(x) != overdue(y) || x.due_ms != y.due_ms)
-        return before(overdue(x), x.due_ms, overdue(y), y.due_ms);
-      return a < b;
+    std::vector<MeldingEntry> candidates;
+    int64_t total = 0;
+    for (size_t p = 0; p < prefixes.size(); ++p) {
+      const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+      auto counted = FirstOfMeldingIndex(view, prefixes[p], open, now_ms, limit, request.overdue_only(), candidates);
+      if (!counted) return std::unexpected(counted.error());
+      total += *counted;
+    }
+    // Several prefixes (statuses, or an employee and those they replace): their firsts merged.
+    // Stable: ties keep the prefixes' order, and within one its key order.
+    std::stable_sort(candidates.begin(), candidates.end(), [&](const MeldingEntry& x, const MeldingEntry& y) {
+      return before(overdue(x), x.due_ms, overdue(y), y.due_ms);
     });
-    out.set_total(static_cast<int32_t>(entries.size()));
+    out.set_total(static_cast<int32_t>(total));
     auto page = ReadPage<pb::MeldingRecord>(
-        view, order.size(), limit, [&](size_t i) { return keys::Melding(t, entries[order[i]].id); },
+        view, candidates.size(), limit, [&](size_t i) { return keys::Melding(t, candidates[i].id); },
         [&](size_t, pb::MeldingRecord&& record) {
           if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
           *out.add_meldingen() = std::move(record);
@@ -695,6 +792,19 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
     if (!page) return std::unexpected(page.error());
     if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
     return out;
+  }
+
+  // The index entries, in index order (due time, then id); the due time is part of the key.
+  std::vector<MeldingEntry> entries;
+  for (size_t p = 0; p < prefixes.size(); ++p) {
+    const std::string& prefix = prefixes[p];
+    const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+    size_t taken = 0;
+    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+      entries.push_back({std::string(keys::LastPart(key)), MeldingDueOf(key, prefix), open});
+      return ++taken < 100'000;
+    });
+    if (!s.ok()) return std::unexpected(s);
   }
 
   // Every entry's record is read (in batches), as the criteria the index does not decide filter them.

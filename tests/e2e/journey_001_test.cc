@@ -13,6 +13,7 @@
 
 #include "ks/domain/policy.h"
 #include "support/journey.h"
+#include "support/store_compare.h"
 
 using namespace ks::testing;
 namespace pb = ::klantstroom::v1;
@@ -22,6 +23,15 @@ namespace {
 
 constexpr const char* kTenant = "gemeente-test";
 constexpr const char* kJohanWhatsApp = "+31 6 11223344";
+
+// The projector's counters of the melding indexes and callback queues (the lists' totals) agree
+// with the entries they count, once the read models have caught up with the log.
+void CheckIndexCounters(Stack& stack) {
+  stack.WaitForReadModels();
+  const auto mismatches = IndexCounterMismatches(stack.app().store().View());
+  for (const auto& m : mismatches) UNSCOPED_INFO(m);
+  CHECK(mismatches.empty());
+}
 
 pb::Attachment Upload(Stack& stack, const std::string& bytes, const std::string& name) {
   pb::UploadAttachmentRequest request;
@@ -337,6 +347,7 @@ TEST_CASE("journey 001: Johan's hole in the road, from WhatsApp to a photo of th
   CHECK(stack.LogSize() == events);  // no new notification request was written
   view = look();
   CHECK(view.notifications_size() == 3);
+  CheckIndexCounters(stack);  // after assignments, a reassignment, closing and a restart
 }
 
 TEST_CASE("a failed notification stays visible and is not offered again before its backoff", "[e2e][melding]") {
@@ -524,6 +535,7 @@ TEST_CASE("closing a parent melding resolves its open children and tells their r
   REQUIRE(detail.linked_size() == 1);  // the link shows from the child's side too
   CHECK(detail.linked(0).melding_id() == parent.aggregate_id());
   CHECK(detail.melding().links(0).kind() == pb::MELDING_LINK_KIND_CHILD_OF);
+  CheckIndexCounters(stack);
 }
 
 TEST_CASE("journey 000: the callback for Windy shows her replacement while she is away", "[integration][melding]") {
@@ -567,6 +579,7 @@ TEST_CASE("journey 000: the callback for Windy shows her replacement while she i
   REQUIRE(windys.callbacks_size() == 1);
   CHECK_FALSE(windys.callbacks(0).target_absent());
   CHECK(queue_of("piet", returned).callbacks_size() == 0);
+  CheckIndexCounters(stack);
 }
 
 TEST_CASE("the back office filters meldingen by status, category, wijk, department and overdue, and a poor KTO score "
@@ -638,6 +651,7 @@ TEST_CASE("the back office filters meldingen by status, category, wijk, departme
   CHECK(detail.melding().status() == pb::MELDING_STATUS_REOPEN_REQUESTED);
   CHECK(detail.melding().satisfaction_score() == 1);
   CHECK_THAT(detail.melding().history().rbegin()->reason(), Catch::Contains("KTO score 1"));
+  CheckIndexCounters(stack);  // a status index entry moved by the reopen request
 }
 
 TEST_CASE("a melding list gives overdue ones first, then by due time, with the total of all that match beyond the page",
@@ -726,6 +740,7 @@ TEST_CASE("a melding list gives overdue ones first, then by due time, with the t
   });
   CHECK(page.ids == Ids{closed});
   CHECK(page.total == 1);
+  CheckIndexCounters(stack);
 }
 
 TEST_CASE("a notification goes to the citizen's preferred channel, not the one the melding came in on",

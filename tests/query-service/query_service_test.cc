@@ -6,6 +6,7 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include "support/stack.h"
+#include "support/store_compare.h"
 
 using namespace ks::testing;
 namespace pb = ::klantstroom::v1;
@@ -165,23 +166,30 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
   const auto urgent_later = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_URGENT, now + 7200));
   const auto low_overdue = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "gijs", pb::URGENCY_LOW, now - 600));
   const auto urgent_sooner = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_URGENT, now + 1800));
+  const auto urgent_overdue = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "gijs", pb::URGENCY_URGENT, now - 300));
   const auto elsewhere = stack.MustExecute(RequestCallback(john.aggregate_id(), "burgerzaken", "", pb::URGENCY_URGENT, now));
 
   pb::CallbackQueue queue = Queue(stack, "vergunningen", "", elsewhere);
-  REQUIRE(queue.callbacks_size() == 4);
-  CHECK(queue.total_open() == 4);
-  CHECK(queue.overdue() == 1);
-  CHECK(queue.callbacks(0).callback_id() == low_overdue.aggregate_id());
-  CHECK(queue.callbacks(1).callback_id() == urgent_sooner.aggregate_id());
-  CHECK(queue.callbacks(2).callback_id() == urgent_later.aggregate_id());
-  CHECK(queue.callbacks(3).callback_id() == normal_soon.aggregate_id());
-  // A page of the queue: the first ones in the same order, the counts of the whole queue.
-  const pb::CallbackQueue page = Queue(stack, "vergunningen", "", elsewhere, 2);
-  REQUIRE(page.callbacks_size() == 2);
-  CHECK(page.callbacks(0).callback_id() == low_overdue.aggregate_id());
-  CHECK(page.callbacks(1).callback_id() == urgent_sooner.aggregate_id());
-  CHECK(page.total_open() == 4);
-  CHECK(page.overdue() == 1);
+  REQUIRE(queue.callbacks_size() == 5);
+  CHECK(queue.total_open() == 5);
+  CHECK(queue.overdue() == 2);
+  CHECK(queue.callbacks(0).callback_id() == urgent_overdue.aggregate_id());
+  CHECK(queue.callbacks(1).callback_id() == low_overdue.aggregate_id());
+  CHECK(queue.callbacks(2).callback_id() == urgent_sooner.aggregate_id());
+  CHECK(queue.callbacks(3).callback_id() == urgent_later.aggregate_id());
+  CHECK(queue.callbacks(4).callback_id() == normal_soon.aggregate_id());
+  // Pages of the queue: the first ones in the same order, the counts of the whole queue.
+  const pb::CallbackQueue page = Queue(stack, "vergunningen", "", elsewhere, 3);
+  REQUIRE(page.callbacks_size() == 3);
+  CHECK(page.callbacks(0).callback_id() == urgent_overdue.aggregate_id());
+  CHECK(page.callbacks(1).callback_id() == low_overdue.aggregate_id());
+  CHECK(page.callbacks(2).callback_id() == urgent_sooner.aggregate_id());
+  CHECK(page.total_open() == 5);
+  CHECK(page.overdue() == 2);
+  const pb::CallbackQueue first = Queue(stack, "vergunningen", "", elsewhere, 1);
+  REQUIRE(first.callbacks_size() == 1);
+  CHECK(first.callbacks(0).callback_id() == urgent_overdue.aggregate_id());
+  CHECK(first.overdue() == 2);  // counted beyond the page
 
   // Windy's own queue; a completed callback leaves it, a reassigned one moves to Gijs.
   auto complete = NewRequest();
@@ -197,7 +205,9 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
   REQUIRE(windy.callbacks_size() == 1);
   CHECK(windy.callbacks(0).callback_id() == urgent_later.aggregate_id());
   pb::CallbackQueue gijs = Queue(stack, "", "gijs", moved);
-  CHECK(gijs.callbacks_size() == 2);
+  CHECK(gijs.callbacks_size() == 3);
+  CHECK(gijs.total_open() == 3);
+  CHECK(gijs.overdue() == 2);
   // Windy's queue within a department holds only that department's callbacks, and counts them.
   const auto windy_elsewhere =
       stack.MustExecute(RequestCallback(john.aggregate_id(), "burgerzaken", "windy", pb::URGENCY_LOW, now + 600));
@@ -212,7 +222,12 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
 
   // The customer view lists the party's open callbacks.
   const pb::CustomerView view = View(stack, john.aggregate_id(), windy_elsewhere);
-  CHECK(view.open_callbacks_size() == 5);
+  CHECK(view.open_callbacks_size() == 6);
+  // The queues' counters agree with their entries after requests, a completion and a reassignment.
+  stack.WaitForReadModels();
+  const auto mismatches = ks::testing::IndexCounterMismatches(stack.app().store().View());
+  for (const auto& m : mismatches) UNSCOPED_INFO(m);
+  CHECK(mismatches.empty());
 }
 
 TEST_CASE("read your writes: a query waits for the positions a command returned, and says so when it cannot",

@@ -4,8 +4,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -85,6 +89,23 @@ class Stack {
   int port() const { return app_->port(); }
   // The all-in-one's data directory (the embedded log is in log/ below it).
   std::string data_dir() const { return dir_.Sub("data"); }
+
+  // Waits (up to 20 s) until the read models reflect every record in the log.
+  void WaitForReadModels() {
+    auto ends = app_->log().EndOffsets();
+    REQUIRE(ends.has_value());
+    for (int i = 0; i < 2000; ++i) {
+      auto progress = app_->store().View().ReadProgress();
+      REQUIRE(progress.has_value());
+      std::vector<int64_t> reached(ends->size(), 0);
+      for (const auto& [partition, next] : *progress) reached[static_cast<size_t>(partition)] = next;
+      if (std::equal(reached.begin(), reached.end(), ends->begin(),
+                                         [](int64_t r, int64_t e) { return r >= e; }))
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("the read models did not reach the log's end in 20 s");
+  }
 
   // Total records in the log: what a refused command must not change.
   int64_t LogSize() {

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "ks/readmodel/keys.h"
 #include "ks/readmodel/store.h"
 
 namespace ks::testing {
@@ -48,6 +49,27 @@ std::vector<std::string> StoreDifferences(const std::string& path_a, const std::
     if (diffs.size() >= 20) return diffs;
   }
   return diffs;
+}
+
+std::vector<std::string> IndexCounterMismatches(const readmodel::ReadView& view) {
+  std::map<std::string, int64_t> entries;  // counter key -> entries counted
+  std::map<std::string, int64_t> counters;  // counter key -> its value
+  Status s = view.Scan("", "", [&](std::string_view k, std::string_view v) {
+    if (k.starts_with("#"))
+      counters[std::string(k)] = readmodel::keys::DecodeInt64(v);
+    else if (auto counter = readmodel::keys::IndexCounterOf(k))
+      ++entries[*counter];
+    return true;
+  });
+  std::vector<std::string> out;
+  if (!s.ok()) out.push_back("scan: " + s.ToString());
+  for (const auto& [key, n] : entries)
+    if (counters[key] != n)
+      out.push_back(Printable(key) + ": counter " + std::to_string(counters[key]) + ", entries " + std::to_string(n));
+  for (const auto& [key, n] : counters)
+    if (n != 0 && !entries.contains(key)) out.push_back(Printable(key) + ": counter " + std::to_string(n) + ", no entries");
+  if (entries.empty()) out.push_back("no counted index entries at all");
+  return out;
 }
 
 }  // namespace ks::testing

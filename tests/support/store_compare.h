@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "ks/readmodel/store.h"
+
 namespace ks::testing {
 
 // Human-readable differences (at most 20); empty when the stores hold the same keys and values.
@@ -11,5 +13,9 @@ namespace ks::testing {
 // built from differently partitioned logs).
 std::vector<std::string> StoreDifferences(const std::string& path_a, const std::string& path_b,
                                           const std::vector<std::string>& ignore_prefixes = {});
+
+// Where the projector's index counters (keys::IndexCounter) disagree with the entries under their
+// prefixes, counted one by one; empty when every counter is right.
+std::vector<std::string> IndexCounterMismatches(const readmodel::ReadView& view);
 
 }  // namespace ks::testing

@@ -191,6 +191,29 @@ std::string PartyMeldingenPrefix(std::string_view tenant, std::string_view party
 std::string PartyMelding(std::string_view tenant, std::string_view party_id, std::string_view melding_id) {
   return PartyMeldingenPrefix(tenant, party_id) + std::string(melding_id);
 }
+std::string IndexCounter(std::string_view index_prefix) {
+  std::string key = "#";
+  key.append(index_prefix);
+  return key;
+}
+std::optional<std::string> IndexCounterOf(std::string_view index_key) {
+  // The prefix is the family and its named parts, each ended by a separator: MX tenant dimension
+  // value, or QD/QE tenant owner; the entry's binary rank follows it.
+  size_t parts = 0;
+  if (index_key.starts_with(std::string_view("MX\0", 3)))
+    parts = 4;
+  else if (index_key.starts_with(std::string_view("QD\0", 3)) || index_key.starts_with(std::string_view("QE\0", 3)))
+    parts = 3;
+  else
+    return std::nullopt;
+  size_t end = 0;
+  for (size_t i = 0; i < parts; ++i) {
+    end = index_key.find(kSep, end);
+    if (end == std::string_view::npos) return std::nullopt;
+    ++end;
+  }
+  return IndexCounter(index_key.substr(0, end));
+}
 std::string Category(std::string_view tenant, std::string_view code) { return Join({"K", tenant, code}); }
 std::string Employee(std::string_view tenant, std::string_view employee_id) { return Join({"E", tenant, employee_id}); }
 std::string ReplacedByPrefix(std::string_view tenant, std::string_view replacement_id) {

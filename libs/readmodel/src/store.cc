@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
@@ -10,6 +11,20 @@
 
 namespace ks::readmodel {
 namespace {
+
+// Adds up the index counters (keys::IndexCounter): the projector merges +1 and -1 into them
+// instead of reading and writing them, so two workers may count under one prefix in the same
+// write group, and a batch's counts need no read.
+class CounterAddition : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    const int64_t before = existing ? keys::DecodeInt64(std::string_view(existing->data(), existing->size())) : 0;
+    *new_value = keys::EncodeInt64(before + keys::DecodeInt64(std::string_view(value.data(), value.size())));
+    return true;
+  }
+  const char* Name() const override { return "klantstroom.CounterAddition"; }
+};
 
 rocksdb::Options StoreOptions(const StoreTuning& tuning) {
   rocksdb::Options options;
@@ -37,6 +52,7 @@ rocksdb::Options StoreOptions(const StoreTuning& tuning) {
   // list first (a 1M-event rebuild's folding: 20.0 -> 18.1 s).
   options.memtable_whole_key_filtering = true;
   options.memtable_prefix_bloom_size_ratio = 0.05;
+  options.merge_operator = std::make_shared<CounterAddition>();
   return options;
 }
 
@@ -165,6 +181,12 @@ Result<std::vector<std::optional<std::string>>> ReadView::MultiGet(const std::ve
     out[i].emplace(values[i].data(), values[i].size());
   }
   return out;
+}
+
+Result<int64_t> ReadView::Count(const std::string& index_prefix) const {
+  auto value = Get(keys::IndexCounter(index_prefix));
+  if (!value) return std::unexpected(value.error());
+  return *value ? keys::DecodeInt64(**value) : 0;
 }
 
 Status ReadView::Scan(const std::string& prefix, const std::string& start,

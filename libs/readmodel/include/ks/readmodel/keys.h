@@ -35,6 +35,10 @@
 //   ZK tenant zaak ~time interaction         -> ""   the contacts linked to a zaak, newest first
 //   A  tenant appointment                    -> AppointmentRecord
 //   AP tenant party start appointment        -> ""   a party's appointments by their start
+//   #  index-prefix                          -> how many entries the index holds under the prefix
+//                                                    (8 bytes, added up by a merge operator): one
+//                                                    per melding index (MX tenant dimension value)
+//                                                    and callback queue (QD, QE tenant owner)
 //   ~p partition                             -> next offset to apply (8 bytes)
 //   ~layout                                  -> the layout version of these keys (kLayoutVersion)
 #pragma once
@@ -150,13 +154,20 @@ std::string PartyAppointmentsFrom(std::string_view tenant, std::string_view part
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);
 
+// The counter of the index entries under `index_prefix` (a MeldingIndexPrefix,
+// DepartmentQueuePrefix or EmployeeQueuePrefix).
+std::string IndexCounter(std::string_view index_prefix);
+// The counter an index entry counts in (the projector adds 1 when it writes the entry, subtracts 1
+// when it deletes it), or none for an entry of an index without counters.
+std::optional<std::string> IndexCounterOf(std::string_view index_key);
+
 std::string PartitionProgress(int32_t partition);
 inline constexpr std::string_view kPartitionProgressPrefix = "~p";
 
 // The version of this key layout. A store written in another layout must be rebuilt (projector
 // --rebuild-into); ReadModelStore refuses to open it. Version 1 (stores without the key): queue
-// keys without their rank.
-inline constexpr int kLayoutVersion = 2;
+// keys without their rank. Version 2: melding indexes and callback queues without counters.
+inline constexpr int kLayoutVersion = 3;
 inline constexpr std::string_view kLayoutKey = "~layout";
 
 std::string EncodeInt64(int64_t v);

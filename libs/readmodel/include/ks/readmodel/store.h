@@ -95,6 +95,9 @@ class ReadView {
   // (>= prefix; empty = from the prefix) until `visit` returns false.
   Status Scan(const std::string& prefix, const std::string& start,
               const std::function<bool(std::string_view key, std::string_view value)>& visit) const;
+  // How many entries a counted index holds under `index_prefix` (keys::IndexCounter), without
+  // reading them. UNAVAILABLE on a storage error.
+  Result<int64_t> Count(const std::string& index_prefix) const;
   // What this view reflects.
   Result<Progress> ReadProgress() const;
 
