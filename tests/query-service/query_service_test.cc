@@ -5,6 +5,7 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include "ks/readmodel/keys.h"
 #include "support/stack.h"
 #include "support/store_compare.h"
 
@@ -228,6 +229,54 @@ TEST_CASE("a callback queue lists overdue first, then by urgency, then by due ti
   const auto mismatches = ks::testing::IndexCounterMismatches(stack.app().store().View());
   for (const auto& m : mismatches) UNSCOPED_INFO(m);
   CHECK(mismatches.empty());
+}
+
+TEST_CASE("read models of layout version 2 get their queue counters when the projector starts on them",
+          "[query][integration]") {
+  Stack stack;
+  const auto john = stack.MustExecute(RegisterPerson("John"));
+  const int64_t now = TimeUtil::GetCurrentTime().seconds();
+  stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_NORMAL, now + 3600));
+  stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "gijs", pb::URGENCY_LOW, now - 600));
+  const auto last = stack.MustExecute(RequestCallback(john.aggregate_id(), "burgerzaken", "", pb::URGENCY_URGENT, now));
+  stack.WaitForReadModels();
+  stack.Stop();
+
+  // The store as version 2 wrote it: the same entries, no counters, layout "2".
+  const std::string path = stack.data_dir() + "/read-models";
+  {
+    auto store = ks::readmodel::ReadModelStore::OpenPrimary(path);
+    REQUIRE(store.has_value());
+    std::vector<std::string> counters;
+    REQUIRE((*store)->View().Scan("#", "", [&](std::string_view key, std::string_view) {
+      counters.emplace_back(key);
+      return true;
+    }).ok());
+    CHECK(counters.size() >= 4);  // two department queues, two employee queues
+    for (const auto& key : counters) REQUIRE((*store)->db()->Delete(rocksdb::WriteOptions(), key).ok());
+    REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), std::string(ks::readmodel::keys::kLayoutKey), "2").ok());
+  }
+  // A reader cannot upgrade it and says who can.
+  TempDir secondary;
+  auto reader = ks::readmodel::ReadModelStore::OpenSecondary(path, secondary.Sub("reader"));
+  REQUIRE_FALSE(reader.has_value());
+  CHECK(reader.error().code() == ks::StatusCode::kFailedPrecondition);
+  CHECK_THAT(reader.error().message(), Catch::Contains("layout version 2") && Catch::Contains("start the projector"));
+
+  // The projector's store opens it, counts the entries and moves it to the current layout.
+  stack.Restart();
+  std::string layout;
+  REQUIRE(stack.app().store().db()->Get(rocksdb::ReadOptions(), std::string(ks::readmodel::keys::kLayoutKey), &layout).ok());
+  CHECK(layout == std::to_string(ks::readmodel::keys::kLayoutVersion));
+  const auto mismatches = IndexCounterMismatches(stack.app().store().View());
+  for (const auto& m : mismatches) UNSCOPED_INFO(m);
+  CHECK(mismatches.empty());
+  const pb::CallbackQueue queue = Queue(stack, "vergunningen", "", last);
+  CHECK(queue.total_open() == 2);
+  CHECK(queue.overdue() == 1);
+  // And counts on from there.
+  const auto more = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_HIGH, now + 60));
+  CHECK(Queue(stack, "vergunningen", "", more).total_open() == 3);
 }
 
 TEST_CASE("read your writes: a query waits for the positions a command returned, and says so when it cannot",

@@ -1,12 +1,15 @@
 #include "ks/readmodel/store.h"
 
 #include <cstdlib>
+#include <map>
 
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 #include <rocksdb/table.h>
 
+#include "ks/core/log.h"
 #include "ks/readmodel/keys.h"
 
 namespace ks::readmodel {
@@ -70,12 +73,48 @@ Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
   return applied ? std::optional<int>(1) : std::optional<int>();
 }
 
+// The one older layout that is upgraded in place: version 2 lacks only the index counters.
+constexpr int kUpgradableLayout = 2;
+
 Status CheckLayout(std::optional<int> stored, const std::string& path) {
   if (!stored || *stored == keys::kLayoutVersion) return Status::Ok();
+  if (*stored == kUpgradableLayout)
+    return FailedPrecondition(
+        "read models at {} are in layout version {}, this program reads version {}: start the projector "
+        "on them first (it upgrades version {} in place)",
+        path, *stored, keys::kLayoutVersion, kUpgradableLayout);
   return FailedPrecondition(
       "read models at {} are in layout version {}, this program reads and writes version {}: rebuild them "
       "from the log (projector --rebuild-into=NEW_DIR) and use NEW_DIR",
       path, *stored, keys::kLayoutVersion);
+}
+
+// Layout 2 -> 3: every counted index's entries counted once, the counters and the new version
+// written in one synced batch (a crash before it leaves version 2, upgraded again at the next
+// start). Reads the melding indexes and callback queues once: seconds for a large city.
+Status AddIndexCounters(rocksdb::DB& db, const std::string& path) {
+  std::map<std::string, int64_t> counts;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  int64_t entries = 0;
+  for (std::string_view family : {"MX", "QD", "QE"}) {
+    std::string prefix(family);
+    prefix.push_back('\0');
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+      if (auto counter = keys::IndexCounterOf(std::string_view(it->key().data(), it->key().size()))) {
+        ++counts[*counter];
+        ++entries;
+      }
+  }
+  if (!it->status().ok()) return ReadModelStore::FromRocks(it->status(), "count the index entries");
+  rocksdb::WriteBatch batch;
+  for (const auto& [counter, n] : counts) KS_CHECK(batch.Put(counter, keys::EncodeInt64(n)).ok());
+  KS_CHECK(batch.Put(std::string(keys::kLayoutKey), std::to_string(keys::kLayoutVersion)).ok());
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  if (Status s = ReadModelStore::FromRocks(db.Write(options, &batch), "upgrade the layout"); !s.ok()) return s;
+  log::Info("readmodel", "upgraded {} from layout version {} to {}: {} index entries counted under {} prefixes",
+            path, kUpgradableLayout, keys::kLayoutVersion, entries, counts.size());
+  return Status::Ok();
 }
 
 }  // namespace
@@ -100,6 +139,10 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path, std::move(env)));
   auto layout = StoredLayout(*store->db_);
   if (!layout) return std::unexpected(layout.error());
+  if (*layout == kUpgradableLayout) {
+    if (Status u = AddIndexCounters(*store->db_, path); !u.ok()) return std::unexpected(u);
+    *layout = keys::kLayoutVersion;
+  }
   if (Status c = CheckLayout(*layout, path); !c.ok()) return std::unexpected(c);
   if (!*layout) {  // a new store: say which layout it is written in
     s = store->db_->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey),

@@ -166,7 +166,8 @@ inline constexpr std::string_view kPartitionProgressPrefix = "~p";
 
 // The version of this key layout. A store written in another layout must be rebuilt (projector
 // --rebuild-into); ReadModelStore refuses to open it. Version 1 (stores without the key): queue
-// keys without their rank. Version 2: melding indexes and callback queues without counters.
+// keys without their rank. Version 2: melding indexes and callback queues without counters (the
+// projector's store upgrades it in place: ReadModelStore::OpenPrimary counts the entries once).
 inline constexpr int kLayoutVersion = 3;
 inline constexpr std::string_view kLayoutKey = "~layout";
 
