@@ -400,36 +400,47 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
     });
     if (!s.ok()) return std::unexpected(s);
   }
-  for (const std::string& id : callback_ids) {
-    auto record = GetRecord<pb::CallbackRecord>(view, keys::Callback(request.tenant(), id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    if (Status a = Annotate(absences, **record); !a.ok()) return std::unexpected(a);
-    *out.add_open_callbacks() = std::move(**record);
-  }
+  // The party's open callbacks and meldingen, each list's records read in batches.
+  auto callbacks = ReadPage<pb::CallbackRecord>(
+      view, callback_ids.size(), callback_ids.size(),
+      [&](size_t i) { return keys::Callback(request.tenant(), callback_ids[i]); },
+      [&](size_t, pb::CallbackRecord&& record) {
+        if (Status a = Annotate(absences, record); !a.ok()) return a;
+        *out.add_open_callbacks() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!callbacks) return std::unexpected(callbacks.error());
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
   std::vector<std::string> melding_ids;
   for (const std::string& member : members)
     for (std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), member), 200, &s))
       melding_ids.push_back(std::move(id));
-  for (const std::string& id : melding_ids) {
-    auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(request.tenant(), id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (!record->has_value()) continue;
-    if (Status a = Annotate(absences, **record, now_ms); !a.ok()) return std::unexpected(a);
-    *out.add_meldingen() = std::move(**record);
-  }
   if (!s.ok()) return std::unexpected(s);
+  auto meldingen = ReadPage<pb::MeldingRecord>(
+      view, melding_ids.size(), melding_ids.size(),
+      [&](size_t i) { return keys::Melding(request.tenant(), melding_ids[i]); },
+      [&](size_t, pb::MeldingRecord&& record) {
+        if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
+        *out.add_meldingen() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!meldingen) return std::unexpected(meldingen.error());
   std::stable_sort(out.mutable_meldingen()->begin(), out.mutable_meldingen()->end(), [](const auto& a, const auto& b) {
     return domain::MeldingIsOpen(a.status()) && !domain::MeldingIsOpen(b.status());
   });
   for (const std::string& member : members) {
-    for (const std::string& id : IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), member), 50, &s)) {
-      auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(request.tenant(), id), &key_ring);
-      if (!record) return std::unexpected(record.error());
-      if (record->has_value()) *out.add_notifications() = std::move(**record);
-    }
+    const std::vector<std::string> ids = IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), member), 50, &s);
     if (!s.ok()) return std::unexpected(s);
+    auto notifications = ReadPage<pb::NotificationRecord>(
+        view, ids.size(), ids.size(), [&](size_t i) { return keys::Notification(request.tenant(), ids[i]); },
+        [&](size_t, pb::NotificationRecord&& record) {
+          *out.add_notifications() = std::move(record);
+          return Status::Ok();
+        },
+        &key_ring);
+    if (!notifications) return std::unexpected(notifications.error());
   }
   if (members.size() > 1) {  // newest first across the merged parties, at most 50
     std::stable_sort(out.mutable_notifications()->begin(), out.mutable_notifications()->end(),
