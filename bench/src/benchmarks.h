@@ -17,6 +17,8 @@ struct BenchOptions {
   size_t commands = 50000;  // per ingest run
   int concurrency = 64;     // calls in flight
   size_t queries = 20000;   // per query run
+  size_t open_callbacks = 500;   // in the callback queue benchmark's department
+  size_t open_meldingen = 1000;  // in the open meldingen benchmark
   uint32_t seed = 1;
 };
 

@@ -22,6 +22,17 @@ std::string ProgramsDir() {
   return ec ? "." : self.parent_path().parent_path().string();
 }
 
+// 1000 -> "1,000", as the figures' names have always written their sizes.
+std::string WithThousands(size_t n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,6 +50,8 @@ int main(int argc, char** argv) {
       .Define("programs", ProgramsDir(),
               "the build directory whose projector/, command-service/, query-service/ and replay/ "
               "hold the programs")
+      .Define("open-callbacks", "500", "open callbacks in the callback queue benchmark's queue")
+      .Define("open-meldingen", "1000", "open meldingen in the ListMeldingen benchmark")
       .Define(
           "only", "",
           "comma-separated benchmarks to run (ingest, projection, kafka, replay, history, views, "
@@ -61,6 +74,15 @@ int main(int argc, char** argv) {
     options.concurrency = 8;
   }
   const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
+  for (auto [flag, field] : {std::pair{"open-callbacks", &options.open_callbacks},
+                             std::pair{"open-meldingen", &options.open_meldingen}}) {
+    auto n = flags.GetInt(flag);
+    if (!n || *n < 100 || *n > 1'000'000) {
+      ks::log::Error("ks-bench", "--{}: must be a whole number from 100 to 1000000", flag);
+      return 2;
+    }
+    *field = static_cast<size_t>(*n);
+  }
 
   const std::string only = "," + flags.Get("only") + ",";
   auto wanted = [&](std::string_view name) {
@@ -211,7 +233,7 @@ int main(int argc, char** argv) {
     const auto echo_queue = ks::bench::MedianOf(repeats, [&] {
       return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes);
     });
-    figures.push_back({"GetCallbackQueue (500 open, first 100)", queue,
+    figures.push_back({fmt::format("GetCallbackQueue ({} open, first 100)", WithThousands(options.open_callbacks)), queue,
                        fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency),
                        echo_queue, 0.5});
   }
@@ -222,7 +244,7 @@ int main(int argc, char** argv) {
     const auto echo_meldingen = ks::bench::MedianOf(repeats, [&] {
       return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes);
     });
-    figures.push_back({"ListMeldingen (1,000 open, first 50)", meldingen,
+    figures.push_back({fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)), meldingen,
                        fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency),
                        echo_meldingen, 0.5});
   }
