@@ -773,6 +773,11 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
     return a_due < b_due;
   };
   auto overdue = [&](const MeldingEntry& e) { return e.open && e.due_ms != 0 && e.due_ms < now_ms; };
+  // Whether prefix p holds open meldingen: every one does unless statuses were asked (one prefix
+  // per status, in their order).
+  auto holds_open = [&](size_t p) {
+    return !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+  };
   pb::MeldingList out;
   if (index_decides) {
     // The page and the total follow from the index alone: each prefix's first `limit` entries in
@@ -781,7 +786,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
     std::vector<MeldingEntry> candidates;
     int64_t total = 0;
     for (size_t p = 0; p < prefixes.size(); ++p) {
-      const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+      const bool open = holds_open(p);
       auto counted = FirstOfMeldingIndex(view, prefixes[p], open, now_ms, limit, request.overdue_only(), candidates);
       if (!counted) return std::unexpected(counted.error());
       total += *counted;
@@ -809,7 +814,7 @@ Result<pb::MeldingList> QueryEngine::ListMeldingen(const ReadView& view, const p
   std::vector<MeldingEntry> entries;
   for (size_t p = 0; p < prefixes.size(); ++p) {
     const std::string& prefix = prefixes[p];
-    const bool open = !closed_asked || domain::MeldingIsOpen(static_cast<pb::MeldingStatus>(request.statuses(static_cast<int>(p))));
+    const bool open = holds_open(p);
     size_t taken = 0;
     Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
       entries.push_back({std::string(keys::LastPart(key)), MeldingDueOf(key, prefix), open});

@@ -197,15 +197,14 @@ std::string IndexCounter(std::string_view index_prefix) {
   return key;
 }
 std::optional<std::string> IndexCounterOf(std::string_view index_key) {
-  // The prefix is the family and its named parts, each ended by a separator: MX tenant dimension
-  // value, or QD/QE tenant owner; the entry's binary rank follows it.
+  // The prefix is the family and its named parts, each ended by a separator; the entry's binary
+  // rank follows it.
   size_t parts = 0;
-  if (index_key.starts_with(std::string_view("MX\0", 3)))
-    parts = 4;
-  else if (index_key.starts_with(std::string_view("QD\0", 3)) || index_key.starts_with(std::string_view("QE\0", 3)))
-    parts = 3;
-  else
-    return std::nullopt;
+  for (const CountedFamily& counted : kCountedFamilies)
+    if (index_key.size() > counted.family.size() && index_key.starts_with(counted.family) &&
+        index_key[counted.family.size()] == kSep)
+      parts = counted.parts;
+  if (parts == 0) return std::nullopt;
   size_t end = 0;
   for (size_t i = 0; i < parts; ++i) {
     end = index_key.find(kSep, end);

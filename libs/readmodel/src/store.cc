@@ -96,8 +96,8 @@ Status AddIndexCounters(rocksdb::DB& db, const std::string& path) {
   std::map<std::string, int64_t> counts;
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
   int64_t entries = 0;
-  for (std::string_view family : {"MX", "QD", "QE"}) {
-    std::string prefix(family);
+  for (const keys::CountedFamily& counted : keys::kCountedFamilies) {
+    std::string prefix(counted.family);
     prefix.push_back('\0');
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
       if (auto counter = keys::IndexCounterOf(std::string_view(it->key().data(), it->key().size()))) {

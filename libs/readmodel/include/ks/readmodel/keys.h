@@ -154,6 +154,13 @@ std::string PartyAppointmentsFrom(std::string_view tenant, std::string_view part
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);
 
+// The counted indexes: each key family, and how many '\0'-ended parts make its counted prefix
+// (MX tenant dimension value; QD/QE tenant owner).
+struct CountedFamily {
+  std::string_view family;
+  size_t parts;
+};
+inline constexpr CountedFamily kCountedFamilies[] = {{"MX", 4}, {"QD", 3}, {"QE", 3}};
 // The counter of the index entries under `index_prefix` (a MeldingIndexPrefix,
 // DepartmentQueuePrefix or EmployeeQueuePrefix).
 std::string IndexCounter(std::string_view index_prefix);
