@@ -176,6 +176,12 @@ domain::AggregateState CommandHandler::StateOf(const std::string& aggregate_id) 
   return it == slots_.end() ? domain::AggregateState{} : it->second.state;
 }
 
+int64_t CommandHandler::VersionOf(const std::string& aggregate_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(aggregate_id);
+  return it == slots_.end() ? 0 : it->second.state.version;
+}
+
 std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenant, pb::Channel channel,
                                                           int64_t now_ms, size_t max) const {
   std::lock_guard lock(mutex_);

@@ -1,6 +1,7 @@
 // The key vault and sealing on their own, on disk: what erasure rests on.
 #include <catch2/catch.hpp>
 
+#include "ks/domain/policy.h"
 #include "ks/privacy/key_vault.h"
 #include "ks/privacy/sealing.h"
 #include "support/temp_dir.h"
@@ -87,4 +88,90 @@ TEST_CASE("sealing: personal fields leave the message, come back with the key, a
   REQUIRE(privacy::OpenEvent(erased, after) == privacy::Opened::kErased);
   CHECK(erased.party_registered().display_name().empty());
   CHECK(erased.party_registered().kind() == pb::PARTY_KIND_PERSON);
+}
+
+// The PolicyRunner opens only the events domain::ReactsTo names; every other event reaches the
+// rules sealed. This holds only while the rules read no personal field: fed the same events open
+// and sealed, they must issue the same commands.
+TEST_CASE("policies: the rules react to sealed events as to open ones, and ReactTo ignores what it does not react to",
+          "[privacy][integration]") {
+  TempDir dir;
+  auto vault = privacy::KeyVault::Open(dir.Sub("vault"), true);
+  REQUIRE(vault.has_value());
+  const std::string tenant = "gemeente-aa";
+  std::vector<pb::EventEnvelope> events;
+  auto add = [&](const std::string& aggregate_id, int day) -> pb::EventEnvelope& {
+    pb::EventEnvelope& e = events.emplace_back();
+    e.set_tenant(tenant);
+    e.set_aggregate_id(aggregate_id);
+    e.set_event_id("ev-" + std::to_string(events.size()));
+    e.set_aggregate_version(1);
+    e.mutable_occurred_at()->set_seconds(1'790'000'000 + int64_t{day} * 86'400);
+    return e;
+  };
+  // Five inbound contacts of p1 within the rule's days (frequent contact), each with a text.
+  for (int i = 0; i < ks::domain::kFrequentContacts; ++i) {
+    auto* contact = add("i" + std::to_string(i), i).mutable_interaction_registered();
+    contact->set_party_id("p1");
+    contact->set_channel(pb::CHANNEL_WHATSAPP);
+    contact->set_direction(pb::DIRECTION_INBOUND);
+    contact->set_text("Mijn container is niet geleegd, Dorpsstraat 12");
+    contact->mutable_counterpart()->set_value("+31612345678");
+  }
+  // Two chat turns before the citizen is known, then the conversation linked to p2.
+  for (int i = 0; i < 2; ++i) {
+    auto* turn = add("turn" + std::to_string(i), 1).mutable_interaction_registered();
+    turn->set_conversation_id("c1");
+    turn->set_channel(pb::CHANNEL_CHAT);
+    turn->set_direction(pb::DIRECTION_INBOUND);
+    turn->set_text("Hallo, ik wil een afspraak maken");
+  }
+  add("c1", 2).mutable_conversation_linked_to_party()->set_party_id("p2");
+  // p3 merged into p2, then p2 erased: p3 is erased with it.
+  add("p3", 3).mutable_party_merged()->set_into_party_id("p2");
+  add("p2", 4).mutable_party_erased();
+
+  std::vector<pb::EventEnvelope> sealed = events;
+  size_t sealed_count = 0;
+  for (pb::EventEnvelope& e : sealed) {
+    const std::string key_id = "party/" + e.aggregate_id();
+    REQUIRE(privacy::SealEvent(e, key_id, [&] { return (*vault)->GetOrCreate(tenant, key_id); }).ok());
+    sealed_count += e.has_personal_data() ? 1 : 0;
+  }
+  REQUIRE(sealed_count == 7);  // the contacts' texts and numbers really were taken out
+
+  struct Rules {
+    ks::domain::FrequentContactRule frequent;
+    ks::domain::ConversationTurnsRule turns;
+    ks::domain::MergedErasureRule erasures;
+    std::vector<std::string> issued;  // the commands, serialized
+    void Feed(const pb::EventEnvelope& e) {
+      if (auto label = frequent.Observe(e)) issued.push_back(label->SerializeAsString());
+      for (const auto& c : turns.Observe(e)) issued.push_back(c.SerializeAsString());
+      for (const auto& c : erasures.Observe(e)) issued.push_back(c.SerializeAsString());
+    }
+  } open_rules, sealed_rules;
+  struct NoState : ks::domain::StateLookup {
+    ks::domain::AggregateState StateOf(const std::string&) const override { return {}; }
+  } no_state;
+  for (size_t i = 0; i < events.size(); ++i) {
+    CHECK_FALSE(ks::domain::ReactsTo(events[i]));
+    CHECK(ks::domain::ReactTo(sealed[i], no_state).empty());
+    open_rules.Feed(events[i]);
+    sealed_rules.Feed(sealed[i]);
+  }
+  CHECK(open_rules.issued.size() == 4);  // the label, two turns linked, one duplicate erased
+  CHECK(sealed_rules.issued == open_rules.issued);
+
+  // Why the events ReactTo looks at are opened: a melding's acknowledgement goes to an address
+  // that is sealed in the log.
+  pb::EventEnvelope melding = events.front();
+  melding.mutable_melding_registered()->set_number("M-2026-00001");
+  melding.mutable_melding_registered()->mutable_acknowledge_to()->mutable_address()->set_value("burger@example.nl");
+  REQUIRE(ks::domain::ReactsTo(melding));
+  const auto acknowledgement = ks::domain::ReactTo(melding, no_state);
+  REQUIRE(acknowledgement.size() == 1);
+  CHECK(acknowledgement[0].DebugString().find("burger@example.nl") != std::string::npos);
+  REQUIRE(privacy::SealEvent(melding, "party/p1", [&] { return (*vault)->GetOrCreate(tenant, "party/p1"); }).ok());
+  CHECK(ks::domain::ReactTo(melding, no_state).empty());
 }

@@ -82,6 +82,8 @@ class CommandHandler final : public domain::References {
   // A copy of an aggregate's state (version 0 when unknown): for decisions about other aggregates,
   // policies and the notification queue, which read state without changing it.
   domain::AggregateState StateOf(const std::string& aggregate_id) const override;
+  // Only the aggregate's version (0 when unknown): no copy of its state.
+  int64_t VersionOf(const std::string& aggregate_id) const;
   // Notifications of `tenant` on `channel` that may be dispatched at `now_ms` (pending and due, or
   // with an expired lease), at most `max`, in no particular order.
   std::vector<std::string> DueNotifications(std::string_view tenant, pb::Channel channel, int64_t now_ms,

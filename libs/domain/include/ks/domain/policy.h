@@ -35,6 +35,11 @@ class StateLookup {
 };
 
 std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const StateLookup& lookup);
+// Whether ReactTo looks at `event` at all (its payload is of a kind the policies above react to);
+// ReactTo returns nothing for any other. Only these events need their personal data opened (the
+// address a notification goes to): the rules below read ids, directions and times, never a
+// personal field, so the PolicyRunner looks at every other event as sealed as the log holds it.
+bool ReactsTo(const pb::EventEnvelope& event);
 
 // The automatic label "frequent-contact" (seed 003: labels on profiles for the KPIs): a party that
 // starts kFrequentContacts contacts within kFrequentContactDays gets it. Unlike the policies above
