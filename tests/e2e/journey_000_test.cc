@@ -64,10 +64,16 @@ TEST_CASE("journey 000 through three processes on Kafka: what Karin and Windy se
   const std::string read_models = "--read-models=" + dir.Sub("read-models");
   const std::string logs = dir.Sub("services.log");
   const std::string vault = "--vault=" + dir.Sub("vault");
+  // The test's own directories, not the defaults in the working directory: tests running beside
+  // this one use those, and two query services cannot hold one audit log.
+  const std::string attachments = "--attachments=" + dir.Sub("attachments");
+  const std::string audit = "--audit=" + dir.Sub("audit");
 
-  ChildProcess command_service(ProgramPath("command-service/command-service"), {log_flag, "--listen=127.0.0.1:0", vault}, logs);
+  ChildProcess command_service(ProgramPath("command-service/command-service"),
+                               {log_flag, "--listen=127.0.0.1:0", vault, attachments}, logs);
   ChildProcess projector(ProgramPath("projector/projector"), {log_flag, read_models, vault}, logs);
-  ChildProcess query_service(ProgramPath("query-service/query-service"), {read_models, "--listen=127.0.0.1:0", vault}, logs);
+  ChildProcess query_service(ProgramPath("query-service/query-service"),
+                             {read_models, "--listen=127.0.0.1:0", vault, attachments, audit}, logs);
   const int command_port = command_service.WaitForPort();
   const int query_port = query_service.WaitForPort();
   REQUIRE(command_port > 0);

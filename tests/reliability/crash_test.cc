@@ -111,8 +111,11 @@ TEST_CASE("crash test: services killed at random under load lose nothing and dou
       "projector/projector",
       {log_flag, "--read-models=" + live, "--batch=50", "--vault=" + dir.Sub("vault")}, logs,
       false);
+  // Every directory under the test's own: the defaults (data/... in the working directory) are
+  // shared with tests running beside this one, and two query services cannot hold one audit log.
   Service queries("query-service/query-service",
-                  {"--read-models=" + live, "--listen=127.0.0.1:0", "--vault=" + dir.Sub("vault")},
+                  {"--read-models=" + live, "--listen=127.0.0.1:0", "--vault=" + dir.Sub("vault"),
+                   "--audit=" + dir.Sub("audit"), "--attachments=" + dir.Sub("attachments")},
                   logs, true);
 
   Model model;
