@@ -77,7 +77,8 @@ namespace {
 // Sends the workload to the CommandService on `port`, `options.concurrency` commands in flight:
 // the parties first (not measured), then the commands, one per Execute call or `batch` per
 // ExecuteBatch call.
-Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes, size_t batch = 1) {
+Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes, size_t batch = 1,
+                    Sample* registrations = nullptr) {
   auto stub = pb::CommandService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   const Workload workload = MakeWorkload(options.parties, options.commands, options.seed);
@@ -96,7 +97,8 @@ Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes
                                                 });
                        });
   };
-  (void)send(workload.parties);
+  const Sample registered = send(workload.parties);
+  if (registrations != nullptr) *registrations = registered;
   size_t bytes = 0;
   for (const auto& r : workload.commands) bytes += r.ByteSizeLong();
   *request_bytes = bytes / std::max<size_t>(1, workload.commands.size());
@@ -130,7 +132,7 @@ Sample SendWorkload(int port, const BenchOptions& options, size_t* request_bytes
 }  // namespace
 
 Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
-                       size_t* request_bytes, size_t batch) {
+                       size_t* request_bytes, size_t batch, Sample* registrations) {
   const std::string dir = options.work_dir + (batch > 1 ? "/ingest-batch-" : "/ingest-") +
                           std::to_string(options.seed);
   std::filesystem::remove_all(dir);
@@ -141,7 +143,7 @@ Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_
                        options.work_dir + "/command-service.log");
   const int port = service.WaitForPort();
   KS_CHECK(port > 0);
-  const Sample s = SendWorkload(port, options, request_bytes, batch);
+  const Sample s = SendWorkload(port, options, request_bytes, batch, registrations);
   KS_CHECK(service.Terminate() == 0);
   return s;
 }

@@ -37,9 +37,10 @@ Sample EchoBenchmark(int concurrency, size_t calls, size_t payload_bytes);
 // and vault in `options.work_dir/ingest-<seed>`; sets *request_bytes to the average command size.
 // With `batch` > 1 the commands go `batch` to an ExecuteBatch call (into `ingest-batch-<seed>`),
 // with `options.concurrency` commands in flight; the sample counts commands, its latencies are
-// the calls'.
+// the calls'. The parties the commands name are registered first, one per call: with
+// `registrations`, how fast that went (each a new party, so a new key file fsynced in the vault).
 Sample IngestBenchmark(const BenchOptions& options, const std::string& programs_dir,
-                       size_t* request_bytes, size_t batch = 1);
+                       size_t* request_bytes, size_t batch = 1, Sample* registrations = nullptr);
 // The same commands into the all-in-one (one process): the projector and the search indexer fold
 // them beside the command service, on the same cores, as the PostgreSQL peer updates its read
 // models in the same transaction.

@@ -154,15 +154,25 @@ bool KeyVault::Destroyed(std::string_view tenant, const std::string& name) const
 }
 
 Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
-  std::lock_guard lock(mutex_);
   const std::string cache_key = fmt::format("{}/{}", tenant, key_id);
-  if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
+  }
+  // Making a key file costs two fsyncs: other keys' lookups and creations go on meanwhile (two
+  // threads making the same key agree through link(), as two processes do). Only a destruction
+  // excludes creations, so that no key is made again once its tombstone is written; the new key
+  // enters the cache before that can happen.
+  std::shared_lock creating(destroy_mutex_);
   if (Destroyed(tenant, FileName(key_id)))
     return std::unexpected(FailedPrecondition(
         "key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
-  if (created_.size() > 100000) created_.clear();  // a cache, not a copy of the vault
   auto key = CreateFile(TenantDir(tenant) + "/k", FileName(key_id));
-  if (key) created_.emplace(cache_key, *key);
+  if (key) {
+    std::lock_guard lock(cache_mutex_);
+    if (created_.size() > 100000) created_.clear();  // a cache, not a copy of the vault
+    created_.emplace(cache_key, *key);
+  }
   return key;
 }
 
@@ -186,7 +196,7 @@ Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::str
 }
 
 Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock destroying(destroy_mutex_);
   const std::string keys_dir = TenantDir(tenant) + "/k";
   // The owner's key and what it adopted, and what those adopted (a merged duplicate's contacts).
   std::vector<std::string> names{FileName(owner)};
@@ -224,6 +234,7 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
     if (Status s = SyncDir(keys_dir); !s.ok()) return s;
   for (const std::string& dir : owned_dirs) fs::remove_all(dir, ec);
   const std::string prefix = fmt::format("{}/", tenant);  // cache keys are "tenant/key id"
+  std::lock_guard lock(cache_mutex_);
   for (auto it = created_.begin(); it != created_.end();) {
     const std::string_view cached = it->first;
     const bool gone = cached.starts_with(prefix) &&
@@ -235,10 +246,15 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
 }
 
 Result<Key> KeyVault::IndexKey(std::string_view tenant) {
-  std::lock_guard lock(mutex_);
-  if (auto it = index_keys_.find(std::string(tenant)); it != index_keys_.end()) return it->second;
-  auto key = CreateFile(TenantDir(tenant), "index.key");
-  if (key) index_keys_.emplace(std::string(tenant), *key);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = index_keys_.find(std::string(tenant)); it != index_keys_.end()) return it->second;
+  }
+  auto key = CreateFile(TenantDir(tenant), "index.key");  // racing creators agree through link()
+  if (key) {
+    std::lock_guard lock(cache_mutex_);
+    index_keys_.emplace(std::string(tenant), *key);
+  }
   return key;
 }
 

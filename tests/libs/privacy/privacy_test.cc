@@ -1,6 +1,12 @@
 // The key vault and sealing on their own, on disk: what erasure rests on.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
 #include "ks/domain/policy.h"
 #include "ks/privacy/key_vault.h"
 #include "ks/privacy/sealing.h"
@@ -42,6 +48,54 @@ TEST_CASE("key vault: destroyed keys stay destroyed, adopted keys go with their 
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->Get("aa", "party/p1") == *v.Get("aa", "party/p1"));
   CHECK(privacy::KeyVault::Open(dir.Sub("elsewhere"), false).error().code() == StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("key vault: threads making keys at once agree on each key, and a destroyed key is not made again",
+          "[privacy][integration]") {
+  TempDir dir;
+  auto vault = privacy::KeyVault::Open(dir.Sub("vault"), true);
+  REQUIRE(vault.has_value());
+  auto& v = **vault;
+  // Eight threads make the same 40 keys, in different orders, while a ninth destroys p0..p9 and
+  // then tries to have them made again.
+  constexpr int kThreads = 8;
+  constexpr int kKeys = 40;
+  std::vector<std::vector<privacy::Key>> seen(kThreads, std::vector<privacy::Key>(kKeys));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < kKeys; ++n) {
+        const int k = (n * 7 + t * 13) % kKeys;
+        auto key = v.GetOrCreate("gemeente-aa", "party/p" + std::to_string(k));
+        if (key)
+          seen[t][k] = *key;
+        else if (k >= 10)  // only the destroyed ones may be refused
+          ++failures;
+      }
+    });
+  std::thread destroyer([&] {
+    for (int k = 0; k < 10; ++k) {
+      if (!v.Destroy("gemeente-aa", "party/p" + std::to_string(k)).ok()) ++failures;
+      if (v.GetOrCreate("gemeente-aa", "party/p" + std::to_string(k)).has_value()) ++failures;
+    }
+  });
+  for (auto& t : threads) t.join();
+  destroyer.join();
+  CHECK(failures.load() == 0);
+  auto reader = privacy::KeyVault::Open(dir.Sub("vault"), false);
+  REQUIRE(reader.has_value());
+  for (int k = 0; k < kKeys; ++k) {
+    INFO("party/p" << k);
+    auto stored = (*reader)->Get("gemeente-aa", "party/p" + std::to_string(k));
+    REQUIRE(stored.has_value());
+    if (k < 10) {
+      CHECK_FALSE(stored->has_value());  // destroyed, whoever made it first
+      continue;
+    }
+    REQUIRE(stored->has_value());
+    for (int t = 0; t < kThreads; ++t) CHECK(seen[t][k] == **stored);  // one key, the same for all
+  }
 }
 
 TEST_CASE("sealing: personal fields leave the message, come back with the key, and are bound to their place",
@@ -111,7 +165,7 @@ TEST_CASE("policies: the rules react to sealed events as to open ones, and React
   };
   // Five inbound contacts of p1 within the rule's days (frequent contact), each with a text.
   for (int i = 0; i < ks::domain::kFrequentContacts; ++i) {
-    auto* contact = add("i" + std::to_string(i), i).mutable_interaction_registered();
+    auto* contact = add(fmt::format("i{}", i), i).mutable_interaction_registered();
     contact->set_party_id("p1");
     contact->set_channel(pb::CHANNEL_WHATSAPP);
     contact->set_direction(pb::DIRECTION_INBOUND);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,9 +74,11 @@ class KeyVault {
   const bool sync_;
   // Keys are cached by the process that creates and destroys them (the command service); other
   // processes read through a KeyRing per batch or request, so an erasure reaches them at once.
-  mutable std::mutex mutex_;
+  std::mutex cache_mutex_;  // guards the two caches only, never held over file work
   std::unordered_map<std::string, Key> created_;
   std::unordered_map<std::string, Key> index_keys_;
+  // Shared by key creations, exclusive for a destruction (GetOrCreate says why).
+  std::shared_mutex destroy_mutex_;
 };
 
 // A short-lived cache over a vault, for one batch of events or one query: a key (or its absence)
