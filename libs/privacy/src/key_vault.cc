@@ -213,6 +213,18 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
     }
     if (ec) return IoError("key vault: list {}: {}", dir, ec.message());
   }
+  // Out of the cache first: a GetOrCreate of one of these keys from now on waits for this
+  // destruction (the lock above), then finds the tombstone and refuses.
+  {
+    const std::string prefix = fmt::format("{}/", tenant);  // cache keys are "tenant/key id"
+    std::lock_guard lock(cache_mutex_);
+    for (auto it = created_.begin(); it != created_.end();) {
+      const std::string_view cached = it->first;
+      const bool gone = cached.starts_with(prefix) &&
+                        std::find(names.begin(), names.end(), FileName(cached.substr(prefix.size()))) != names.end();
+      it = gone ? created_.erase(it) : std::next(it);
+    }
+  }
   const std::string tombstones = TenantDir(tenant) + "/x";
   if (Status s = MakeDirs(tombstones); !s.ok()) return s;
   for (const std::string& name : names) {
@@ -233,15 +245,6 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   if (fs::exists(keys_dir, ec))
     if (Status s = SyncDir(keys_dir); !s.ok()) return s;
   for (const std::string& dir : owned_dirs) fs::remove_all(dir, ec);
-  const std::string prefix = fmt::format("{}/", tenant);  // cache keys are "tenant/key id"
-  std::lock_guard lock(cache_mutex_);
-  for (auto it = created_.begin(); it != created_.end();) {
-    const std::string_view cached = it->first;
-    const bool gone = cached.starts_with(prefix) &&
-                      std::find(names.begin(), names.end(),
-                                FileName(cached.substr(prefix.size()))) != names.end();
-    it = gone ? created_.erase(it) : std::next(it);
-  }
   return Status::Ok();
 }
 
