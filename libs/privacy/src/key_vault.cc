@@ -261,18 +261,28 @@ Result<Key> KeyVault::IndexKey(std::string_view tenant) {
   return key;
 }
 
+namespace {
+// "tenant/key id": a ring's cache key, made for every record opened (fmt showed in profiles).
+std::string RingKey(std::string_view tenant, std::string_view key_id) {
+  std::string key;
+  key.reserve(tenant.size() + 1 + key_id.size());
+  key.append(tenant).append("/").append(key_id);
+  return key;
+}
+}  // namespace
+
 Result<std::optional<Key>> KeyRing::GetOrCreate(std::string_view tenant, std::string_view key_id) {
   auto key = Get(tenant, key_id);
   if (key || key.error().code() != StatusCode::kFailedPrecondition) return key;
   auto made = vault_->GetOrCreate(tenant, key_id);
   if (!made) return std::unexpected(made.error());
-  keys_[fmt::format("{}/{}", tenant, key_id)] = *made;
+  keys_[RingKey(tenant, key_id)] = *made;
   return std::optional<Key>(*made);
 }
 
 Result<std::optional<Key>> KeyRing::Get(std::string_view tenant, std::string_view key_id) {
   if (keys_.size() > 10000) keys_.clear();
-  std::string cache_key = fmt::format("{}/{}", tenant, key_id);
+  std::string cache_key = RingKey(tenant, key_id);
   if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
   auto key = vault_->Get(tenant, key_id);
   if (key) keys_.emplace(std::move(cache_key), *key);

@@ -13,8 +13,16 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
+// "tenant\nkey id\nmessage type". Built by hand: it is made for every record opened (50 for a
+// customer view's page), where fmt's formatting showed in the profile.
 std::string AssociatedData(std::string_view tenant, std::string_view key_id, const Message& message) {
-  return fmt::format("{}\n{}\n{}", tenant, key_id, message.GetDescriptor()->full_name());
+  const std::string& type = message.GetDescriptor()->full_name();
+  std::string ad;
+  ad.reserve(tenant.size() + key_id.size() + type.size() + 2);
+  ad.append(tenant).push_back('\n');
+  ad.append(key_id).push_back('\n');
+  ad.append(type);
+  return ad;
 }
 
 bool IsSet(const Message& message, const FieldDescriptor* field) {
