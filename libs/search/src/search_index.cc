@@ -231,6 +231,20 @@ Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& l
   return std::unique_ptr<SearchIndexer>(new SearchIndexer(std::move(impl)));
 }
 
+Result<std::vector<int64_t>> CommittedPositions(const std::string& dir, size_t partitions) {
+  std::vector<int64_t> next(partitions, 0);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/iamglass", ec)) return next;  // nothing committed yet
+  try {
+    Xapian::Database db(dir);
+    for (size_t p = 0; p < partitions; ++p)
+      if (const std::string stored = db.get_metadata(PositionKey(p)); !stored.empty()) next[p] = std::stoll(stored);
+  } catch (const Xapian::Error& e) {
+    return std::unexpected(XapianError(e, "read the positions of " + dir));
+  }
+  return next;
+}
+
 Result<size_t> SearchIndexer::Step(std::chrono::milliseconds wait) {
   auto records = impl_->reader->Poll(impl_->max_batch_events, wait);
   if (!records) return std::unexpected(records.error());

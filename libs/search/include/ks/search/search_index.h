@@ -56,6 +56,11 @@ class SearchIndexer {
   std::unique_ptr<Impl> impl_;
 };
 
+// The next offset of each of `partitions` partitions that the index in `dir` has committed (what
+// a search sees): zeros before the indexer made it. Read without disturbing a running indexer;
+// for waiting on one (the benchmarks time queries only once the index is still).
+Result<std::vector<int64_t>> CommittedPositions(const std::string& dir, size_t partitions);
+
 // Keeps the index in `dir` up to date with `log` until `stop` becomes true: steps an indexer, and
 // after an error (a full disk, an unreachable broker) logs it and opens a new one a second later,
 // which resumes from the last commit. For a thread of the projector or the all-in-one.
