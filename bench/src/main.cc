@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     const auto registrations = ks::bench::MedianOf(static_cast<int>(registration_runs.size()),
                                                    [&, next = size_t{0}]() mutable { return registration_runs[next++]; });
     figures.push_back({"ingest: new parties, a new key file each", registrations,
-                       fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
+                       fmt::format("gRPC echo {} B x{} (commands' size)", request_bytes, options.concurrency),
                        echo_ingest, 0});
     // The same commands, 16 to an ExecuteBatch call (still 64 commands in flight): the per-call
     // cost of gRPC shared by 16.

@@ -153,27 +153,42 @@ bool KeyVault::Destroyed(std::string_view tenant, const std::string& name) const
   return fs::exists(TenantDir(tenant) + "/x/" + name, ec);
 }
 
-Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
-  const std::string cache_key = fmt::format("{}/{}", tenant, key_id);
+Result<Key> KeyVault::CachedOrMade(std::unordered_map<std::string, Key>& cache, const std::string& cache_key,
+                                   const std::function<Result<Key>()>& make) {
   {
-    std::lock_guard lock(cache_mutex_);
-    if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
+    // One thread of this process makes a given key; the others wait for it and take it from the
+    // cache, which it enters only once durable. (Read from disk while its maker was still between
+    // link() and the directory's fsync, it could seal data under a key a crash then loses.)
+    std::unique_lock lock(cache_mutex_);
+    while (true) {
+      if (auto it = cache.find(cache_key); it != cache.end()) return it->second;
+      if (making_.insert(cache_key).second) break;
+      made_.wait(lock);
+    }
   }
-  // Making a key file costs two fsyncs: other keys' lookups and creations go on meanwhile (two
-  // threads making the same key agree through link(), as two processes do). Only a destruction
-  // excludes creations, so that no key is made again once its tombstone is written; the new key
-  // enters the cache before that can happen.
-  std::shared_lock creating(destroy_mutex_);
-  if (Destroyed(tenant, FileName(key_id)))
-    return std::unexpected(FailedPrecondition(
-        "key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
-  auto key = CreateFile(TenantDir(tenant) + "/k", FileName(key_id));
+  auto key = make();
+  std::lock_guard lock(cache_mutex_);
+  making_.erase(cache_key);
   if (key) {
-    std::lock_guard lock(cache_mutex_);
-    if (created_.size() > 100000) created_.clear();  // a cache, not a copy of the vault
-    created_.emplace(cache_key, *key);
+    if (cache.size() > 100000) cache.clear();  // a cache, not a copy of the vault
+    cache.emplace(cache_key, *key);
   }
+  made_.notify_all();
   return key;
+}
+
+Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
+  // Making a key file costs two fsyncs: other keys' lookups and creations go on meanwhile. Only a
+  // destruction excludes creations, so that no key is made again once its tombstone is written;
+  // the new key enters the cache before that can happen (CachedOrMade runs `make` to its end).
+  return CachedOrMade(created_, fmt::format("{}/{}", tenant, key_id), [&]() -> Result<Key> {
+    { std::lock_guard gate(destroy_gate_); }  // a destruction waiting for its turn goes first
+    std::shared_lock creating(destroy_mutex_);
+    if (Destroyed(tenant, FileName(key_id)))
+      return std::unexpected(FailedPrecondition(
+          "key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
+    return CreateFile(TenantDir(tenant) + "/k", FileName(key_id));
+  });
 }
 
 Result<std::optional<Key>> KeyVault::Get(std::string_view tenant, std::string_view key_id) const {
@@ -196,7 +211,11 @@ Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::str
 }
 
 Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
+  // Through the gate first: creations arriving from now on wait at it, so a steady stream of
+  // them cannot keep the exclusive lock from this erasure (readers go first in glibc's rwlock).
+  std::unique_lock gate(destroy_gate_);
   std::unique_lock destroying(destroy_mutex_);
+  gate.unlock();
   const std::string keys_dir = TenantDir(tenant) + "/k";
   // The owner's key and what it adopted, and what those adopted (a merged duplicate's contacts).
   std::vector<std::string> names{FileName(owner)};
@@ -249,16 +268,8 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
 }
 
 Result<Key> KeyVault::IndexKey(std::string_view tenant) {
-  {
-    std::lock_guard lock(cache_mutex_);
-    if (auto it = index_keys_.find(std::string(tenant)); it != index_keys_.end()) return it->second;
-  }
-  auto key = CreateFile(TenantDir(tenant), "index.key");  // racing creators agree through link()
-  if (key) {
-    std::lock_guard lock(cache_mutex_);
-    index_keys_.emplace(std::string(tenant), *key);
-  }
-  return key;
+  // Never destroyed; racing processes agree through link().
+  return CachedOrMade(index_keys_, std::string(tenant), [&] { return CreateFile(TenantDir(tenant), "index.key"); });
 }
 
 namespace {

@@ -241,6 +241,9 @@ Result<std::vector<int64_t>> CommittedPositions(const std::string& dir, size_t p
       if (const std::string stored = db.get_metadata(PositionKey(p)); !stored.empty()) next[p] = std::stoll(stored);
   } catch (const Xapian::Error& e) {
     return std::unexpected(XapianError(e, "read the positions of " + dir));
+  } catch (const std::exception& e) {  // a position that is not a number
+    return std::unexpected(
+        Status(StatusCode::kDataLoss, fmt::format("search index {}: a stored position does not parse ({})", dir, e.what())));
   }
   return next;
 }

@@ -1,6 +1,7 @@
 // The key vault and sealing on their own, on disk: what erasure rests on.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -62,21 +63,25 @@ TEST_CASE("key vault: threads making keys at once agree on each key, and a destr
   constexpr int kKeys = 40;
   std::vector<std::vector<privacy::Key>> seen(kThreads, std::vector<privacy::Key>(kKeys));
   std::atomic<int> failures{0};
+  std::array<std::atomic<bool>, 10> destroyed{};  // set once Destroy of p<k> has returned
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int n = 0; n < kKeys; ++n) {
         const int k = (n * 7 + t * 13) % kKeys;
+        const bool gone_before = k < 10 && destroyed[k].load();
         auto key = v.GetOrCreate("gemeente-aa", "party/p" + std::to_string(k));
         if (key)
           seen[t][k] = *key;
         else if (k >= 10)  // only the destroyed ones may be refused
           ++failures;
+        if (key && gone_before) ++failures;  // a key handed out after its destruction ended
       }
     });
   std::thread destroyer([&] {
     for (int k = 0; k < 10; ++k) {
       if (!v.Destroy("gemeente-aa", "party/p" + std::to_string(k)).ok()) ++failures;
+      destroyed[k].store(true);
       if (v.GetOrCreate("gemeente-aa", "party/p" + std::to_string(k)).has_value()) ++failures;
     }
   });
@@ -181,6 +186,17 @@ TEST_CASE("policies: the rules react to sealed events as to open ones, and React
     turn->set_text("Hallo, ik wil een afspraak maken");
   }
   add("c1", 2).mutable_conversation_linked_to_party()->set_party_id("p2");
+  // A turn of another conversation, then that conversation started for p4 (with a subject and a
+  // counterpart: personal fields of the event the turns rule reads the party of).
+  auto* late_turn = add("turn2", 2).mutable_interaction_registered();
+  late_turn->set_conversation_id("c2");
+  late_turn->set_channel(pb::CHANNEL_CHAT);
+  late_turn->set_direction(pb::DIRECTION_INBOUND);
+  late_turn->set_text("Is mijn aanvraag al binnen?");
+  auto* started = add("c2", 2).mutable_conversation_started();
+  started->set_party_id("p4");
+  started->set_subject("Vraag over mijn aanvraag bijzondere bijstand");
+  started->mutable_counterpart()->set_value("jan@example.nl");
   // p3 merged into p2, then p2 erased: p3 is erased with it.
   add("p3", 3).mutable_party_merged()->set_into_party_id("p2");
   add("p2", 4).mutable_party_erased();
@@ -192,7 +208,7 @@ TEST_CASE("policies: the rules react to sealed events as to open ones, and React
     REQUIRE(privacy::SealEvent(e, key_id, [&] { return (*vault)->GetOrCreate(tenant, key_id); }).ok());
     sealed_count += e.has_personal_data() ? 1 : 0;
   }
-  REQUIRE(sealed_count == 7);  // the contacts' texts and numbers really were taken out
+  REQUIRE(sealed_count == 9);  // the texts, numbers and the subject really were taken out
 
   struct Rules {
     ks::domain::FrequentContactRule frequent;
@@ -214,7 +230,7 @@ TEST_CASE("policies: the rules react to sealed events as to open ones, and React
     open_rules.Feed(events[i]);
     sealed_rules.Feed(sealed[i]);
   }
-  CHECK(open_rules.issued.size() == 4);  // the label, two turns linked, one duplicate erased
+  CHECK(open_rules.issued.size() == 5);  // the label, three turns linked, one duplicate erased
   CHECK(sealed_rules.issued == open_rules.issued);
 
   // Why the events ReactTo looks at are opened: a melding's acknowledgement goes to an address

@@ -22,13 +22,16 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ks/core/status.h"
 
@@ -70,15 +73,23 @@ class KeyVault {
   Result<Key> CreateFile(const std::string& dir, const std::string& name);
   bool Destroyed(std::string_view tenant, const std::string& name) const;
 
+  // The key at `cache_key` in `cache`, else made by `make` (by one thread at a time per key).
+  Result<Key> CachedOrMade(std::unordered_map<std::string, Key>& cache, const std::string& cache_key,
+                           const std::function<Result<Key>()>& make);
+
   const std::string dir_;
   const bool sync_;
   // Keys are cached by the process that creates and destroys them (the command service); other
   // processes read through a KeyRing per batch or request, so an erasure reaches them at once.
-  std::mutex cache_mutex_;  // guards the two caches only, never held over file work
+  std::mutex cache_mutex_;  // guards the caches and making_, never held over file work
   std::unordered_map<std::string, Key> created_;
   std::unordered_map<std::string, Key> index_keys_;
-  // Shared by key creations, exclusive for a destruction (GetOrCreate says why).
+  std::unordered_set<std::string> making_;  // cache keys a thread is making now
+  std::condition_variable made_;            // one of them was made (or failed)
+  // Shared by key creations, exclusive for a destruction (GetOrCreate says why); the gate lets a
+  // waiting destruction go before creations that come after it.
   std::shared_mutex destroy_mutex_;
+  std::mutex destroy_gate_;
 };
 
 // A short-lived cache over a vault, for one batch of events or one query: a key (or its absence)
