@@ -3,6 +3,8 @@
 
 #include <array>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -49,6 +51,18 @@ TEST_CASE("key vault: destroyed keys stay destroyed, adopted keys go with their 
   REQUIRE(reader.has_value());
   CHECK(*(*reader)->Get("aa", "party/p1") == *v.Get("aa", "party/p1"));
   CHECK(privacy::KeyVault::Open(dir.Sub("elsewhere"), false).error().code() == StatusCode::kFailedPrecondition);
+
+  // Caught in the middle of a destruction (tombstone written, key overwritten with zeros, not yet
+  // unlinked), a key reads as destroyed, not as 32 zeros.
+  REQUIRE(v.GetOrCreate("gemeente-bb", "party/q1").has_value());
+  const auto keys_dir = std::filesystem::path(dir.Sub("vault")) / "gemeente-bb" / "k";
+  const auto key_file = std::filesystem::directory_iterator(keys_dir)->path();
+  std::filesystem::create_directories(keys_dir.parent_path() / "x");
+  std::ofstream(keys_dir.parent_path() / "x" / key_file.filename()).flush();
+  std::ofstream(key_file, std::ios::binary | std::ios::trunc) << std::string(32, '\0');
+  auto midway = (*reader)->Get("gemeente-bb", "party/q1");
+  REQUIRE(midway.has_value());
+  CHECK_FALSE(midway->has_value());
 }
 
 TEST_CASE("key vault: threads making keys at once agree on each key, and a destroyed key is not made again",
