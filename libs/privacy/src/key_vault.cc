@@ -207,6 +207,12 @@ Result<std::optional<Key>> KeyVault::Get(std::string_view tenant, std::string_vi
 }
 
 Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id) {
+  // Not beside a destruction: one that had listed the owner's adopted keys would remove this
+  // adoption with their directory and leave the key alive. After it, the owner is gone.
+  { std::lock_guard gate(destroy_gate_); }
+  std::shared_lock adopting(destroy_mutex_);
+  if (Destroyed(tenant, FileName(owner)))
+    return FailedPrecondition("key {} of {} was destroyed (erased): it adopts nothing any more", owner, tenant);
   const std::string dir = TenantDir(tenant) + "/o/" + FileName(owner);
   if (Status s = MakeDirs(dir); !s.ok()) return s;
   const std::string name = FileName(key_id);

@@ -44,6 +44,8 @@ TEST_CASE("key vault: destroyed keys stay destroyed, adopted keys go with their 
   }
   CHECK(v.Get("aa", "party/p1")->has_value());
   CHECK(v.Destroy("gemeente-aa", "party/p1").ok());  // again: no change
+  // An erased owner adopts nothing (a contact linked to it would keep a key nobody destroys).
+  CHECK(v.Adopt("gemeente-aa", "party/p1", "interaction/i2").code() == StatusCode::kFailedPrecondition);
   // A key never made is not taken for an erased one.
   CHECK(v.Get("gemeente-aa", "party/never").error().code() == StatusCode::kFailedPrecondition);
   // Another process opening the same directory sees the same.

@@ -59,6 +59,7 @@ class KeyVault {
   // vault that is not the command service's, or a lost one): never read as "erased".
   Result<std::optional<Key>> Get(std::string_view tenant, std::string_view key_id) const;
   // `owner` takes `key_id` along: destroying the owner destroys it too.
+  // FAILED_PRECONDITION when `owner` was destroyed.
   Status Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id);
   // Destroys `owner`'s key and every key it adopted, and what those adopted. Idempotent.
   Status Destroy(std::string_view tenant, std::string_view owner);
