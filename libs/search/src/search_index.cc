@@ -33,6 +33,17 @@ constexpr Xapian::valueno kKindSlot = 1;  // "interaction" or "melding"
 constexpr const char* kStemmer = "dutch";
 
 std::string PositionKey(size_t partition) { return "position/" + std::to_string(partition); }
+// The next offset of each partition that the index's last commit covers (0 where none is stored).
+// Throws std::invalid_argument or std::out_of_range for a stored position that is not a number.
+std::vector<int64_t> StoredPositions(const Xapian::Database& db, size_t partitions) {
+  std::vector<int64_t> next(partitions, 0);
+  for (size_t p = 0; p < partitions; ++p)
+    if (const std::string stored = db.get_metadata(PositionKey(p)); !stored.empty()) next[p] = std::stoll(stored);
+  return next;
+}
+Status UnparsedPosition(const std::string& dir, const std::exception& e) {
+  return Status(StatusCode::kDataLoss, fmt::format("search index {}: a stored position does not parse ({})", dir, e.what()));
+}
 std::string UniqueTerm(const std::string& tenant, const std::string& id) { return kIdPrefix + tenant + ":" + id; }
 
 // Words of folded text: runs of letters and digits (and of bytes of other scripts, kept whole).
@@ -217,13 +228,11 @@ Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& l
   }
   try {
     impl->db = std::make_unique<Xapian::WritableDatabase>(dir, Xapian::DB_CREATE_OR_OPEN);
-    impl->next.assign(static_cast<size_t>(log.partition_count()), 0);
-    for (size_t p = 0; p < impl->next.size(); ++p) {
-      const std::string stored = impl->db->get_metadata(PositionKey(p));
-      if (!stored.empty()) impl->next[p] = std::stoll(stored);
-    }
+    impl->next = StoredPositions(*impl->db, static_cast<size_t>(log.partition_count()));
   } catch (const Xapian::Error& e) {
     return std::unexpected(XapianError(e, "open " + dir));
+  } catch (const std::exception& e) {
+    return std::unexpected(UnparsedPosition(dir, e));
   }
   auto reader = log.OpenReader(impl->next);
   if (!reader) return std::unexpected(reader.error());
@@ -232,20 +241,15 @@ Result<std::unique_ptr<SearchIndexer>> SearchIndexer::Open(eventlog::EventLog& l
 }
 
 Result<std::vector<int64_t>> CommittedPositions(const std::string& dir, size_t partitions) {
-  std::vector<int64_t> next(partitions, 0);
   std::error_code ec;
-  if (!std::filesystem::exists(dir + "/iamglass", ec)) return next;  // nothing committed yet
+  if (!std::filesystem::exists(dir + "/iamglass", ec)) return std::vector<int64_t>(partitions, 0);  // none committed
   try {
-    Xapian::Database db(dir);
-    for (size_t p = 0; p < partitions; ++p)
-      if (const std::string stored = db.get_metadata(PositionKey(p)); !stored.empty()) next[p] = std::stoll(stored);
+    return StoredPositions(Xapian::Database(dir), partitions);
   } catch (const Xapian::Error& e) {
     return std::unexpected(XapianError(e, "read the positions of " + dir));
-  } catch (const std::exception& e) {  // a position that is not a number
-    return std::unexpected(
-        Status(StatusCode::kDataLoss, fmt::format("search index {}: a stored position does not parse ({})", dir, e.what())));
+  } catch (const std::exception& e) {
+    return std::unexpected(UnparsedPosition(dir, e));
   }
-  return next;
 }
 
 Result<size_t> SearchIndexer::Step(std::chrono::milliseconds wait) {
