@@ -50,6 +50,15 @@ Status MakeDirs(const std::string& dir) {
   return Status::Ok();
 }
 
+// "tenant/key id": what the vault's and the key rings' caches hold a key under (a ring makes one
+// for every record opened; fmt's formatting showed in profiles).
+std::string CacheKey(std::string_view tenant, std::string_view key_id) {
+  std::string key;
+  key.reserve(tenant.size() + 1 + key_id.size());
+  key.append(tenant).append("/").append(key_id);
+  return key;
+}
+
 // Reads a 32-byte key file: std::nullopt when there is none, or when it is being destroyed.
 Result<std::optional<Key>> ReadKeyFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -170,24 +179,42 @@ Result<Key> KeyVault::CachedOrMade(std::unordered_map<std::string, Key>& cache, 
       made_.wait(lock);
     }
   }
+  // Whatever `make` does (even throw), the key is no longer being made afterwards and the waiters
+  // wake, finding it in the cache when it was made.
+  std::optional<Key> made;
+  struct Done {
+    KeyVault& vault;
+    std::unordered_map<std::string, Key>& cache;
+    const std::string& cache_key;
+    const std::optional<Key>& made;
+    ~Done() {
+      std::lock_guard lock(vault.cache_mutex_);
+      if (made) {
+        if (cache.size() > 100000) cache.clear();  // a cache, not a copy of the vault
+        cache.emplace(cache_key, *made);
+      }
+      vault.making_.erase(cache_key);
+      vault.made_.notify_all();
+    }
+  } done{*this, cache, cache_key, made};
   auto key = make();
-  std::lock_guard lock(cache_mutex_);
-  making_.erase(cache_key);
-  if (key) {
-    if (cache.size() > 100000) cache.clear();  // a cache, not a copy of the vault
-    cache.emplace(cache_key, *key);
-  }
-  made_.notify_all();
+  if (key) made = *key;
   return key;
 }
 
 Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
+  const std::string cache_key = CacheKey(tenant, key_id);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto it = created_.find(cache_key); it != created_.end()) return it->second;
+  }
   // Making a key file costs two fsyncs: other keys' lookups and creations go on meanwhile. Only a
   // destruction excludes creations, so that no key is made again once its tombstone is written;
-  // the new key enters the cache before that can happen (CachedOrMade runs `make` to its end).
-  return CachedOrMade(created_, fmt::format("{}/{}", tenant, key_id), [&]() -> Result<Key> {
-    { std::lock_guard gate(destroy_gate_); }  // a destruction waiting for its turn goes first
-    std::shared_lock creating(destroy_mutex_);
+  // the creation's side of the lock is held until the new key is in the cache, which a
+  // destruction clears of its keys.
+  { std::lock_guard gate(destroy_gate_); }  // a destruction waiting for its turn goes first
+  std::shared_lock creating(destroy_mutex_);
+  return CachedOrMade(created_, cache_key, [&]() -> Result<Key> {
     if (Destroyed(tenant, FileName(key_id)))
       return std::unexpected(FailedPrecondition(
           "key {} of {} was destroyed (erased); it is not made again", key_id, tenant));
@@ -245,7 +272,7 @@ Status KeyVault::Destroy(std::string_view tenant, std::string_view owner) {
   // Out of the cache first: a GetOrCreate of one of these keys from now on waits for this
   // destruction (the lock above), then finds the tombstone and refuses.
   {
-    const std::string prefix = fmt::format("{}/", tenant);  // cache keys are "tenant/key id"
+    const std::string prefix = CacheKey(tenant, "");  // cache keys are "tenant/key id"
     std::lock_guard lock(cache_mutex_);
     for (auto it = created_.begin(); it != created_.end();) {
       const std::string_view cached = it->first;
@@ -282,28 +309,18 @@ Result<Key> KeyVault::IndexKey(std::string_view tenant) {
   return CachedOrMade(index_keys_, std::string(tenant), [&] { return CreateFile(TenantDir(tenant), "index.key"); });
 }
 
-namespace {
-// "tenant/key id": a ring's cache key, made for every record opened (fmt showed in profiles).
-std::string RingKey(std::string_view tenant, std::string_view key_id) {
-  std::string key;
-  key.reserve(tenant.size() + 1 + key_id.size());
-  key.append(tenant).append("/").append(key_id);
-  return key;
-}
-}  // namespace
-
 Result<std::optional<Key>> KeyRing::GetOrCreate(std::string_view tenant, std::string_view key_id) {
   auto key = Get(tenant, key_id);
   if (key || key.error().code() != StatusCode::kFailedPrecondition) return key;
   auto made = vault_->GetOrCreate(tenant, key_id);
   if (!made) return std::unexpected(made.error());
-  keys_[RingKey(tenant, key_id)] = *made;
+  keys_[CacheKey(tenant, key_id)] = *made;
   return std::optional<Key>(*made);
 }
 
 Result<std::optional<Key>> KeyRing::Get(std::string_view tenant, std::string_view key_id) {
   if (keys_.size() > 10000) keys_.clear();
-  std::string cache_key = RingKey(tenant, key_id);
+  std::string cache_key = CacheKey(tenant, key_id);
   if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
   auto key = vault_->Get(tenant, key_id);
   if (key) keys_.emplace(std::move(cache_key), *key);
