@@ -27,8 +27,8 @@ using readmodel::ReadModelStore;
 // however many of its events the batch holds. Every write is collected and handed to RocksDB in
 // key order: the memtable's skip list remembers where its last insert went, so a key just after
 // the previous one is placed in a few steps instead of a search from the top (unsorted, those
-// searches were the largest part of a rebuild's time). The sort is stable, so a delete and a
-// later put of the same key end as a put.
+// searches were the largest part of a rebuild's time). Of several puts and deletes of one key,
+// only the last is written.
 class BatchTxn {
  public:
   BatchTxn(rocksdb::DB* db, bool write_ahead_log) : db_(db), write_ahead_log_(write_ahead_log) {}
@@ -51,10 +51,18 @@ class BatchTxn {
     for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), Op::kPut});
     for (auto& [key, delta] : counts_)
       if (delta != 0) writes_.push_back({key, keys::EncodeInt64(delta), Op::kMerge});
+    // Equal keys keep their order, so the last write of a key is the one that counts.
     std::stable_sort(writes_.begin(), writes_.end(),
                      [](const Write& a, const Write& b) { return a.key < b.key; });
     rocksdb::WriteBatch batch;
-    for (const Write& w : writes_) {
+    for (size_t n = 0; n < writes_.size(); ++n) {
+      const Write& w = writes_[n];
+      // A put or delete followed by another of the same key (an index entry added and moved on
+      // within the batch) is superseded: only the last reaches the memtable.
+      if (n + 1 < writes_.size() && w.op != Op::kMerge) {
+        const Write& later = writes_[n + 1];
+        if (later.op != Op::kMerge && later.key == w.key) continue;
+      }
       switch (w.op) {
         case Op::kPut: KS_CHECK(batch.Put(w.key, w.value).ok()); break;
         case Op::kDelete: KS_CHECK(batch.Delete(w.key).ok()); break;

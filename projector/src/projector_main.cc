@@ -23,7 +23,9 @@ int ProjectorMain(int argc, char** argv) {
       .Define("rebuild-into", "",
               "build a fresh store in this directory from offset 0 up to the log's current end, "
               "then exit")
-      .Define("batch", "2000", "most events folded per batch")
+      .Define("batch", "",
+              "most events folded per batch; default 2000, and 20000 for --rebuild-into (a record "
+              "changed several times within a batch is read and written once)")
       .Define("block-cache-mb", "64", "the read models' block cache (data, index and filter blocks): bounds the store's memory")
       .Define("workers", "",
               "threads that fold a batch's partitions side by side (more than 1: partitions become "
@@ -36,7 +38,9 @@ int ProjectorMain(int argc, char** argv) {
               "index)");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
-  auto batch = flags.GetInt("batch");
+  const std::string rebuild_into = flags.Get("rebuild-into");
+  auto batch = flags.Get("batch").empty() ? Result<int64_t>(rebuild_into.empty() ? 2000 : 20000)
+                                          : flags.GetInt("batch");
   if (!batch || *batch <= 0) {
     log::Error("projector", "--batch: must be a whole number of at least 1");
     return 2;
@@ -46,7 +50,6 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "--block-cache-mb: must be a whole number of megabytes, at least 8");
     return 2;
   }
-  const std::string rebuild_into = flags.Get("rebuild-into");
   auto workers = flags.Get("workers").empty() ? Result<int64_t>(rebuild_into.empty() ? 1 : 2)
                                               : flags.GetInt("workers");
   if (!workers || *workers <= 0 || *workers > 64) {
