@@ -559,7 +559,8 @@ Sample OpenMeldingenBenchmark(const BenchOptions& options, size_t* answer_bytes)
       });
 }
 
-Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands) {
+Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands, size_t probe_every) {
+  KS_CHECK(probe_every >= 1);
   const std::string dir = options.work_dir + "/freshness";
   std::filesystem::remove_all(dir);
   auto app = allinone::AllInOne::Start(
@@ -606,13 +607,20 @@ Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t comma
     auto* call = new Call();
     commands_stub->async()->Execute(
         &call->command_context, &request, &call->reply,
-        [&, call, request_ptr = &request](grpc::Status status) {
+        [&, call, i, request_ptr = &request](grpc::Status status) {
           if (!status.ok()) {
             finish(false, 0);
             delete call;
             return;
           }
           call->answered = Clock::now();
+          if (i % probe_every != 0) {
+            std::lock_guard lock(shared.mutex);
+            ++shared.finished;
+            shared.cv.notify_all();
+            delete call;
+            return;
+          }
           call->query.set_tenant(request_ptr->meta().tenant());
           // The party whose view shows the write (contacts and callbacks name one).
           call->query.set_party_id(request_ptr->has_register_interaction()

@@ -81,9 +81,10 @@ Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes);
 Sample CallbackQueueBenchmark(const BenchOptions& options, size_t* answer_bytes);
 Sample OpenMeldingenBenchmark(const BenchOptions& options, size_t* answer_bytes);
 
-// Freshness: commands sent at `rate` per second; after each answer, a customer-view query that
-// asks for the command's positions (read-your-writes). The sample's p50/p99 is the time from the
-// command's answer to that query's answer: how soon a write is visible, projector included.
-Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands);
+// Freshness: commands sent at `rate` per second; after the answer of every `probe_every`-th, a
+// customer-view query that asks for the command's positions (read-your-writes). The sample's
+// p50/p99 is the time from the command's answer to that query's answer: how soon a write is
+// visible, projector included; its rate counts every command.
+Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t commands, size_t probe_every = 1);
 
 }  // namespace ks::bench
