@@ -466,7 +466,16 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     records.push_back({aggregate_id, sealed.SerializeAsString(), TimeUtil::TimestampToMilliseconds(now)});
   }
 
-  log_.AppendAsync(std::move(records), [this, aggregate_id, events = std::move(events), applied_end_when_sent,
+  {
+    std::lock_guard lock(mutex_);
+    ++appends_under_way_;
+  }
+  // The last thing the callback does is to count itself finished: the destructor waits for that.
+  auto finished = [this] {
+    std::lock_guard lock(mutex_);
+    if (--appends_under_way_ == 0) appends_finished_.notify_all();
+  };
+  log_.AppendAsync(std::move(records), [this, finished, aggregate_id, events = std::move(events), applied_end_when_sent,
                                         done = std::move(pending.done)](Result<std::vector<eventlog::Position>> written) {
     if (!written) {
       log::Warn("command-service", "append for {} failed: {}", aggregate_id, written.error().ToString());
@@ -482,6 +491,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
                                        "idempotency key",
                                        written.error().message())));
       ReleaseSlot(aggregate_id);
+      finished();
       return;
     }
     pb::ExecuteReply reply;
@@ -499,8 +509,14 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     }
     done(std::move(reply));
     ReleaseSlot(aggregate_id);
+    finished();
   });
   return false;
+}
+
+CommandHandler::~CommandHandler() {
+  std::unique_lock lock(mutex_);
+  appends_finished_.wait(lock, [this] { return appends_under_way_ == 0; });
 }
 
 Result<pb::ExecuteReply> CommandHandler::ExecuteSync(pb::ExecuteRequest request) {

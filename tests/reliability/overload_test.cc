@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <set>
 
@@ -114,4 +115,42 @@ TEST_CASE("a command whose caller's deadline passed while it waited is not run",
   CHECK(expired_refused.load());
   auto state = (*handler)->StateOf(party->aggregate_id());
   CHECK(std::get<ks::domain::PartyState>(state.data).display_name != "Te laat");
+}
+
+TEST_CASE("a command handler going away first answers every command it accepted", "[reliability][integration]") {
+  // An append's callback answers its command and then runs the aggregate's next waiting one, on
+  // the log's thread: a handler destroyed just after an answer must wait for that, or the
+  // commands still waiting are never answered (and the callback uses a handler that is gone).
+  TempDir dir;
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
+  REQUIRE(log.has_value());
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
+  REQUIRE(handler.has_value());
+  auto party = (*handler)->ExecuteSync(RegisterPerson("Burger"));
+  REQUIRE(party.has_value());
+  constexpr int kRenames = 30;
+  std::atomic<int> succeeded{0};
+  std::atomic<int> answered{0};
+  std::promise<void> first_answer;
+  for (int i = 0; i < kRenames; ++i) {
+    auto request = NewRequest();
+    request.set_aggregate_id(party->aggregate_id());
+    request.mutable_change_party_name()->set_display_name("Naam " + std::to_string(i));
+    (*handler)->Execute(std::move(request), [&](Result<pb::ExecuteReply> r) {
+      if (r) ++succeeded;
+      if (answered.fetch_add(1) == 0) first_answer.set_value();
+    });
+  }
+  first_answer.get_future().wait();
+  handler->reset();  // the others still wait behind the aggregate, one fsynced append each
+  CHECK(answered.load() == kRenames);
+  CHECK(succeeded.load() == kRenames);
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+  int renames_logged = 0;
+  REQUIRE(eventlog::ReadUntil(**log, std::vector<int64_t>(2, 0), *ends, [&](const eventlog::StoredRecord& record) {
+            renames_logged += ks::testing::OpenedEvent(record.value).has_party_name_changed() ? 1 : 0;
+            return Status::Ok();
+          }).ok());
+  CHECK(renames_logged == kRenames);
 }

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <list>
 #include <memory>
@@ -59,6 +60,11 @@ class CommandHandler final : public domain::References {
   static Result<std::unique_ptr<CommandHandler>> Start(eventlog::EventLog& log, privacy::KeyVault& vault,
                                                        const attachments::AttachmentStore* attachments = nullptr,
                                                        CommandHandlerOptions options = {});
+
+  // Waits until no append is under way: an append's callback still uses the handler after it has
+  // answered (it runs the aggregate's next waiting command), so the commands accepted before
+  // are all answered before the handler goes.
+  ~CommandHandler();
 
   using Deadline = std::chrono::system_clock::time_point;
 
@@ -167,6 +173,8 @@ class CommandHandler final : public domain::References {
   std::vector<int64_t> applied_end_;  // per partition: the offset after the last record applied
   int64_t events_replayed_ = 0;
   std::atomic<size_t> in_flight_{0};
+  size_t appends_under_way_ = 0;  // guarded by mutex_
+  std::condition_variable appends_finished_;
 };
 
 }  // namespace ks::command
