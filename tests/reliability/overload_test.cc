@@ -82,26 +82,46 @@ TEST_CASE("overload is refused with RESOURCE_EXHAUSTED and nothing accepted is l
   for (const auto& text : accepted_texts) CHECK(logged.count(text) == 1);
 }
 
-TEST_CASE("a command whose caller's deadline passed while it waited is not run", "[reliability][integration]") {
+namespace {
+
+// A command handler on an fsynced embedded log (slow appends, so that commands queue behind an
+// aggregate), and one registered party to send renames to.
+struct OneParty {
   TempDir dir;
-  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
-  REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
-  REQUIRE(handler.has_value());
-  auto party = (*handler)->ExecuteSync(RegisterPerson("Burger"));
-  REQUIRE(party.has_value());
-  auto rename = [&](const std::string& name) {
+  std::unique_ptr<eventlog::EventLog> log;
+  std::unique_ptr<command::CommandHandler> handler;
+  std::string party_id;
+
+  OneParty() {
+    auto opened = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
+    REQUIRE(opened.has_value());
+    log = std::move(*opened);
+    auto started = command::CommandHandler::Start(*log, ks::testing::TestVault());
+    REQUIRE(started.has_value());
+    handler = std::move(*started);
+    auto party = handler->ExecuteSync(RegisterPerson("Burger"));
+    REQUIRE(party.has_value());
+    party_id = party->aggregate_id();
+  }
+  pb::ExecuteRequest Rename(const std::string& name) const {
     auto r = NewRequest();
-    r.set_aggregate_id(party->aggregate_id());
+    r.set_aggregate_id(party_id);
     r.mutable_change_party_name()->set_display_name(name);
     return r;
-  };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a command whose caller's deadline passed while it waited is not run", "[reliability][integration]") {
+  OneParty setup;
+  auto rename = [&](const std::string& name) { return setup.Rename(name); };
   std::atomic<int> answered{0};
   std::atomic<bool> expired_refused{false};
   // Many renames queue behind each other on one aggregate; the last one's deadline is already over.
   for (int i = 0; i < 50; ++i)
-    (*handler)->Execute(rename("Naam " + std::to_string(i)), [&](Result<pb::ExecuteReply>) { ++answered; });
-  (*handler)->Execute(
+    setup.handler->Execute(rename("Naam " + std::to_string(i)), [&](Result<pb::ExecuteReply>) { ++answered; });
+  setup.handler->Execute(
       rename("Te laat"),
       [&](Result<pb::ExecuteReply> r) {
         expired_refused = !r && r.error().code() == StatusCode::kDeadlineExceeded;
@@ -113,7 +133,7 @@ TEST_CASE("a command whose caller's deadline passed while it waited is not run",
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   REQUIRE(answered.load() == 51);
   CHECK(expired_refused.load());
-  auto state = (*handler)->StateOf(party->aggregate_id());
+  auto state = setup.handler->StateOf(setup.party_id);
   CHECK(std::get<ks::domain::PartyState>(state.data).display_name != "Te laat");
 }
 
@@ -121,34 +141,25 @@ TEST_CASE("a command handler going away first answers every command it accepted"
   // An append's callback answers its command and then runs the aggregate's next waiting one, on
   // the log's thread: a handler destroyed just after an answer must wait for that, or the
   // commands still waiting are never answered (and the callback uses a handler that is gone).
-  TempDir dir;
-  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 2, .sync = true});
-  REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
-  REQUIRE(handler.has_value());
-  auto party = (*handler)->ExecuteSync(RegisterPerson("Burger"));
-  REQUIRE(party.has_value());
+  OneParty setup;
   constexpr int kRenames = 30;
   std::atomic<int> succeeded{0};
   std::atomic<int> answered{0};
   std::promise<void> first_answer;
   for (int i = 0; i < kRenames; ++i) {
-    auto request = NewRequest();
-    request.set_aggregate_id(party->aggregate_id());
-    request.mutable_change_party_name()->set_display_name("Naam " + std::to_string(i));
-    (*handler)->Execute(std::move(request), [&](Result<pb::ExecuteReply> r) {
+    setup.handler->Execute(setup.Rename("Naam " + std::to_string(i)), [&](Result<pb::ExecuteReply> r) {
       if (r) ++succeeded;
       if (answered.fetch_add(1) == 0) first_answer.set_value();
     });
   }
   first_answer.get_future().wait();
-  handler->reset();  // the others still wait behind the aggregate, one fsynced append each
+  setup.handler.reset();  // the others still wait behind the aggregate, one fsynced append each
   CHECK(answered.load() == kRenames);
   CHECK(succeeded.load() == kRenames);
-  auto ends = (*log)->EndOffsets();
+  auto ends = setup.log->EndOffsets();
   REQUIRE(ends.has_value());
   int renames_logged = 0;
-  REQUIRE(eventlog::ReadUntil(**log, std::vector<int64_t>(2, 0), *ends, [&](const eventlog::StoredRecord& record) {
+  REQUIRE(eventlog::ReadUntil(*setup.log, std::vector<int64_t>(2, 0), *ends, [&](const eventlog::StoredRecord& record) {
             renames_logged += ks::testing::OpenedEvent(record.value).has_party_name_changed() ? 1 : 0;
             return Status::Ok();
           }).ok());
