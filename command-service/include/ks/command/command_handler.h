@@ -173,7 +173,7 @@ class CommandHandler final : public domain::References {
   std::vector<int64_t> applied_end_;  // per partition: the offset after the last record applied
   int64_t events_replayed_ = 0;
   std::atomic<size_t> in_flight_{0};
-  size_t appends_under_way_ = 0;  // guarded by mutex_
+  std::atomic<size_t> appends_under_way_{0};  // brought to 0 only under mutex_
   std::condition_variable appends_finished_;
 };
 
