@@ -311,17 +311,28 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done, Deadline dea
 }
 
 std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::string& aggregate_id) {
-  std::lock_guard lock(mutex_);
-  Slot& slot = slots_[aggregate_id];
-  if (slot.waiting.empty()) {
-    slot.busy = false;
-    // A slot for an aggregate that never came to exist (a refused create) is dropped again, unless
-    // an append for it was not confirmed: it may have landed, and the retry must find it.
-    if (!slot.state.exists() && !slot.needs_reload) slots_.erase(aggregate_id);
-    return std::nullopt;
+  std::list<Pending> refused;
+  std::optional<Pending> next;
+  {
+    std::lock_guard lock(mutex_);
+    Slot& slot = slots_[aggregate_id];
+    // A handler going away starts nothing new: what still waits is refused, so that its
+    // destructor waits only for the appends already under way (each bounded by the log's
+    // delivery timeout), not for a chain of them.
+    if (stopping_) refused.swap(slot.waiting);
+    if (slot.waiting.empty()) {
+      slot.busy = false;
+      // A slot for an aggregate that never came to exist (a refused create) is dropped again,
+      // unless an append for it was not confirmed: it may have landed, and the retry must find it.
+      if (!slot.state.exists() && !slot.needs_reload) slots_.erase(aggregate_id);
+    } else {
+      next = std::move(slot.waiting.front());
+      slot.waiting.pop_front();
+    }
   }
-  Pending next = std::move(slot.waiting.front());
-  slot.waiting.pop_front();
+  for (Pending& pending : refused)
+    pending.done(std::unexpected(
+        Unavailable("the command service is stopping; the command was not run: retry with the same idempotency key")));
   return next;
 }
 
@@ -520,6 +531,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
 
 CommandHandler::~CommandHandler() {
   std::unique_lock lock(mutex_);
+  stopping_ = true;
   appends_finished_.wait(lock, [this] { return appends_under_way_.load() == 0; });
 }
 

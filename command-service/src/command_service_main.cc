@@ -72,7 +72,9 @@ int CommandServiceMain(int argc, char** argv) {
   log::Info("command-service", "{}: finishing calls in flight, then stopping", signal);
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   policies.reset();
-  // Close the log first: it finishes appends in flight, whose callbacks still use the handler.
+  // The handler first: it waits for the appends under way, which the log (still open) confirms
+  // or fails within its delivery timeout, and refuses what still waits; then the log closes.
+  handler->reset();
   event_log->reset();
   return 0;
 }

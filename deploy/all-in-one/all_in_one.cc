@@ -102,8 +102,9 @@ AllInOne::~AllInOne() {
   search_stop_.store(true);
   if (search_thread_.joinable()) search_thread_.join();
   policies_.reset();
-  // The log goes first: closing it finishes appends in flight, whose callbacks still use the
-  // command handler.
+  // The command handler before the log: it waits for the appends under way, which the open log
+  // confirms or fails, and refuses what still waits.
+  handler_.reset();
   log_.reset();
 }
 

@@ -51,7 +51,8 @@ class BatchTxn {
     for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), Op::kPut});
     for (auto& [key, delta] : counts_)
       if (delta != 0) writes_.push_back({key, keys::EncodeInt64(delta), Op::kMerge});
-    // Equal keys keep their order, so the last write of a key is the one that counts.
+    // Equal keys keep their order: of puts and deletes of one key the last counts (a counter's
+    // merges, one per batch, add to whatever it holds).
     std::stable_sort(writes_.begin(), writes_.end(),
                      [](const Write& a, const Write& b) { return a.key < b.key; });
     rocksdb::WriteBatch batch;

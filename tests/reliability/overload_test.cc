@@ -137,25 +137,32 @@ TEST_CASE("a command whose caller's deadline passed while it waited is not run",
   CHECK(std::get<ks::domain::PartyState>(state.data).display_name != "Te laat");
 }
 
-TEST_CASE("a command handler going away first answers every command it accepted", "[reliability][integration]") {
+TEST_CASE("a command handler going away answers every command it accepted, and writes only what it confirmed",
+          "[reliability][integration]") {
   // An append's callback answers its command and then runs the aggregate's next waiting one, on
-  // the log's thread: a handler destroyed just after an answer must wait for that, or the
-  // commands still waiting are never answered (and the callback uses a handler that is gone).
+  // the log's thread. A handler destroyed just after an answer waits for the append under way
+  // and refuses what still waits (UNAVAILABLE, retryable, nothing written): no command is left
+  // unanswered, and the callback never uses a handler that is gone.
   OneParty setup;
   constexpr int kRenames = 30;
   std::atomic<int> succeeded{0};
+  std::atomic<int> refused{0};
   std::atomic<int> answered{0};
   std::promise<void> first_answer;
   for (int i = 0; i < kRenames; ++i) {
     setup.handler->Execute(setup.Rename("Naam " + std::to_string(i)), [&](Result<pb::ExecuteReply> r) {
-      if (r) ++succeeded;
+      if (r)
+        ++succeeded;
+      else if (r.error().code() == StatusCode::kUnavailable)
+        ++refused;
       if (answered.fetch_add(1) == 0) first_answer.set_value();
     });
   }
   first_answer.get_future().wait();
   setup.handler.reset();  // the others still wait behind the aggregate, one fsynced append each
   CHECK(answered.load() == kRenames);
-  CHECK(succeeded.load() == kRenames);
+  CHECK(succeeded.load() + refused.load() == kRenames);
+  CHECK(succeeded.load() >= 1);  // the first, at least (how many more depends on timing)
   auto ends = setup.log->EndOffsets();
   REQUIRE(ends.has_value());
   int renames_logged = 0;
@@ -163,5 +170,5 @@ TEST_CASE("a command handler going away first answers every command it accepted"
             renames_logged += ks::testing::OpenedEvent(record.value).has_party_name_changed() ? 1 : 0;
             return Status::Ok();
           }).ok());
-  CHECK(renames_logged == kRenames);
+  CHECK(renames_logged == succeeded.load());
 }

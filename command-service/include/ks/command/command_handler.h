@@ -62,8 +62,9 @@ class CommandHandler final : public domain::References {
                                                        CommandHandlerOptions options = {});
 
   // Waits until no append is under way: an append's callback still uses the handler after it has
-  // answered (it runs the aggregate's next waiting command), so the commands accepted before
-  // are all answered before the handler goes.
+  // answered. Commands still waiting behind a busy aggregate are answered UNAVAILABLE (not run,
+  // nothing written), so every command is answered before the handler goes. Destroy it before
+  // the log, while the log can still confirm what is under way.
   ~CommandHandler();
 
   using Deadline = std::chrono::system_clock::time_point;
@@ -174,6 +175,7 @@ class CommandHandler final : public domain::References {
   int64_t events_replayed_ = 0;
   std::atomic<size_t> in_flight_{0};
   std::atomic<size_t> appends_under_way_{0};  // brought to 0 only under mutex_
+  bool stopping_ = false;                      // guarded by mutex_: the destructor has begun
   std::condition_variable appends_finished_;
 };
 
