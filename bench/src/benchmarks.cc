@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "bench.grpc.pb.h"
 #include "klantstroom/v1/command_service.grpc.pb.h"
@@ -589,12 +590,14 @@ Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t comma
     pb::CustomerView view;
     Clock::time_point answered;
   };
-  auto finish = [&shared](bool ok, double ms) {
+  // A command is finished when it failed, when it was answered and not probed (no latency), or
+  // when its probe answered (the latency from the command's answer).
+  auto finish = [&shared](bool ok, std::optional<double> ms) {
     std::lock_guard lock(shared.mutex);
-    if (ok)
-      shared.freshness.Add(ms);
-    else
+    if (!ok)
       ++shared.failed;
+    else if (ms)
+      shared.freshness.Add(*ms);
     ++shared.finished;
     shared.cv.notify_all();
   };
@@ -609,15 +612,13 @@ Sample FreshnessBenchmark(const BenchOptions& options, double rate, size_t comma
         &call->command_context, &request, &call->reply,
         [&, call, i, request_ptr = &request](grpc::Status status) {
           if (!status.ok()) {
-            finish(false, 0);
+            finish(false, std::nullopt);
             delete call;
             return;
           }
           call->answered = Clock::now();
           if (i % probe_every != 0) {
-            std::lock_guard lock(shared.mutex);
-            ++shared.finished;
-            shared.cv.notify_all();
+            finish(true, std::nullopt);
             delete call;
             return;
           }
