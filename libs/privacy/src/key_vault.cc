@@ -202,6 +202,11 @@ Result<Key> KeyVault::CachedOrMade(std::unordered_map<std::string, Key>& cache, 
   return key;
 }
 
+std::shared_lock<std::shared_mutex> KeyVault::NotBesideADestruction() {
+  { std::lock_guard gate(destroy_gate_); }  // a destruction waiting for its turn goes first
+  return std::shared_lock(destroy_mutex_);
+}
+
 Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_id) {
   const std::string cache_key = CacheKey(tenant, key_id);
   {
@@ -212,8 +217,7 @@ Result<Key> KeyVault::GetOrCreate(std::string_view tenant, std::string_view key_
   // destruction excludes creations, so that no key is made again once its tombstone is written;
   // the creation's side of the lock is held until the new key is in the cache, which a
   // destruction clears of its keys.
-  { std::lock_guard gate(destroy_gate_); }  // a destruction waiting for its turn goes first
-  std::shared_lock creating(destroy_mutex_);
+  const auto creating = NotBesideADestruction();
   return CachedOrMade(created_, cache_key, [&]() -> Result<Key> {
     if (Destroyed(tenant, FileName(key_id)))
       return std::unexpected(FailedPrecondition(
@@ -236,8 +240,7 @@ Result<std::optional<Key>> KeyVault::Get(std::string_view tenant, std::string_vi
 Status KeyVault::Adopt(std::string_view tenant, std::string_view owner, std::string_view key_id) {
   // Not beside a destruction: one that had listed the owner's adopted keys would remove this
   // adoption with their directory and leave the key alive. After it, the owner is gone.
-  { std::lock_guard gate(destroy_gate_); }
-  std::shared_lock adopting(destroy_mutex_);
+  const auto adopting = NotBesideADestruction();
   if (Destroyed(tenant, FileName(owner)))
     return FailedPrecondition("key {} of {} was destroyed (erased): it adopts nothing any more", owner, tenant);
   const std::string dir = TenantDir(tenant) + "/o/" + FileName(owner);

@@ -74,6 +74,9 @@ class KeyVault {
   Result<Key> CreateFile(const std::string& dir, const std::string& name);
   bool Destroyed(std::string_view tenant, const std::string& name) const;
 
+  // The shared side of destroy_mutex_, for a creation or an adoption: taken after passing the
+  // gate, so that a destruction already waiting goes first.
+  std::shared_lock<std::shared_mutex> NotBesideADestruction();
   // The key at `cache_key` in `cache`, else made by `make` (by one thread at a time per key).
   Result<Key> CachedOrMade(std::unordered_map<std::string, Key>& cache, const std::string& cache_key,
                            const std::function<Result<Key>()>& make);
