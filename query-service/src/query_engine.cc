@@ -547,6 +547,9 @@ Result<pb::AuditTrail> QueryEngine::GetAuditTrail(const ReadView& view, const pb
   std::vector<pb::AuditEntry> entries;
   auto keep = [&](const pb::AuditEntry& e) {
     entries.push_back(e);
+    // Stored under the tenant and the party (the projector leaves them out of the value).
+    entries.back().set_tenant(request.tenant());
+    entries.back().set_party_id(request.party_id());
     return entries.size() < 2 * limit;
   };
   Status s = view.Scan(keys::AuditPrefix(request.tenant(), request.party_id()), "", [&](std::string_view, std::string_view value) {

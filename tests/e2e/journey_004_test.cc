@@ -163,6 +163,8 @@ TEST_CASE("journey 004: one history across channels, a duplicate merged, an open
   bool read_by_els = false;
   bool registered_by_els = false;
   for (const auto& entry : trail.entries()) {
+    CHECK(entry.tenant() == kTenant);
+    CHECK(entry.party_id() == an);
     read_by_els |= entry.kind() == pb::AUDIT_KIND_READ && entry.actor().id() == "kcc-els" && entry.action() == "GetCustomerView";
     registered_by_els |= entry.kind() == pb::AUDIT_KIND_CHANGE && entry.actor().id() == "kcc-els" &&
                          entry.action() == "klantstroom.v1.PartyRegistered";
