@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
               "hold the programs")
       .Define("open-callbacks", "500", "open callbacks in the callback queue benchmark's queue")
       .Define("open-meldingen", "1000", "open meldingen in the ListMeldingen benchmark")
+      .Define("concurrency", "64", "calls in flight, for every figure and its gRPC echo")
       .Define(
           "only", "",
           "comma-separated benchmarks to run (ingest, projection, kafka, replay, history, views, "
@@ -72,6 +73,14 @@ int main(int argc, char** argv) {
     options.commands = 300;
     options.queries = 200;
     options.concurrency = 8;
+  }
+  if (!smoke) {
+    auto n = flags.GetInt("concurrency");
+    if (!n || *n < 1 || *n > 4096) {
+      ks::log::Error("ks-bench", "--concurrency: must be a whole number from 1 to 4096");
+      return 2;
+    }
+    options.concurrency = static_cast<int>(*n);
   }
   const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
   for (auto [flag, field] : {std::pair{"open-callbacks", &options.open_callbacks},

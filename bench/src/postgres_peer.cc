@@ -54,7 +54,8 @@ int FreeLoopbackPort() {
 // A PostgreSQL server of its own in `dir`, on a free loopback port, for as long as this lives.
 class ThrowawayPostgres {
  public:
-  ThrowawayPostgres(const std::string& bin, const std::string& dir)
+  // Room for `connections` clients (and a few of PostgreSQL's own).
+  ThrowawayPostgres(const std::string& bin, const std::string& dir, int connections)
       : dir_(dir), port_(FreeLoopbackPort()) {
     fs::remove_all(dir);
     fs::create_directories(dir);
@@ -82,7 +83,8 @@ class ThrowawayPostgres {
     const auto made = initdb->WaitForExit(std::chrono::minutes(2));
     KS_CHECK(made.has_value() && *made == 0);
     server_ = run(bin + "/postgres", {"-D", data, "-p", std::to_string(port_), "-k", dir, "-c",
-                                      "listen_addresses=127.0.0.1", "-c", "max_connections=200",
+                                      "listen_addresses=127.0.0.1", "-c",
+                                      fmt::format("max_connections={}", std::max(200, connections + 10)),
                                       "-c", "shared_buffers=256MB"});
     const std::string conninfo = ConnInfo();
     for (int i = 0; i < 300 && PQping(conninfo.c_str()) != PQPING_OK; ++i)
@@ -265,7 +267,7 @@ std::optional<Sample> PostgresPeerBenchmark(const BenchOptions& options, std::st
     *why = "no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)";
     return std::nullopt;
   }
-  ThrowawayPostgres server(bin, options.work_dir + "/postgres-" + std::to_string(options.seed));
+  ThrowawayPostgres server(bin, options.work_dir + "/postgres-" + std::to_string(options.seed), options.concurrency);
   {
     Connection admin(server.ConnInfo());
     admin.Exec(kSchema);
