@@ -103,16 +103,23 @@ int main(int argc, char** argv) {
   // Ingest also makes the log the projection reads, and the rate freshness is asked at.
   const bool needs_log = wanted("projection") || wanted("freshness") || wanted("kafka") ||
                          wanted("replay") || wanted("history");
-  const int ingest_runs = wanted("ingest") ? repeats : needs_log ? 1 : 0;
   std::vector<ks::bench::Sample> registration_runs;
-  const auto ingest =
-      ingest_runs == 0 ? ks::bench::Sample{} : ks::bench::MedianOf(ingest_runs, [&] {
-        ++options.seed;
-        ks::bench::Sample registrations;
-        auto run = ks::bench::IngestBenchmark(options, flags.Get("programs"), &request_bytes, 1, &registrations);
-        registration_runs.push_back(registrations);
-        return run;
-      });
+  auto ingest_run = [&] {
+    ++options.seed;
+    ks::bench::Sample registrations;
+    auto run = ks::bench::IngestBenchmark(options, flags.Get("programs"), &request_bytes, 1, &registrations);
+    registration_runs.push_back(registrations);
+    return run;
+  };
+  // Each ingest run is followed by the echo of its commands' size.
+  ks::bench::Paired ingest_vs_echo;
+  if (wanted("ingest"))
+    ingest_vs_echo = ks::bench::MedianOfPairs(repeats, ingest_run, [&] {
+      return ks::bench::EchoBenchmark(options.concurrency, options.commands, request_bytes);
+    });
+  else if (needs_log)
+    ingest_vs_echo.value = ingest_run();
+  const ks::bench::Sample ingest = ingest_vs_echo.value;
   // The all-in-one's own ingest (projector and search indexer beside the commands, on the same
   // two cores): an ingest figure, and the capacity the sampled freshness is asked at half of.
   const auto all_in_one =
@@ -120,12 +127,10 @@ int main(int argc, char** argv) {
           ? ks::bench::MedianOf(wanted("ingest") ? repeats : 1, [&] { return ks::bench::AllInOneIngestBenchmark(options); })
           : ks::bench::Sample{};
   if (wanted("ingest")) {
-    const auto echo_ingest = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::EchoBenchmark(options.concurrency, options.commands, request_bytes);
-    });
+    const ks::bench::Sample echo_ingest = ingest_vs_echo.reference;
     figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
                        fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency),
-                       echo_ingest, 0.5});
+                       echo_ingest, 0.5, ingest_vs_echo.ratio});
     // The parties registered before each run's commands: a new person's key is a new file in the
     // vault, written and fsynced with its directory before the registration is appended.
     const auto registrations = ks::bench::MedianOf(static_cast<int>(registration_runs.size()),
@@ -172,16 +177,17 @@ int main(int argc, char** argv) {
     }
   }
   if (wanted("projection")) {
-    const auto projection =
-        ks::bench::MedianOf(repeats, [&] { return ks::bench::ProjectionBenchmark(options); });
-    // Once more, untimed, keeping what it writes: the references write exactly that.
+    // Once untimed, keeping what it writes: the references write exactly that. Then each timed
+    // projection is followed by the read-modify-write of those writes.
     ks::bench::ProjectorWrites writes;
     (void)ks::bench::ProjectionBenchmark(options, &writes);
-    const auto rmw = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", writes);
-    });
+    const auto projection_vs_rmw = ks::bench::MedianOfPairs(
+        repeats, [&] { return ks::bench::ProjectionBenchmark(options); },
+        [&] { return ks::bench::RocksReadModifyWrite(options.work_dir + "/rmw", writes); });
+    const ks::bench::Sample projection = projection_vs_rmw.value;
     figures.push_back({"projection: events into all read models", projection,
-                       "RocksDB read-modify-write, same writes", rmw, 1.0});
+                       "RocksDB read-modify-write, same writes", projection_vs_rmw.reference, 1.0,
+                       projection_vs_rmw.ratio});
     const auto batch_put = ks::bench::MedianOf(
         repeats, [&] { return ks::bench::RocksBatchPut(options.work_dir + "/batch-put", writes); });
     figures.push_back({"projection: events into all read models", projection,
@@ -240,37 +246,31 @@ int main(int argc, char** argv) {
 
   if (wanted("views")) {
     size_t answer_bytes = 0;
-    const auto views = ks::bench::MedianOf(
-        repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); });
-    const auto echo_views = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes);
-    });
-    figures.push_back({"GetCustomerView (300 contacts, page 50)", views,
+    const auto views = ks::bench::MedianOfPairs(
+        repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); },
+        [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes); });
+    figures.push_back({"GetCustomerView (300 contacts, page 50)", views.value,
                        fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency),
-                       echo_views, 0.5});
+                       views.reference, 0.5, views.ratio});
   }
 
   if (wanted("queue")) {
     size_t queue_bytes = 0;
-    const auto queue = ks::bench::MedianOf(
-        repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); });
-    const auto echo_queue = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes);
-    });
-    figures.push_back({fmt::format("GetCallbackQueue ({} open, first 100)", WithThousands(options.open_callbacks)), queue,
-                       fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency),
-                       echo_queue, 0.5});
+    const auto queue = ks::bench::MedianOfPairs(
+        repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); },
+        [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes); });
+    figures.push_back({fmt::format("GetCallbackQueue ({} open, first 100)", WithThousands(options.open_callbacks)),
+                       queue.value, fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency),
+                       queue.reference, 0.5, queue.ratio});
   }
   if (wanted("meldingen")) {
     size_t meldingen_bytes = 0;
-    const auto meldingen = ks::bench::MedianOf(
-        repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); });
-    const auto echo_meldingen = ks::bench::MedianOf(repeats, [&] {
-      return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes);
-    });
-    figures.push_back({fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)), meldingen,
-                       fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency),
-                       echo_meldingen, 0.5});
+    const auto meldingen = ks::bench::MedianOfPairs(
+        repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); },
+        [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes); });
+    figures.push_back({fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)),
+                       meldingen.value, fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency),
+                       meldingen.reference, 0.5, meldingen.ratio});
   }
 
   if (wanted("freshness")) {

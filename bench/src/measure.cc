@@ -93,13 +93,33 @@ Sample MedianOf(int repeats, const std::function<Sample()>& run) {
   return samples[samples.size() / 2];
 }
 
+Paired MedianOfPairs(int repeats, const std::function<Sample()>& run, const std::function<Sample()>& reference) {
+  std::vector<Sample> values, references;
+  std::vector<double> ratios;
+  for (int i = 0; i < repeats; ++i) {
+    values.push_back(run());
+    references.push_back(reference());
+    ratios.push_back(references.back().per_second > 0 ? values.back().per_second / references.back().per_second : 0);
+  }
+  auto by_rate = [](const Sample& a, const Sample& b) { return a.per_second < b.per_second; };
+  std::sort(values.begin(), values.end(), by_rate);
+  std::sort(references.begin(), references.end(), by_rate);
+  std::sort(ratios.begin(), ratios.end());
+  const size_t middle = static_cast<size_t>(repeats) / 2;
+  return {values[middle], references[middle], ratios[middle]};
+}
+
+double Figure::Ratio() const {
+  if (paired_ratio > 0) return paired_ratio;
+  return reference.per_second > 0 ? value.per_second / reference.per_second : 0;
+}
+
 std::string FormatTable(const std::vector<Figure>& figures) {
   std::string out =
       fmt::format("{:<46} {:>10} {:>9} {:>9}   {:<40} {:>10} {:>7} {:>7}\n", "figure", "per second",
                   "p50 ms", "p99 ms", "reference (same run)", "per second", "ratio", "target");
   for (const Figure& f : figures) {
-    const double ratio =
-        f.reference.per_second > 0 ? f.value.per_second / f.reference.per_second : 0;
+    const double ratio = f.Ratio();
     out += fmt::format("{:<46} {:>10.0f} {:>9.2f} {:>9.2f}   {:<40} {:>10.0f} {:>7.2f} {:>7}\n",
                        f.name, f.value.per_second, f.value.p50_ms, f.value.p99_ms, f.reference_name,
                        f.reference.per_second, ratio,
@@ -115,9 +135,10 @@ std::string FormatJson(const std::vector<Figure>& figures) {
     out += fmt::format(
         "  {{\"figure\": \"{}\", \"per_second\": {:.1f}, \"p50_ms\": {:.3f}, \"p99_ms\": {:.3f}, "
         "\"reference\": \"{}\", "
-        "\"reference_per_second\": {:.1f}, \"target_ratio\": {:.2f}}}{}\n",
+        "\"reference_per_second\": {:.1f}, \"ratio\": {:.3f}, \"ratio_of_pairs\": {}, \"target_ratio\": {:.2f}}}{}\n",
         f.name, f.value.per_second, f.value.p50_ms, f.value.p99_ms, f.reference_name,
-        f.reference.per_second, f.target_ratio, i + 1 < figures.size() ? "," : "");
+        f.reference.per_second, f.Ratio(), f.paired_ratio > 0 ? "true" : "false", f.target_ratio,
+        i + 1 < figures.size() ? "," : "");
   }
   return out + "]\n";
 }

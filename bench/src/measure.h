@@ -37,6 +37,16 @@ Sample RunInFlight(size_t total, int concurrency,
 // Runs `run` `repeats` times; the sample with the median throughput.
 Sample MedianOf(int repeats, const std::function<Sample()>& run);
 
+// A figure and its reference measured in pairs: each run of the figure is followed at once by a
+// run of its reference, so that a slow minute of the machine (a hypervisor's neighbour) slows
+// both sides of a ratio, not one.
+struct Paired {
+  Sample value;      // the median run of the figure
+  Sample reference;  // the median run of the reference
+  double ratio = 0;  // the median of the pairs' ratios
+};
+Paired MedianOfPairs(int repeats, const std::function<Sample()>& run, const std::function<Sample()>& reference);
+
 struct Figure {
   std::string name;
   Sample value;
@@ -44,6 +54,10 @@ struct Figure {
   Sample reference;
   // The ratio value/reference the project aims for (0: none).
   double target_ratio = 0;
+  // The median of paired runs' ratios (MedianOfPairs); 0: the ratio of the two medians.
+  double paired_ratio = 0;
+
+  double Ratio() const;
 };
 
 // A readable table, and a JSON document of the same figures.
