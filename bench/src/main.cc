@@ -244,34 +244,25 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (wanted("views")) {
+  // A query against the echo of its answer's size (the query's run tells the size), in pairs.
+  auto query_figure = [&](std::string name, const std::function<ks::bench::Sample(size_t*)>& query) {
     size_t answer_bytes = 0;
-    const auto views = ks::bench::MedianOfPairs(
-        repeats, [&] { return ks::bench::CustomerViewBenchmark(options, &answer_bytes); },
+    const auto paired = ks::bench::MedianOfPairs(
+        repeats, [&] { return query(&answer_bytes); },
         [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes); });
-    figures.push_back({"GetCustomerView (300 contacts, page 50)", views.value,
-                       fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency),
-                       views.reference, 0.5, views.ratio});
-  }
-
-  if (wanted("queue")) {
-    size_t queue_bytes = 0;
-    const auto queue = ks::bench::MedianOfPairs(
-        repeats, [&] { return ks::bench::CallbackQueueBenchmark(options, &queue_bytes); },
-        [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, queue_bytes); });
-    figures.push_back({fmt::format("GetCallbackQueue ({} open, first 100)", WithThousands(options.open_callbacks)),
-                       queue.value, fmt::format("gRPC echo {} B x{}", queue_bytes, options.concurrency),
-                       queue.reference, 0.5, queue.ratio});
-  }
-  if (wanted("meldingen")) {
-    size_t meldingen_bytes = 0;
-    const auto meldingen = ks::bench::MedianOfPairs(
-        repeats, [&] { return ks::bench::OpenMeldingenBenchmark(options, &meldingen_bytes); },
-        [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, meldingen_bytes); });
-    figures.push_back({fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)),
-                       meldingen.value, fmt::format("gRPC echo {} B x{}", meldingen_bytes, options.concurrency),
-                       meldingen.reference, 0.5, meldingen.ratio});
-  }
+    figures.push_back({std::move(name), paired.value,
+                       fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency), paired.reference,
+                       0.5, paired.ratio});
+  };
+  if (wanted("views"))
+    query_figure("GetCustomerView (300 contacts, page 50)",
+                 [&](size_t* bytes) { return ks::bench::CustomerViewBenchmark(options, bytes); });
+  if (wanted("queue"))
+    query_figure(fmt::format("GetCallbackQueue ({} open, first 100)", WithThousands(options.open_callbacks)),
+                 [&](size_t* bytes) { return ks::bench::CallbackQueueBenchmark(options, bytes); });
+  if (wanted("meldingen"))
+    query_figure(fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)),
+                 [&](size_t* bytes) { return ks::bench::OpenMeldingenBenchmark(options, bytes); });
 
   if (wanted("freshness")) {
     // Freshness under load: first at half the ingest rate this run measured, then, while its p99
