@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
               "hold the programs")
       .Define("open-callbacks", "500", "open callbacks in the callback queue benchmark's queue")
       .Define("open-meldingen", "1000", "open meldingen in the ListMeldingen benchmark")
-      .Define("concurrency", "64", "calls in flight, for every figure and its gRPC echo")
+      .Define("concurrency", "", "calls in flight, for every figure and its gRPC echo, 1 to 1024 (default 64; 8 with --smoke)")
       .Define(
           "only", "",
           "comma-separated benchmarks to run (ingest, projection, kafka, replay, history, views, "
@@ -74,10 +74,11 @@ int main(int argc, char** argv) {
     options.queries = 200;
     options.concurrency = 8;
   }
-  if (!smoke) {
+  if (!flags.Get("concurrency").empty()) {
+    // The peer opens a connection, so a PostgreSQL backend process, per call in flight.
     auto n = flags.GetInt("concurrency");
-    if (!n || *n < 1 || *n > 4096) {
-      ks::log::Error("ks-bench", "--concurrency: must be a whole number from 1 to 4096");
+    if (!n || *n < 1 || *n > 1024) {
+      ks::log::Error("ks-bench", "--concurrency: must be a whole number from 1 to 1024");
       return 2;
     }
     options.concurrency = static_cast<int>(*n);
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
     figures.push_back({"ingest: new parties, a new key file each", registrations,
                        fmt::format("gRPC echo {} B x{} (commands' size)", request_bytes, options.concurrency),
                        echo_ingest, 0});
-    // The same commands, 16 to an ExecuteBatch call (still 64 commands in flight): the per-call
+    // The same commands, 16 to an ExecuteBatch call (the same commands in flight, in calls of 16): the per-call
     // cost of gRPC shared by 16.
     constexpr size_t kBatch = 16;
     const auto batched = ks::bench::MedianOf(repeats, [&] {
