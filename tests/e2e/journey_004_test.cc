@@ -63,7 +63,13 @@ TEST_CASE("journey 004: one history across channels, a duplicate merged, an open
     a->set_value(value);
   }
   const std::string an = MustExecuteAs(stack, "els", an_request).aggregate_id();
-  MustExecuteAs(stack, "els", As(Contact(an, pb::CHANNEL_IN_PERSON, "parkeren", "Bewonerskaart aangevraagd"), "kcc-els", pb::ACTOR_KIND_EMPLOYEE));
+  // The contacts carry when they happened, in order: commands a millisecond apart would otherwise
+  // take the time of their arrival, and the timeline would order two of the same millisecond by
+  // their random ids.
+  auto at_counter = As(Contact(an, pb::CHANNEL_IN_PERSON, "parkeren", "Bewonerskaart aangevraagd"), "kcc-els",
+                       pb::ACTOR_KIND_EMPLOYEE);
+  *at_counter.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(now - 3);
+  MustExecuteAs(stack, "els", at_counter);
 
   // The web form knows no profile of hers and makes one; her question becomes an open task for
   // the back office, to be answered within two days.
@@ -77,6 +83,7 @@ TEST_CASE("journey 004: one history across channels, a duplicate merged, an open
   auto question = As(Contact(web_an, pb::CHANNEL_WEB_FORM, "afval", "Wanneer wordt het grof vuil opgehaald in mijn straat?"),
                      "webformulier", pb::ACTOR_KIND_ADAPTER);
   question.mutable_meta()->set_idempotency_key("web-4711/question");
+  *question.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(now - 2);
   const std::string question_id = MustExecuteAs(stack, "web", question).aggregate_id();
   auto task = As(RequestCallback(web_an, "afval", "", pb::URGENCY_NORMAL, now + 2 * 24 * 3600), "webformulier",
                  pb::ACTOR_KIND_ADAPTER);
