@@ -3,6 +3,7 @@
 //   ks-bench            the full run (a few minutes on 2 cores); prints a table, writes JSON
 //   ks-bench --smoke    seconds: every benchmark once on tiny sizes, so the suite never rots
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -67,7 +68,6 @@ int main(int argc, char** argv) {
           ? (std::filesystem::temp_directory_path() / ("ks-bench-" + std::to_string(::getpid())))
                 .string()
           : flags.Get("work-dir");
-  std::filesystem::create_directories(options.work_dir);
   if (smoke) {
     options.parties = 50;
     options.commands = 300;
@@ -83,7 +83,26 @@ int main(int argc, char** argv) {
     }
     options.concurrency = static_cast<int>(*n);
   }
-  const int repeats = smoke ? 1 : static_cast<int>(flags.GetInt("repeats").value_or(3));
+  const auto repeats_flag = flags.GetInt("repeats");
+  if (!repeats_flag || *repeats_flag < 1 || *repeats_flag > 100) {
+    ks::log::Error("ks-bench", "--repeats: must be a whole number from 1 to 100");
+    return 2;
+  }
+  const int repeats = smoke ? 1 : static_cast<int>(*repeats_flag);
+  std::vector<size_t> history_sizes;
+  const std::string history_flag = smoke ? "20000" : flags.Get("history");
+  for (std::string_view rest = history_flag; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    const std::string_view size = rest.substr(0, comma);
+    size_t events = 0;
+    const auto [end, error] = std::from_chars(size.data(), size.data() + size.size(), events);
+    if (error != std::errc() || end != size.data() + size.size() || events < 1000 || events > 1'000'000'000) {
+      ks::log::Error("ks-bench", "--history: '{}' is not a number of events from 1000 to 1000000000", size);
+      return 2;
+    }
+    history_sizes.push_back(events);
+    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+  }
   for (auto [flag, field] : {std::pair{"open-callbacks", &options.open_callbacks},
                              std::pair{"open-meldingen", &options.open_meldingen}}) {
     auto n = flags.GetInt(flag);
@@ -94,6 +113,8 @@ int main(int argc, char** argv) {
     *field = static_cast<size_t>(*n);
   }
 
+  // Made once every flag has passed: a refused flag leaves nothing behind.
+  std::filesystem::create_directories(options.work_dir);
   const std::string only = "," + flags.Get("only") + ",";
   auto wanted = [&](std::string_view name) {
     return only == ",," || only.find(fmt::format(",{},", name)) != std::string::npos;
@@ -220,13 +241,6 @@ int main(int argc, char** argv) {
   // Long histories (the ingest log's events copied over again): the KPI replay in this process on
   // the first, and every program as its own process on each (rebuild, start, queries, replay,
   // with their peak RSS).
-  std::vector<size_t> history_sizes;
-  const std::string history_flag = smoke ? "20000" : flags.Get("history");
-  for (std::string_view rest = history_flag; !rest.empty();) {
-    const size_t comma = rest.find(',');
-    history_sizes.push_back(std::stoull(std::string(rest.substr(0, comma))));
-    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-  }
   std::vector<ks::bench::ProcessFigure> processes;
   for (size_t i = 0; i < history_sizes.size() && (wanted("replay") || wanted("history")); ++i) {
     const std::string dir = options.work_dir + "/history-" + std::to_string(history_sizes[i]);
