@@ -125,6 +125,7 @@ pb::InteractionRecord FoldInteraction(pb::InteractionRecord record,
       record.set_restricted_to_team(ev.restricted_to_team());
       record.set_contact_person_party_id(ev.contact_person_party_id());
       *record.mutable_occurred_at() = event.occurred_at();
+      *record.mutable_recorded_at() = event.recorded_at();
       break;
     }
     case pb::EventEnvelope::kInteractionLinkedToZaak:

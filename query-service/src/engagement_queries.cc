@@ -17,6 +17,7 @@ using internal::AddReflects;
 using internal::CheckTenant;
 using internal::GetRecord;
 using internal::IdsUnder;
+using internal::OrderTiesByArrival;
 using readmodel::ReadView;
 
 constexpr size_t kMaxConversations = 50;
@@ -97,6 +98,7 @@ Result<pb::ConversationView> QueryEngine::GetConversation(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_turns());
       !s.ok())
     return std::unexpected(s);
+  OrderTiesByArrival(out.mutable_turns(), /*newest_first=*/false, /*unit_us=*/1);
 
   // The party's history is its customer view (merged duplicates included): one piece of code
   // decides what "the party's contacts" are.
@@ -170,6 +172,7 @@ Result<pb::ZaakContacts> QueryEngine::ListZaakContacts(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_contacts());
       !s.ok())
     return std::unexpected(s);
+  OrderTiesByArrival(out.mutable_contacts(), /*newest_first=*/true, /*unit_us=*/1000);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

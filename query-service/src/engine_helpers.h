@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 
 #include "klantstroom/v1/query_service.pb.h"
 #include "ks/core/status.h"
@@ -100,6 +101,26 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
     next = end;
   }
   return next;
+}
+
+// Contacts as an index listed them (by occurrence time: newest first in a timeline, oldest first
+// in a conversation's turns), with those of the same time put in the order they arrived. The
+// index breaks such a tie by id, which says nothing of arrival, and ties are common: adapters
+// often give whole seconds (a chat's two quick messages). `unit_us` is the index's unit of time
+// (1,000 for milliseconds, 1 for a conversation's microseconds). Only ties move, and only within
+// the list given (a page); records folded before the recorded time was kept stay in index order.
+inline void OrderTiesByArrival(google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts, bool newest_first,
+                               int64_t unit_us) {
+  using google::protobuf::util::TimeUtil;
+  auto key = [unit_us](const pb::InteractionRecord& r) {
+    const int64_t occurred = TimeUtil::TimestampToMicroseconds(r.occurred_at());
+    // Floor division, so that times before 1970 fall in the unit the index put them in.
+    const int64_t unit = occurred / unit_us - (occurred % unit_us < 0 ? 1 : 0);
+    return std::pair{unit, r.has_recorded_at() ? TimeUtil::TimestampToMicroseconds(r.recorded_at()) : 0};
+  };
+  std::stable_sort(contacts->begin(), contacts->end(), [&](const pb::InteractionRecord& a, const pb::InteractionRecord& b) {
+    return newest_first ? key(a) > key(b) : key(a) < key(b);
+  });
 }
 
 // The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.

@@ -358,6 +358,65 @@ TEST_CASE("conversation: who may do what when, and anonymous turns need a starte
   CheckRefused(stack, late, grpc::StatusCode::FAILED_PRECONDITION, "register_interaction.conversation_id");
 }
 
+TEST_CASE("contacts of the same second are listed in the order they arrived, in the customer view and a conversation",
+          "[engagement][conversation]") {
+  // Adapters often give whole seconds (a WhatsApp webhook does): a chat's quick turns then share
+  // their time, and the index alone would list them by id, in no particular order.
+  Stack stack;
+  const std::string sanne = Register(stack, "Sanne", "sanne@example.nl", "");
+  auto start = As(NewRequest(kTenant), "chatbot", pb::ACTOR_KIND_BOT);
+  start.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
+  const std::string chat = stack.MustExecute(start).aggregate_id();
+  auto link = NewRequest(kTenant);
+  link.set_aggregate_id(chat);
+  link.mutable_link_conversation_to_party()->set_party_id(sanne);
+  stack.MustExecute(link);
+  constexpr int kTurns = 8;
+  const int64_t second = TimeUtil::GetCurrentTime().seconds() - 60;
+  pb::ExecuteReply last;
+  for (int i = 0; i < kTurns; ++i) {
+    auto turn = NewRequest(kTenant);
+    *turn.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
+    auto* c = turn.mutable_register_interaction();
+    c->set_party_id(sanne);
+    c->set_channel(pb::CHANNEL_CHAT);
+    c->set_direction(i % 2 == 0 ? pb::DIRECTION_INBOUND : pb::DIRECTION_OUTBOUND);
+    c->set_conversation_id(chat);
+    c->set_text("beurt " + std::to_string(i));
+    last = stack.MustExecute(turn);
+  }
+
+  pb::GetConversationRequest conversation;
+  conversation.set_tenant(kTenant);
+  conversation.set_conversation_id(chat);
+  After(conversation, last);
+  const auto turns = MustQuery(stack, &pb::QueryService::Stub::GetConversation, conversation).turns();
+  REQUIRE(turns.size() == kTurns);
+  for (int i = 0; i < kTurns; ++i) CHECK(turns[i].text() == "beurt " + std::to_string(i));  // oldest first
+
+  pb::GetCustomerViewRequest view_request;
+  view_request.set_tenant(kTenant);
+  view_request.set_party_id(sanne);
+  After(view_request, last);
+  const auto timeline = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request).timeline();
+  REQUIRE(timeline.size() == kTurns);
+  for (int i = 0; i < kTurns; ++i) CHECK(timeline[i].text() == "beurt " + std::to_string(kTurns - 1 - i));  // newest first
+
+  // Paged, every contact comes once (the order within a page is by arrival; a tie that a page
+  // boundary cuts is ordered on each side of it).
+  view_request.set_page_size(3);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    const auto part = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request);
+    for (const auto& contact : part.timeline()) seen.push_back(contact.text());
+    if (part.next_page_token().empty()) break;
+    view_request.set_page_token(part.next_page_token());
+  }
+  std::sort(seen.begin(), seen.end());
+  REQUIRE(seen.size() == kTurns);
+  for (int i = 0; i < kTurns; ++i) CHECK(seen[static_cast<size_t>(i)] == "beurt " + std::to_string(i));
+}
+
 TEST_CASE("contact person and zaak: a daughter calls for her mother, the call is linked to a zaak once",
           "[engagement][identity]") {
   Stack stack;
