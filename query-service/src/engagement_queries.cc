@@ -98,7 +98,7 @@ Result<pb::ConversationView> QueryEngine::GetConversation(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_turns());
       !s.ok())
     return std::unexpected(s);
-  OrderTiesByArrival(out.mutable_turns(), /*newest_first=*/false, /*unit_us=*/1);
+  OrderTiesByArrival(out.mutable_turns(), /*newest_first=*/false, /*microseconds=*/true);
 
   // The party's history is its customer view (merged duplicates included): one piece of code
   // decides what "the party's contacts" are.
@@ -172,7 +172,7 @@ Result<pb::ZaakContacts> QueryEngine::ListZaakContacts(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_contacts());
       !s.ok())
     return std::unexpected(s);
-  OrderTiesByArrival(out.mutable_contacts(), /*newest_first=*/true, /*unit_us=*/1000);
+  OrderTiesByArrival(out.mutable_contacts(), /*newest_first=*/true, /*microseconds=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

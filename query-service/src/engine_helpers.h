@@ -106,16 +106,15 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
 // Contacts as an index listed them (by occurrence time: newest first in a timeline, oldest first
 // in a conversation's turns), with those of the same time put in the order they arrived. The
 // index breaks such a tie by id, which says nothing of arrival, and ties are common: adapters
-// often give whole seconds (a chat's two quick messages). `unit_us` is the index's unit of time
-// (1,000 for milliseconds, 1 for a conversation's microseconds). Only ties move, and only within
+// often give whole seconds (a chat's two quick messages). The time is taken as the index takes it:
+// in milliseconds, or in microseconds for a conversation's turns. Only ties move, and only within
 // the list given (a page); records folded before the recorded time was kept stay in index order.
 inline void OrderTiesByArrival(google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts, bool newest_first,
-                               int64_t unit_us) {
+                               bool microseconds) {
   using google::protobuf::util::TimeUtil;
-  auto key = [unit_us](const pb::InteractionRecord& r) {
-    const int64_t occurred = TimeUtil::TimestampToMicroseconds(r.occurred_at());
-    // Floor division, so that times before 1970 fall in the unit the index put them in.
-    const int64_t unit = occurred / unit_us - (occurred % unit_us < 0 ? 1 : 0);
+  auto key = [microseconds](const pb::InteractionRecord& r) {
+    const int64_t unit = microseconds ? TimeUtil::TimestampToMicroseconds(r.occurred_at())
+                                      : TimeUtil::TimestampToMilliseconds(r.occurred_at());
     return std::pair{unit, r.has_recorded_at() ? TimeUtil::TimestampToMicroseconds(r.recorded_at()) : 0};
   };
   std::stable_sort(contacts->begin(), contacts->end(), [&](const pb::InteractionRecord& a, const pb::InteractionRecord& b) {

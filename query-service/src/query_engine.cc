@@ -390,7 +390,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
       &key_ring);
   if (!read) return std::unexpected(read.error());
   if (*read < entries.size()) out.set_next_page_token(ToHex(last_sort_key));
-  internal::OrderTiesByArrival(out.mutable_timeline(), /*newest_first=*/true, /*unit_us=*/1000);
+  internal::OrderTiesByArrival(out.mutable_timeline(), /*newest_first=*/true, /*microseconds=*/false);
 
   std::vector<std::string> callback_ids;
   Status s;
