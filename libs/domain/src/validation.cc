@@ -129,9 +129,20 @@ Status CheckTopics(const google::protobuf::RepeatedPtrField<std::string>& topics
   return Status::Ok();
 }
 
+// A time a command gives: what protobuf's Timestamp can hold, after 1970 (the read models' indexes
+// and the KPIs' periods count from there) and at most 9999-12-31T23:59:59.
+Status CheckTime(const google::protobuf::Timestamp& time, std::string_view field) {
+  constexpr int64_t kLatestSeconds = 253'402'300'799;
+  if (time.seconds() <= 0 || time.seconds() > kLatestSeconds || time.nanos() < 0 || time.nanos() > 999'999'999)
+    return InvalidArgument("{}: must be a time from 1970 to 9999 (got {} s, {} ns)", field, time.seconds(), time.nanos());
+  return Status::Ok();
+}
+
 Status CheckWindow(const pb::TimeWindow& window, std::string_view field) {
   if (window.start().seconds() <= 0) return InvalidArgument("{}.start: is required", field);
   if (window.end().seconds() <= 0) return InvalidArgument("{}.end: is required", field);
+  if (Status s = CheckTime(window.start(), fmt::format("{}.start", field)); !s.ok()) return s;
+  if (Status s = CheckTime(window.end(), fmt::format("{}.end", field)); !s.ok()) return s;
   if (window.end().seconds() <= window.start().seconds())
     return InvalidArgument("{}.end: must be after start", field);
   if (window.end().seconds() - window.start().seconds() > 8 * 3600)
@@ -345,8 +356,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
       }
       if (!c.has_target()) return InvalidArgument("request_callback.target: is required");
       if (Status s = CheckTarget(c.target(), "request_callback.target"); !s.ok()) return s;
-      if (c.has_due_at() && c.due_at().seconds() <= 0)
-        return InvalidArgument("request_callback.due_at: must be a time after 1970");
+      if (c.has_due_at())
+        if (Status s = CheckTime(c.due_at(), "request_callback.due_at"); !s.ok()) return s;
       return Status::Ok();
     }
     case pb::ExecuteRequest::kRecordCallbackAttempt: {
@@ -418,6 +429,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
         const auto& w = c.scheduled_window();
         if (!c.has_scheduled_window() || !w.has_start() || !w.has_end())
           return InvalidArgument("change_melding_status.scheduled_window: is required for SCHEDULED (start and end)");
+        if (Status s = CheckTime(w.start(), "change_melding_status.scheduled_window.start"); !s.ok()) return s;
+        if (Status s = CheckTime(w.end(), "change_melding_status.scheduled_window.end"); !s.ok()) return s;
         if (w.end().seconds() <= w.start().seconds())
           return InvalidArgument("change_melding_status.scheduled_window: end must be after start");
       }
@@ -490,8 +503,8 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
                                pb::Channel_Name(c.channel()));
       if (Status s = CheckRequired(c.text(), 4000, "request_notification.text"); !s.ok()) return s;
       if (Status s = CheckId(c.party_id(), "request_notification.party_id", false); !s.ok()) return s;
-      if (c.has_send_at() && (c.send_at().seconds() <= 0 || c.send_at().nanos() < 0 || c.send_at().nanos() > 999'999'999))
-        return InvalidArgument("request_notification.send_at: must be a time after 1970");
+      if (c.has_send_at())
+        if (Status s = CheckTime(c.send_at(), "request_notification.send_at"); !s.ok()) return s;
       return CheckAttachments(c.attachments(), "request_notification.attachments");
     }
     case pb::ExecuteRequest::kDispatchNotification: {
@@ -506,7 +519,7 @@ Status ValidateCommand(const pb::ExecuteRequest& r) {
     case pb::ExecuteRequest::kRescheduleNotification:
       if (r.reschedule_notification().send_at().seconds() <= 0)
         return InvalidArgument("reschedule_notification.send_at: is required");
-      return Status::Ok();
+      return CheckTime(r.reschedule_notification().send_at(), "reschedule_notification.send_at");
     case pb::ExecuteRequest::kReportNotificationDelivery: {
       const auto& c = r.report_notification_delivery();
       if (!c.delivered() && c.error().empty())
@@ -650,9 +663,8 @@ Status ValidateRequest(const pb::ExecuteRequest& request) {
   if (Status s = CheckMaxBytes(meta.correlation_id(), kMaxIdBytes, "meta.correlation_id"); !s.ok()) return s;
   if (meta.has_expected_version() && meta.expected_version() < 0)
     return InvalidArgument("meta.expected_version: must be 0 or more (got {})", meta.expected_version());
-  if (meta.has_occurred_at() && (meta.occurred_at().seconds() <= 0 || meta.occurred_at().nanos() < 0 ||
-                                 meta.occurred_at().nanos() > 999'999'999))
-    return InvalidArgument("meta.occurred_at: must be a valid time after 1970");
+  if (meta.has_occurred_at())
+    if (Status s = CheckTime(meta.occurred_at(), "meta.occurred_at"); !s.ok()) return s;
   if (Status s = ValidateCommand(request); !s.ok()) return s;
   // Commands that act on an existing aggregate must name it.
   return CheckId(request.aggregate_id(), "aggregate_id", !CreatesAggregate(request) && !UpsertsAggregate(request));

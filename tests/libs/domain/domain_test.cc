@@ -145,6 +145,37 @@ TEST_CASE("validation names the field and the rule", "[domain][unit]") {
     r.mutable_cancel_callback()->set_reason("dubbel");
     CHECK(ValidateRequest(r).message() == "aggregate_id: is required");
   }
+  SECTION("times: from 1970 to 9999, whichever field") {
+    constexpr int64_t kLatest = 253'402'300'799;  // 9999-12-31T23:59:59Z
+    auto r = Request();
+    auto* c = r.mutable_request_callback();
+    c->set_party_id("p1");
+    c->set_subject("windmolens");
+    c->set_urgency(pb::URGENCY_HIGH);
+    c->mutable_target()->set_department("kcc");
+    c->mutable_due_at()->set_seconds(kLatest);
+    r.mutable_meta()->mutable_occurred_at()->set_seconds(kLatest);
+    CHECK(ValidateRequest(r).ok());
+    r.mutable_meta()->mutable_occurred_at()->set_seconds(kLatest + 1);
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("meta.occurred_at: must be a time from 1970 to 9999"));
+    r.mutable_meta()->mutable_occurred_at()->set_seconds(-5);
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("meta.occurred_at: must be a time from 1970 to 9999"));
+    r.mutable_meta()->mutable_occurred_at()->set_seconds(1'794'815'220);
+    c->mutable_due_at()->set_seconds(kLatest + 1);
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("request_callback.due_at: must be a time from 1970 to 9999"));
+    c->mutable_due_at()->set_seconds(1'794'815'220);
+    c->mutable_due_at()->set_nanos(1'000'000'000);
+    CHECK(ValidateRequest(r).code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(ValidateRequest(r).message(), Catch::StartsWith("request_callback.due_at:"));
+
+    auto appointment = Request();
+    auto* a = appointment.mutable_schedule_appointment();
+    a->set_party_id("p1");
+    a->mutable_window()->mutable_start()->set_seconds(kLatest - 3600);
+    a->mutable_window()->mutable_end()->set_seconds(kLatest + 3600);
+    CHECK_THAT(ValidateRequest(appointment).message(),
+               Catch::StartsWith("schedule_appointment.window.end: must be a time from 1970 to 9999"));
+  }
   SECTION("a callback request needs a target") {
     auto r = Request();
     auto* c = r.mutable_request_callback();
