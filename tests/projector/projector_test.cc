@@ -3,6 +3,7 @@
 #include "ks/projector/projector.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 
 #include "klantstroom/v1/events.pb.h"
@@ -117,7 +118,7 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild",
     records.push_back(Encode(Registered("p" + std::to_string(p), "Burger")));
   for (int i = 0; i < 400; ++i)
     records.push_back(
-        Encode(Message("i" + std::to_string(i), "p" + std::to_string(i % 20), 1000 + i)));
+        Encode(Message(fmt::format("i{}", i), fmt::format("p{}", i % 20), 1000 + i)));
   REQUIRE((*log)->Append(std::move(records)));
   auto ends = (*log)->EndOffsets();
   REQUIRE(ends.has_value());
