@@ -155,13 +155,12 @@ int main(int argc, char** argv) {
                        echo_ingest, 0.5, ingest_vs_echo.ratio});
     // The parties registered before each run's commands: a new person's key is a new file in the
     // vault, written and fsynced with its directory before the registration is appended.
-    const auto registrations = ks::bench::MedianOf(static_cast<int>(registration_runs.size()),
-                                                   [&, next = size_t{0}]() mutable { return registration_runs[next++]; });
+    const auto registrations = ks::bench::Median(registration_runs);
     figures.push_back({"ingest: new parties, a new key file each", registrations,
                        fmt::format("gRPC echo {} B x{} (commands' size)", request_bytes, options.concurrency),
                        echo_ingest, 0});
-    // The same commands, 16 to an ExecuteBatch call (the same commands in flight, in calls of 16): the per-call
-    // cost of gRPC shared by 16.
+    // The same commands, 16 to an ExecuteBatch call (as many commands in flight, in calls of 16):
+    // the per-call cost of gRPC shared by 16.
     constexpr size_t kBatch = 16;
     const auto batched = ks::bench::MedianOf(repeats, [&] {
       size_t ignored = 0;
@@ -184,9 +183,7 @@ int main(int argc, char** argv) {
     if (peer_runs.empty()) {
       std::fprintf(stderr, "ks-bench: the PostgreSQL peer was not measured: %s\n", why_not.c_str());
     } else {
-      std::sort(peer_runs.begin(), peer_runs.end(),
-                [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
-      const auto& peer = peer_runs[peer_runs.size() / 2];
+      const ks::bench::Sample peer = ks::bench::Median(peer_runs);
       figures.push_back({"ingest: commands over gRPC, fsynced", ingest,
                          fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 4.0});
       figures.push_back({fmt::format("ingest: ExecuteBatch of {}, fsynced", kBatch), batched,
@@ -194,7 +191,7 @@ int main(int argc, char** argv) {
       figures.push_back({"ingest, projection and search beside (1 process)", all_in_one,
                          fmt::format("PostgreSQL peer x{}", options.concurrency), peer, 0});
       figures.push_back(
-          {"PostgreSQL peer: event + read models, 1 txn", peer_runs[peer_runs.size() / 2],
+          {"PostgreSQL peer: event + read models, 1 txn", peer,
            fmt::format("gRPC echo {} B x{}", request_bytes, options.concurrency), echo_ingest, 0});
     }
   }
@@ -224,9 +221,7 @@ int main(int argc, char** argv) {
   auto median = [&](ks::bench::Sample ks::bench::KafkaSamples::*which) {
     std::vector<ks::bench::Sample> samples;
     for (const auto& run : kafka_runs) samples.push_back(run.*which);
-    std::sort(samples.begin(), samples.end(),
-              [](const auto& a, const auto& b) { return a.per_second < b.per_second; });
-    return samples[samples.size() / 2];
+    return ks::bench::Median(std::move(samples));
   };
   if (wanted("kafka")) {
     figures.push_back({"Kafka: projection from the topic",

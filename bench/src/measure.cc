@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "ks/core/log.h"
+#include "ks/core/status.h"
 
 namespace ks::bench {
 namespace {
@@ -85,12 +86,17 @@ Sample RunInFlight(size_t total, int concurrency,
   return sample;
 }
 
-Sample MedianOf(int repeats, const std::function<Sample()>& run) {
-  std::vector<Sample> samples;
-  for (int i = 0; i < repeats; ++i) samples.push_back(run());
+Sample Median(std::vector<Sample> samples) {
+  KS_CHECK(!samples.empty());
   std::sort(samples.begin(), samples.end(),
             [](const Sample& a, const Sample& b) { return a.per_second < b.per_second; });
   return samples[samples.size() / 2];
+}
+
+Sample MedianOf(int repeats, const std::function<Sample()>& run) {
+  std::vector<Sample> samples;
+  for (int i = 0; i < repeats; ++i) samples.push_back(run());
+  return Median(std::move(samples));
 }
 
 Paired MedianOfPairs(int repeats, const std::function<Sample()>& run, const std::function<Sample()>& reference) {
@@ -101,12 +107,8 @@ Paired MedianOfPairs(int repeats, const std::function<Sample()>& run, const std:
     references.push_back(reference());
     ratios.push_back(references.back().per_second > 0 ? values.back().per_second / references.back().per_second : 0);
   }
-  auto by_rate = [](const Sample& a, const Sample& b) { return a.per_second < b.per_second; };
-  std::sort(values.begin(), values.end(), by_rate);
-  std::sort(references.begin(), references.end(), by_rate);
   std::sort(ratios.begin(), ratios.end());
-  const size_t middle = static_cast<size_t>(repeats) / 2;
-  return {values[middle], references[middle], ratios[middle]};
+  return {Median(std::move(values)), Median(std::move(references)), ratios[ratios.size() / 2]};
 }
 
 double Figure::Ratio() const {

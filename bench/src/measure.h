@@ -34,6 +34,8 @@ class Latencies {
 Sample RunInFlight(size_t total, int concurrency,
                    const std::function<void(size_t, std::function<void(bool)>)>& issue);
 
+// The sample with the median throughput (of an even number, the upper one); `samples` not empty.
+Sample Median(std::vector<Sample> samples);
 // Runs `run` `repeats` times; the sample with the median throughput.
 Sample MedianOf(int repeats, const std::function<Sample()>& run);
 
