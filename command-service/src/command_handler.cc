@@ -67,7 +67,8 @@ Status CommandHandler::ReadIntoState(const std::vector<int64_t>& start, const st
   privacy::KeyRing keys(&vault_);
   auto visit = [&](const eventlog::StoredRecord& record) {
     auto event = domain::DecodeEvent(record.value);
-    if (event) {
+    // Only what the state keeps is opened (most of a log is contacts, applied sealed).
+    if (event && domain::EvolveReadsPersonalData(*event)) {
       if (auto opened = privacy::OpenEvent(*event, keys); !opened) event = std::unexpected(opened.error());
     }
     if (!event) {

@@ -190,6 +190,63 @@ TEST_CASE("a retried command returns the first answer and appends nothing, also 
   CHECK(stack.LogSize() == size);
 }
 
+TEST_CASE("after a restart, state folded from sealed contacts, callbacks and conversations decides as before",
+          "[command][integration]") {
+  // A start opens only the events whose personal data the state keeps (domain::EvolveReadsPersonalData):
+  // the party's address is opened again, contacts, callbacks and conversations are applied sealed.
+  Stack stack;
+  const std::string party = stack.MustExecute(RegisterPerson("Fatima", "", "0612345678")).aggregate_id();
+  const std::string contact =
+      stack.MustExecute(RegisterMessage(party, pb::CHANNEL_WHATSAPP, "Mijn paspoort is verlopen", 1'794'815'220))
+          .aggregate_id();
+  const std::string callback =
+      stack.MustExecute(RequestCallback(party, "burgerzaken", "mdw-1", pb::URGENCY_HIGH, 1'800'000'000)).aggregate_id();
+  auto start = NewRequest();
+  start.mutable_start_conversation()->set_party_id(party);
+  start.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
+  start.mutable_start_conversation()->set_subject("Verhuizing doorgeven");
+  const std::string conversation = stack.MustExecute(start).aggregate_id();
+  auto link = NewRequest();
+  link.set_aggregate_id(contact);
+  link.mutable_link_interaction_to_zaak()->mutable_zaak()->set_identification("ZAAK-2026-0007");
+  stack.MustExecute(link);
+  auto complete = NewRequest();
+  complete.set_aggregate_id(callback);
+  complete.mutable_complete_callback()->set_report("Teruggebeld, afspraak gemaakt");
+  stack.MustExecute(complete);
+  auto close = NewRequest();
+  close.set_aggregate_id(conversation);
+  close.mutable_close_conversation()->set_outcome("beantwoord");
+  stack.MustExecute(close);
+
+  stack.Restart();
+  const int64_t size = stack.LogSize();
+  // The party's address was opened: the same address again changes nothing.
+  auto same_address = NewRequest();
+  same_address.set_aggregate_id(party);
+  auto* phone = same_address.mutable_add_digital_address()->mutable_address();
+  phone->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  phone->set_value("0612345678");
+  phone->set_verified(true);
+  CHECK(stack.MustExecute(same_address).event_ids_size() == 0);
+  // The contact remembers its zaak, the callback that it was completed, the conversation that it
+  // was closed.
+  CHECK(stack.MustExecute(link).event_ids_size() == 0);
+  auto attempt = NewRequest();
+  attempt.set_aggregate_id(callback);
+  attempt.mutable_record_callback_attempt()->set_outcome(pb::ATTEMPT_OUTCOME_NO_ANSWER);
+  CHECK(stack.Execute(attempt).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  auto turn = RegisterMessage(party, pb::CHANNEL_CHAT, "Nog een vraag", 1'794'815'300);
+  turn.mutable_register_interaction()->set_conversation_id(conversation);
+  CHECK(stack.Execute(turn).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(stack.LogSize() == size);
+  // And they still take what they allow: a second zaak.
+  auto second_zaak = NewRequest();
+  second_zaak.set_aggregate_id(contact);
+  second_zaak.mutable_link_interaction_to_zaak()->mutable_zaak()->set_identification("ZAAK-2026-0008");
+  CHECK(stack.MustExecute(second_zaak).event_ids_size() == 1);
+}
+
 TEST_CASE("expected_version: a stale writer gets ABORTED and writes nothing", "[command][integration]") {
   Stack stack;
   const auto john = stack.MustExecute(RegisterPerson("John"));

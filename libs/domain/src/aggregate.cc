@@ -522,8 +522,20 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
   return std::unexpected(InvalidArgument("command: exactly one command must be set"));
 }
 
+bool EvolveReadsPersonalData(const pb::EventEnvelope& event) {
+  switch (AggregateTypeOfEvent(event)) {
+    case pb::AGGREGATE_TYPE_INTERACTION:
+    case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
+    case pb::AGGREGATE_TYPE_CONVERSATION:
+      return false;
+    default:
+      return true;
+  }
+}
+
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
   KS_CHECK(event.aggregate_version() == state.version + 1);
+  KS_CHECK(!event.has_personal_data() || !EvolveReadsPersonalData(event));
   if (state.version == 0) {
     state.type = AggregateTypeOfEvent(event);
     state.tenant = event.tenant();

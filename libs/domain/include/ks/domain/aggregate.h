@@ -150,8 +150,18 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
                                               std::string_view aggregate_id, References& references);
 
 // Applies one event of this aggregate. REQUIRES: event.aggregate_version() == state.version + 1
-// (the caller skips events it has already applied).
+// (the caller skips events it has already applied), and its personal data opened when
+// EvolveReadsPersonalData(event) (checked: a sealed one stops the process rather than leave a
+// party without its addresses).
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event);
+
+// Whether Evolve reads a personal field of `event`: the state keeps a party's addresses and
+// identifiers, a melding's reporter address, a notification's address and text, an appointment's
+// place and whom to notify. Of contacts, callback requests and conversations it keeps only ids,
+// channels and statuses, so their events may be applied as the log holds them, sealed: a command
+// service starting on a long log then opens about a tenth of its events instead of all, and its
+// state holds no personal data it does not use. Any other kind is opened (the safe default).
+bool EvolveReadsPersonalData(const pb::EventEnvelope& event);
 
 // Whose key seals the personal data of `event` (see libs/privacy): "party/<id>" for what belongs to
 // a known party, otherwise the aggregate's own ("interaction/<id>", "melding/<id>",
