@@ -47,25 +47,10 @@ Result<bool> Seal(Message& message, std::string_view tenant, std::string_view ke
   for (const FieldDescriptor* field : fields) any = any || IsSet(message, field);
   if (!any) return false;
 
-  // The personal fields alone, as a message of the same type.
+  // The personal fields alone, as a message of the same type: moved there (swapped with the empty
+  // fields of a new message), which leaves them cleared in `message` without copying a text.
   std::unique_ptr<Message> personal(message.New());
-  const Reflection* r = message.GetReflection();
-  for (const FieldDescriptor* field : fields) {
-    if (!IsSet(message, field)) continue;
-    if (field->is_repeated()) {
-      for (int i = 0; i < r->FieldSize(message, field); ++i) {
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
-          r->AddMessage(personal.get(), field)->CopyFrom(r->GetRepeatedMessage(message, field, i));
-        else
-          r->AddString(personal.get(), field, r->GetRepeatedString(message, field, i));
-      }
-    } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      r->MutableMessage(personal.get(), field)->CopyFrom(r->GetMessage(message, field));
-    } else {
-      r->SetString(personal.get(), field, r->GetString(message, field));
-    }
-    r->ClearField(&message, field);
-  }
+  message.GetReflection()->SwapFields(&message, personal.get(), fields);
   auto k = key();
   if (!k) return std::unexpected(k.error());
 
