@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include <google/protobuf/util/time_util.h>
+
 #include "klantstroom/v1/events.pb.h"
 #include "ks/privacy/sealing.h"
 #include "support/stack.h"
@@ -218,6 +220,26 @@ TEST_CASE("after a restart, state folded from sealed contacts, callbacks and con
   close.set_aggregate_id(conversation);
   close.mutable_close_conversation()->set_outcome("beantwoord");
   stack.MustExecute(close);
+  // Kinds whose personal fields the state keeps: applied sealed by mistake, they stop the start
+  // (domain's RequireOpened) instead of leaving a message without its address.
+  auto notify = NewRequest();
+  notify.mutable_request_notification()->set_party_id(party);
+  notify.mutable_request_notification()->set_channel(pb::CHANNEL_SMS);
+  notify.mutable_request_notification()->set_text("Uw paspoort ligt klaar");
+  stack.MustExecute(notify);
+  auto appointment = NewRequest();
+  auto* a = appointment.mutable_schedule_appointment();
+  a->set_party_id(party);
+  const int64_t start_at = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(48))
+                               .count();
+  *a->mutable_window()->mutable_start() = google::protobuf::util::TimeUtil::SecondsToTimestamp(start_at);
+  *a->mutable_window()->mutable_end() = google::protobuf::util::TimeUtil::SecondsToTimestamp(start_at + 1800);
+  a->set_place("Stadskantoor, balie 4");
+  a->mutable_with()->set_department("burgerzaken");
+  a->set_subject("paspoort ophalen");
+  a->add_reminder_minutes_before(60);
+  stack.MustExecute(appointment);
 
   stack.Restart();
   const int64_t size = stack.LogSize();

@@ -535,7 +535,6 @@ bool EvolveReadsPersonalData(const pb::EventEnvelope& event) {
 
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
   KS_CHECK(event.aggregate_version() == state.version + 1);
-  KS_CHECK(!event.has_personal_data() || !EvolveReadsPersonalData(event));
   if (state.version == 0) {
     state.type = AggregateTypeOfEvent(event);
     state.tenant = event.tenant();
@@ -543,6 +542,7 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
   state.version = event.aggregate_version();
   switch (event.payload_case()) {
     case pb::EventEnvelope::kPartyRegistered: {
+      RequireOpened(event);
       const auto& ev = event.party_registered();
       PartyState party;
       party.kind = ev.kind();
@@ -554,13 +554,16 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kPartyNameChanged:
+      RequireOpened(event);
       std::get<PartyState>(state.data).display_name = event.party_name_changed().display_name();
       break;
     case pb::EventEnvelope::kDigitalAddressAdded: {
+      RequireOpened(event);
       AddDigitalAddress(std::get<PartyState>(state.data).digital_addresses, event.digital_address_added().address());
       break;
     }
     case pb::EventEnvelope::kPartyIdentifierAdded:
+      RequireOpened(event);
       std::get<PartyState>(state.data).identifiers.push_back(event.party_identifier_added().identifier());
       break;
     case pb::EventEnvelope::kPreferredChannelSet:
@@ -583,6 +586,7 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kResidenceChanged:
+      RequireOpened(event);
       std::get<PartyState>(state.data).residence = event.residence_changed().residence();
       break;
     case pb::EventEnvelope::kPartyIdentified:

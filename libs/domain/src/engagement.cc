@@ -302,6 +302,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       std::get<ConversationState>(state.data).status = pb::CONVERSATION_STATUS_CLOSED;
       break;
     case pb::EventEnvelope::kAppointmentScheduled: {
+      RequireOpened(event);
       const auto& ev = event.appointment_scheduled();
       AppointmentState a;
       a.party_id = ev.party_id();
@@ -316,6 +317,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kAppointmentRescheduled: {
+      RequireOpened(event);
       auto& a = std::get<AppointmentState>(state.data);
       a.window = event.appointment_rescheduled().window();
       if (!event.appointment_rescheduled().place().empty()) a.place = event.appointment_rescheduled().place();
@@ -323,6 +325,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kAppointmentRemindersSet: {
+      RequireOpened(event);
       auto& a = std::get<AppointmentState>(state.data);
       const auto& ev = event.appointment_reminders_set();
       a.reminder_minutes_before.assign(ev.reminder_minutes_before().begin(), ev.reminder_minutes_before().end());

@@ -313,6 +313,7 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
 void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) {
   switch (event.payload_case()) {
     case pb::EventEnvelope::kMeldingRegistered: {
+      RequireOpened(event);
       const auto& ev = event.melding_registered();
       MeldingState m;
       m.number = ev.number();
@@ -351,6 +352,7 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       state.data = EmployeeState{event.employee_availability_changed()};
       break;
     case pb::EventEnvelope::kNotificationRequested: {
+      RequireOpened(event);
       NotificationState n;
       n.request = event.notification_requested();
       n.status = pb::NOTIFICATION_STATUS_PENDING;

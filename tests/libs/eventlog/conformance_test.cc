@@ -316,7 +316,7 @@ TEST_CASE("an embedded log read from far behind gives every record once, in orde
   }
   CHECK(out_of_order == 0);
   CHECK(seen.size() == kRecords);
-  // Caught up, the same reader follows what is appended next.
+  // A reader opened where that one stopped (near the end: it follows) gets what is appended next.
   auto reader = (*log)->OpenReader({next_offset[0], next_offset[1]});
   REQUIRE(reader.has_value());
   REQUIRE((*log)->Append({MakeRecord("agg-0", "after")}).has_value());

@@ -151,8 +151,8 @@ Result<std::vector<pb::EventEnvelope>> Decide(const AggregateState& state, const
 
 // Applies one event of this aggregate. REQUIRES: event.aggregate_version() == state.version + 1
 // (the caller skips events it has already applied), and its personal data opened when
-// EvolveReadsPersonalData(event) (checked: a sealed one stops the process rather than leave a
-// party without its addresses).
+// EvolveReadsPersonalData(event). Each case that keeps a personal field checks that its event is
+// open (a sealed one stops the process rather than leave a party without its addresses).
 AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event);
 
 // Whether Evolve reads a personal field of `event`: the state keeps a party's addresses and
