@@ -233,8 +233,11 @@ class EmbeddedLog final : public EventLog {
   std::thread writer_;
 };
 
-// How many records behind the end a reader counts as scanning rather than following.
+// A reader this far behind the end, taking at least kScanChunk records of a partition per poll,
+// counts as scanning rather than following. (A small chunk ends inside a block the next poll
+// starts in again: that block is worth its place in the cache.)
 constexpr int64_t kFarBehind = 4096;
+constexpr size_t kScanChunk = 256;
 
 Result<std::vector<StoredRecord>> EmbeddedReader::Poll(size_t max_records, std::chrono::milliseconds wait) {
   const std::vector<int64_t> end = log_->WaitForData(next_, wait);
@@ -255,7 +258,7 @@ Result<std::vector<StoredRecord>> EmbeddedReader::Poll(size_t max_records, std::
       rocksdb::ReadOptions read_options;
       // Far behind (a replay, a rebuild, a start): blocks read once need no place in the cache,
       // where they would only push out the blocks a reader at the log's end reads again.
-      read_options.fill_cache = end[p] - next_[p] <= kFarBehind;
+      read_options.fill_cache = end[p] - next_[p] <= kFarBehind || limit - out.size() < kScanChunk;
       const std::string upper = RecordKey(static_cast<int32_t>(p), end[p]);
       rocksdb::Slice upper_slice(upper);
       read_options.iterate_upper_bound = &upper_slice;
