@@ -328,6 +328,7 @@ pb::NotificationRecord FoldNotification(pb::NotificationRecord record,
       record.set_subject_number(ev.subject_number());
       record.set_status(pb::NOTIFICATION_STATUS_PENDING);
       *record.mutable_requested_at() = event.occurred_at();
+      *record.mutable_recorded_at() = event.recorded_at();
       if (ev.has_send_at()) *record.mutable_send_at() = ev.send_at();
       break;
     }
@@ -421,6 +422,7 @@ pb::ConversationRecord FoldConversation(pb::ConversationRecord record,
                             ? pb::CONVERSATION_STATUS_WITH_BOT
                             : pb::CONVERSATION_STATUS_WITH_EMPLOYEE);
       *record.mutable_started_at() = event.occurred_at();
+      *record.mutable_recorded_at() = event.recorded_at();
       *record.mutable_started_by() = event.actor();
       break;
     }

@@ -17,7 +17,9 @@ using internal::AddReflects;
 using internal::CheckTenant;
 using internal::GetRecord;
 using internal::IdsUnder;
-using internal::OrderTiesByArrival;
+using internal::OccurredMs;
+using internal::OccurredUs;
+using internal::OrderByTimeThenArrival;
 using readmodel::ReadView;
 
 constexpr size_t kMaxConversations = 50;
@@ -61,8 +63,8 @@ Status AddEngagements(const ReadView& view, const std::string& tenant, const std
       return s;
   }
   auto* conversations = out.mutable_conversations();
-  std::stable_sort(conversations->begin(), conversations->end(),
-                   [](const auto& a, const auto& b) { return Ms(a.started_at()) > Ms(b.started_at()); });
+  OrderByTimeThenArrival(
+      conversations, [](const pb::ConversationRecord& c) { return Ms(c.started_at()); }, /*newest_first=*/true);
   while (static_cast<size_t>(conversations->size()) > kMaxConversations) conversations->RemoveLast();
   // Coming ones first, soonest first; then the past ones, latest first.
   auto* appointments = out.mutable_appointments();
@@ -98,7 +100,7 @@ Result<pb::ConversationView> QueryEngine::GetConversation(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_turns());
       !s.ok())
     return std::unexpected(s);
-  OrderTiesByArrival(out.mutable_turns(), /*newest_first=*/false, /*microseconds=*/true);
+  OrderByTimeThenArrival(out.mutable_turns(), OccurredUs, /*newest_first=*/false);
 
   // The party's history is its customer view (merged duplicates included): one piece of code
   // decides what "the party's contacts" are.
@@ -172,7 +174,7 @@ Result<pb::ZaakContacts> QueryEngine::ListZaakContacts(const ReadView& view,
           [&](const std::string& id) { return keys::Interaction(request.tenant(), id); }, key_ring, out.mutable_contacts());
       !s.ok())
     return std::unexpected(s);
-  OrderTiesByArrival(out.mutable_contacts(), /*newest_first=*/true, /*microseconds=*/false);
+  OrderByTimeThenArrival(out.mutable_contacts(), OccurredMs, /*newest_first=*/true);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }
@@ -198,8 +200,7 @@ Result<pb::AppointmentDetail> QueryEngine::GetAppointment(const ReadView& view,
     return std::unexpected(s);
   // In the order they were (or will be) sent.
   auto when = [](const pb::NotificationRecord& n) { return Ms(n.has_send_at() ? n.send_at() : n.requested_at()); };
-  std::stable_sort(out.mutable_notifications()->begin(), out.mutable_notifications()->end(),
-                   [&](const auto& a, const auto& b) { return when(a) < when(b); });
+  OrderByTimeThenArrival(out.mutable_notifications(), when, /*newest_first=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

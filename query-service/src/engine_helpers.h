@@ -103,31 +103,40 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
   return next;
 }
 
-// Contacts as an index listed them (by occurrence time: newest first in a timeline, oldest first
-// in a conversation's turns), with those of the same time put in the order they arrived. The
-// index breaks such a tie by id, which says nothing of arrival, and ties are common: adapters
-// often give whole seconds (a chat's two quick messages). The time is taken as the index takes it:
-// in milliseconds, or in microseconds for a conversation's turns. Only ties move, and only within
-// the list given (a page); records folded before the recorded time was kept stay in index order.
-inline void OrderTiesByArrival(google::protobuf::RepeatedPtrField<pb::InteractionRecord>* contacts, bool newest_first,
-                               bool microseconds) {
+// Orders a list by a time (`time_of`, in the unit its index keeps: milliseconds, or microseconds
+// for a conversation's turns), newest or oldest first, and records of the same time in the order
+// they arrived (when the command service recorded them). An index breaks such a tie by id, which
+// says nothing of arrival, and ties are common: adapters often give whole seconds (a chat's two
+// quick messages, a melding's status updates of one batch). Records folded before their recorded
+// time was kept count as recorded first among their ties. For a list read in index order (a page
+// of contacts) only ties move, and only within the list given.
+template <typename Record, typename TimeOf>
+inline void OrderByTimeThenArrival(google::protobuf::RepeatedPtrField<Record>* records, TimeOf time_of,
+                                   bool newest_first) {
   using google::protobuf::util::TimeUtil;
-  auto key = [microseconds](const pb::InteractionRecord& r) {
-    const int64_t unit = microseconds ? TimeUtil::TimestampToMicroseconds(r.occurred_at())
-                                      : TimeUtil::TimestampToMilliseconds(r.occurred_at());
-    return std::pair{unit, r.has_recorded_at() ? TimeUtil::TimestampToMicroseconds(r.recorded_at()) : 0};
+  auto key = [&time_of](const Record& r) {
+    return std::pair{static_cast<int64_t>(time_of(r)),
+                     r.has_recorded_at() ? TimeUtil::TimestampToMicroseconds(r.recorded_at()) : int64_t{0}};
   };
-  // Usually the list is strictly in time order already (no two share a time): then the sort would
+  // Usually a list is strictly in time order already (no two share a time): then the sort would
   // move nothing, and is skipped (its moves of 50 records showed in the customer view's profile).
   bool strictly_ordered = true;
-  for (int i = 1; i < contacts->size() && strictly_ordered; ++i) {
-    const int64_t before = key(contacts->Get(i - 1)).first, after = key(contacts->Get(i)).first;
+  for (int i = 1; i < records->size() && strictly_ordered; ++i) {
+    const int64_t before = key(records->Get(i - 1)).first, after = key(records->Get(i)).first;
     strictly_ordered = newest_first ? before > after : before < after;
   }
   if (strictly_ordered) return;
-  std::stable_sort(contacts->begin(), contacts->end(), [&](const pb::InteractionRecord& a, const pb::InteractionRecord& b) {
+  std::stable_sort(records->begin(), records->end(), [&](const Record& a, const Record& b) {
     return newest_first ? key(a) > key(b) : key(a) < key(b);
   });
+}
+
+// The times a party timeline (milliseconds) and a conversation's turns (microseconds) order by.
+inline int64_t OccurredMs(const pb::InteractionRecord& r) {
+  return google::protobuf::util::TimeUtil::TimestampToMilliseconds(r.occurred_at());
+}
+inline int64_t OccurredUs(const pb::InteractionRecord& r) {
+  return google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.occurred_at());
 }
 
 // The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.

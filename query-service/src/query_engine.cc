@@ -65,6 +65,9 @@ int64_t NowMs(std::chrono::system_clock::time_point now) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
 }
 
+// The time the party's notification index orders by.
+int64_t RequestedMs(const pb::NotificationRecord& n) { return TimeUtil::TimestampToMilliseconds(n.requested_at()); }
+
 // Absent now: marked absent, and the absence has no end or has not ended yet.
 bool AbsentAt(const pb::EmployeeRecord& e, int64_t now_ms) {
   return !e.available() && (!e.has_until() || TimeUtil::TimestampToMilliseconds(e.until()) > now_ms);
@@ -390,7 +393,7 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
       &key_ring);
   if (!read) return std::unexpected(read.error());
   if (*read < entries.size()) out.set_next_page_token(ToHex(last_sort_key));
-  internal::OrderTiesByArrival(out.mutable_timeline(), /*newest_first=*/true, /*microseconds=*/false);
+  internal::OrderByTimeThenArrival(out.mutable_timeline(), internal::OccurredMs, /*newest_first=*/true);
 
   std::vector<std::string> callback_ids;
   Status s;
@@ -443,12 +446,9 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
         &key_ring);
     if (!notifications) return std::unexpected(notifications.error());
   }
-  if (members.size() > 1) {  // newest first across the merged parties, at most 50
-    std::stable_sort(out.mutable_notifications()->begin(), out.mutable_notifications()->end(),
-                     [](const auto& a, const auto& b) { return TimeUtil::TimestampToMilliseconds(a.requested_at()) >
-                                                               TimeUtil::TimestampToMilliseconds(b.requested_at()); });
-    while (out.notifications_size() > 50) out.mutable_notifications()->RemoveLast();
-  }
+  // Newest first (across the merged parties too), at most 50.
+  internal::OrderByTimeThenArrival(out.mutable_notifications(), RequestedMs, /*newest_first=*/true);
+  while (out.notifications_size() > 50) out.mutable_notifications()->RemoveLast();
   if (Status e = internal::AddEngagements(view, request.tenant(), members, key_ring, now_ms, out); !e.ok())
     return std::unexpected(e);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
@@ -907,6 +907,8 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     if (record->has_value()) *out.add_notifications() = std::move(**record);
   }
   if (!s.ok()) return std::unexpected(s);
+  // Their index is by id: put in the order they were requested (and arrived), oldest first.
+  internal::OrderByTimeThenArrival(out.mutable_notifications(), RequestedMs, /*newest_first=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

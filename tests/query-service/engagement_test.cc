@@ -417,6 +417,92 @@ TEST_CASE("contacts of the same second are listed in the order they arrived, in 
   for (int i = 0; i < kTurns; ++i) CHECK(seen[static_cast<size_t>(i)] == "beurt " + std::to_string(i));
 }
 
+TEST_CASE("notifications and conversations of the same second are listed in the order they arrived",
+          "[engagement][conversation][notification]") {
+  // As with contacts: their indexes break a tie of time by id, which says nothing of arrival, and
+  // a melding's notifications are indexed by id alone. A batch of status updates from a zaak
+  // system, or a chatbot's quick restarts, share their second.
+  Stack stack;
+  const std::string noor = Register(stack, "Noor", "noor@example.nl", "");
+  auto category = NewRequest(kTenant);
+  category.mutable_define_melding_category()->set_code("VERLICHTING");
+  category.mutable_define_melding_category()->set_name("Straatverlichting");
+  category.mutable_define_melding_category()->set_due_days(5);
+  stack.MustExecute(category);
+  auto melding = NewRequest(kTenant);
+  auto* m = melding.mutable_register_melding();
+  m->set_category("VERLICHTING");
+  m->set_description("Lantaarnpaal kapot");
+  m->mutable_location()->set_street("Dorpsstraat");
+  m->set_channel(pb::CHANNEL_WEB_FORM);
+  m->set_reporter_party_id(noor);
+  m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+  m->mutable_reporter_address()->set_value("noor@example.nl");
+  const int64_t second = TimeUtil::GetCurrentTime().seconds() - 60;
+  *melding.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second - 1);
+  const std::string melding_id = stack.MustExecute(melding).aggregate_id();
+  // Its status updates, each telling Noor (the policy's notifications have ids from a hash).
+  const std::vector<std::pair<pb::MeldingStatus, std::string>> updates = {
+      {pb::MELDING_STATUS_IN_PROGRESS, "in behandeling"},
+      {pb::MELDING_STATUS_ON_HOLD, "tijdelijk stil"},
+      {pb::MELDING_STATUS_RESOLVED, "afgehandeld"},
+      {pb::MELDING_STATUS_REOPENED, "heropend"}};
+  for (const auto& [status, _] : updates) {
+    auto change = NewRequest(kTenant);
+    change.set_aggregate_id(melding_id);
+    *change.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
+    change.mutable_change_melding_status()->set_to(status);
+    change.mutable_change_melding_status()->set_notify_citizen(true);
+    stack.MustExecute(change);
+  }
+
+  constexpr int kEach = 6;
+  pb::ExecuteReply last;
+  for (int i = 0; i < kEach; ++i) {
+    auto message = Message(noor, pb::CHANNEL_EMAIL, "bericht " + std::to_string(i), 0);
+    *message.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
+    last = stack.MustExecute(message);
+    auto start = As(NewRequest(kTenant), "chatbot", pb::ACTOR_KIND_BOT);
+    *start.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
+    start.mutable_start_conversation()->set_party_id(noor);
+    start.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
+    start.mutable_start_conversation()->set_subject("gesprek " + std::to_string(i));
+    last = stack.MustExecute(start);
+  }
+
+  pb::GetCustomerViewRequest view_request;
+  view_request.set_tenant(kTenant);
+  view_request.set_party_id(noor);
+  After(view_request, last);
+  const auto view = MustQuery(stack, &pb::QueryService::Stub::GetCustomerView, view_request);
+  // The melding's acknowledgement (if its policy sent one) is another second's: only ours counted.
+  std::vector<std::string> notifications;
+  for (const auto& n : view.notifications())
+    if (n.text().starts_with("bericht ")) notifications.push_back(n.text());
+  REQUIRE(notifications.size() == kEach);
+  for (int i = 0; i < kEach; ++i) CHECK(notifications[i] == "bericht " + std::to_string(kEach - 1 - i));  // newest first
+  REQUIRE(view.conversations_size() == kEach);
+  for (int i = 0; i < kEach; ++i)
+    CHECK(view.conversations(i).subject() == "gesprek " + std::to_string(kEach - 1 - i));  // newest first
+
+  // The status updates' notifications are the policy's, appended after `last`: read until all are in.
+  pb::GetMeldingRequest melding_request;
+  melding_request.set_tenant(kTenant);
+  melding_request.set_melding_id(melding_id);
+  After(melding_request, last);
+  std::vector<size_t> order;  // which update each listed notification tells of, as listed
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    order.clear();
+    const auto detail = MustQuery(stack, &pb::QueryService::Stub::GetMelding, melding_request);
+    for (const auto& n : detail.notifications())
+      for (size_t u = 0; u < updates.size(); ++u)
+        if (n.text().find(updates[u].second) != std::string::npos) order.push_back(u);
+  } while (order.size() < updates.size() && std::chrono::steady_clock::now() < deadline);
+  REQUIRE(order.size() == updates.size());
+  for (size_t i = 0; i < updates.size(); ++i) CHECK(order[i] == i);  // oldest first: in the order they were made
+}
+
 TEST_CASE("contact person and zaak: a daughter calls for her mother, the call is linked to a zaak once",
           "[engagement][identity]") {
   Stack stack;
