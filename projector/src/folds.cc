@@ -434,6 +434,7 @@ pb::ConversationRecord FoldConversation(pb::ConversationRecord record,
       record.set_handover_summary(ev.summary());
       record.set_callback_phone_number(ev.phone_number());
       *record.mutable_handed_over_at() = event.occurred_at();
+      *record.mutable_handed_over_recorded_at() = event.recorded_at();
       break;
     }
     case pb::EventEnvelope::kConversationTakenOver:

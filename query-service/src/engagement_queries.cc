@@ -159,6 +159,10 @@ Result<pb::HandoverList> QueryEngine::ListHandovers(const ReadView& view, const 
     *out.add_conversations() = std::move(**record);
   }
   if (!scanned.ok()) return std::unexpected(scanned);
+  OrderByTimeThenArrival(
+      out.mutable_conversations(), [](const pb::ConversationRecord& c) { return Ms(c.handed_over_at()); },
+      [](const pb::ConversationRecord& c) { return TimeUtil::TimestampToMicroseconds(c.handed_over_recorded_at()); },
+      /*newest_first=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

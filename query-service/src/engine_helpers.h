@@ -110,25 +110,32 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
 // quick messages, a melding's status updates of one batch). Records folded before their recorded
 // time was kept count as recorded first among their ties. For a list read in index order (a page
 // of contacts) only ties move, and only within the list given.
-template <typename Record, typename TimeOf>
+template <typename Record, typename TimeOf, typename ArrivalOf>
 inline void OrderByTimeThenArrival(google::protobuf::RepeatedPtrField<Record>* records, TimeOf time_of,
-                                   bool newest_first) {
-  using google::protobuf::util::TimeUtil;
-  auto key = [&time_of](const Record& r) {
-    return std::pair{static_cast<int64_t>(time_of(r)),
-                     r.has_recorded_at() ? TimeUtil::TimestampToMicroseconds(r.recorded_at()) : int64_t{0}};
-  };
+                                   ArrivalOf arrival_of, bool newest_first) {
+  auto key = [&](const Record& r) { return std::pair{static_cast<int64_t>(time_of(r)), arrival_of(r)}; };
   // Usually a list is strictly in time order already (no two share a time): then the sort would
   // move nothing, and is skipped (its moves of 50 records showed in the customer view's profile).
   bool strictly_ordered = true;
   for (int i = 1; i < records->size() && strictly_ordered; ++i) {
-    const int64_t before = key(records->Get(i - 1)).first, after = key(records->Get(i)).first;
+    const int64_t before = time_of(records->Get(i - 1)), after = time_of(records->Get(i));
     strictly_ordered = newest_first ? before > after : before < after;
   }
   if (strictly_ordered) return;
   std::stable_sort(records->begin(), records->end(), [&](const Record& a, const Record& b) {
     return newest_first ? key(a) > key(b) : key(a) < key(b);
   });
+}
+
+// The same, arrival being when the record's creation was recorded (`recorded_at`; unset, in
+// records folded before it was kept, it reads as 0).
+template <typename Record, typename TimeOf>
+inline void OrderByTimeThenArrival(google::protobuf::RepeatedPtrField<Record>* records, TimeOf time_of,
+                                   bool newest_first) {
+  OrderByTimeThenArrival(
+      records, time_of,
+      [](const Record& r) { return google::protobuf::util::TimeUtil::TimestampToMicroseconds(r.recorded_at()); },
+      newest_first);
 }
 
 // The times a party timeline (milliseconds) and a conversation's turns (microseconds) order by.

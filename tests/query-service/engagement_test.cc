@@ -417,7 +417,7 @@ TEST_CASE("contacts of the same second are listed in the order they arrived, in 
   for (int i = 0; i < kTurns; ++i) CHECK(seen[static_cast<size_t>(i)] == "beurt " + std::to_string(i));
 }
 
-TEST_CASE("notifications and conversations of the same second are listed in the order they arrived",
+TEST_CASE("notifications and conversations (started or handed over) of the same second are listed in the order they arrived",
           "[engagement][conversation][notification]") {
   // As with contacts: their indexes break a tie of time by id, which says nothing of arrival, and
   // a melding's notifications are indexed by id alone. A batch of status updates from a zaak
@@ -458,6 +458,7 @@ TEST_CASE("notifications and conversations of the same second are listed in the 
 
   constexpr int kEach = 6;
   pb::ExecuteReply last;
+  std::vector<std::string> conversations;
   for (int i = 0; i < kEach; ++i) {
     auto message = Message(noor, pb::CHANNEL_EMAIL, "bericht " + std::to_string(i), 0);
     *message.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
@@ -468,6 +469,16 @@ TEST_CASE("notifications and conversations of the same second are listed in the 
     start.mutable_start_conversation()->set_channel(pb::CHANNEL_CHAT);
     start.mutable_start_conversation()->set_subject("gesprek " + std::to_string(i));
     last = stack.MustExecute(start);
+    conversations.push_back(last.aggregate_id());
+  }
+  // The bot hands them over in the same second, in the reverse order.
+  for (int i = kEach - 1; i >= 0; --i) {
+    auto handover = As(NewRequest(kTenant), "chatbot", pb::ACTOR_KIND_BOT);
+    handover.set_aggregate_id(conversations[static_cast<size_t>(i)]);
+    *handover.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
+    handover.mutable_hand_over_conversation()->mutable_to()->set_department("kcc");
+    handover.mutable_hand_over_conversation()->set_reason("vraag te moeilijk");
+    last = stack.MustExecute(handover);
   }
 
   pb::GetCustomerViewRequest view_request;
@@ -484,6 +495,14 @@ TEST_CASE("notifications and conversations of the same second are listed in the 
   REQUIRE(view.conversations_size() == kEach);
   for (int i = 0; i < kEach; ++i)
     CHECK(view.conversations(i).subject() == "gesprek " + std::to_string(kEach - 1 - i));  // newest first
+  pb::ListHandoversRequest alerts;
+  alerts.set_tenant(kTenant);
+  alerts.set_department("kcc");
+  After(alerts, last);
+  const auto waiting = MustQuery(stack, &pb::QueryService::Stub::ListHandovers, alerts);
+  REQUIRE(waiting.conversations_size() == kEach);
+  for (int i = 0; i < kEach; ++i)  // longest waiting first: in the order handed over
+    CHECK(waiting.conversations(i).subject() == "gesprek " + std::to_string(kEach - 1 - i));
 
   // The status updates' notifications are the policy's, appended after `last`: read until all are in.
   pb::GetMeldingRequest melding_request;
