@@ -453,6 +453,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     event.set_idempotency_key(meta.idempotency_key());
     event.set_schema_version(domain::kCurrentSchemaVersion);
     event.set_command_hash(command_hash);
+    if (event.has_interaction_registered()) event.mutable_interaction_registered()->set_counterpart_digested(true);
     if (event.has_interaction_registered() && event.interaction_registered().has_counterpart()) {
       auto* registered = event.mutable_interaction_registered();
       auto index_key = vault_.IndexKey(meta.tenant());

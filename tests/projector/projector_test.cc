@@ -115,7 +115,7 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild",
   REQUIRE(log.has_value());
   std::vector<eventlog::Record> records;
   for (int p = 0; p < 20; ++p)
-    records.push_back(Encode(Registered("p" + std::to_string(p), "Burger")));
+    records.push_back(Encode(Registered(fmt::format("p{}", p), "Burger")));
   for (int i = 0; i < 400; ++i)
     records.push_back(
         Encode(Message(fmt::format("i{}", i), fmt::format("p{}", i % 20), 1000 + i)));
@@ -141,7 +141,7 @@ TEST_CASE("a projector that stops and resumes ends equal to a clean rebuild",
     auto projector = projector::Projector::Open(**log, **live, ks::testing::TestVault());
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(*ends).ok());
-    for (int p = 0; p < 20; ++p) CHECK(TimelineLength(**live, "p" + std::to_string(p)) == 20);
+    for (int p = 0; p < 20; ++p) CHECK(TimelineLength(**live, fmt::format("p{}", p)) == 20);
   }
   {
     auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
@@ -255,4 +255,96 @@ TEST_CASE("index entries that move several times within one batch end as when ea
   const auto differences = testing::StoreDifferences(dir.Sub("one-by-one"), dir.Sub("one-batch"), {"#"});
   for (const auto& d : differences) UNSCOPED_INFO(d);
   CHECK(differences.empty());
+}
+
+TEST_CASE("a contact's registration is stored as its event sealed it and reads back whole; older contacts are opened",
+          "[projector][privacy][integration]") {
+  // The projector keeps a registration's sealed part as it is (no opening and sealing again) when
+  // the event says what its counterpart's digest is; a contact of an older log, without that, is
+  // opened so that its counterpart's digest can be made.
+  testing::TempDir dir;
+  privacy::KeyVault& vault = testing::TestVault();
+  const std::string tenant = "gemeente-test";
+  auto index_key = vault.IndexKey(tenant);
+  REQUIRE(index_key.has_value());
+  auto sealed = [&](pb::EventEnvelope e) {
+    REQUIRE(privacy::SealEvent(e, "party/p7", [&] { return vault.GetOrCreate(tenant, "party/p7"); }).ok());
+    REQUIRE(e.has_personal_data());
+    return e;
+  };
+  auto contact = [&](const std::string& id, int64_t seconds, const std::string& text, const std::string& phone,
+                     bool digested) {
+    pb::EventEnvelope e = Message(id, "p7", seconds);
+    auto* registered = e.mutable_interaction_registered();
+    registered->set_text(text);
+    if (!phone.empty()) {
+      registered->mutable_counterpart()->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+      registered->mutable_counterpart()->set_value(phone);
+      if (digested) registered->set_counterpart_digest(privacy::AddressDigest(*index_key, pb::DIGITAL_ADDRESS_KIND_PHONE, phone));
+    }
+    registered->set_counterpart_digested(digested);
+    return sealed(e);
+  };
+  const pb::EventEnvelope call = contact("i1", 100, "Mijn kliko is niet geleegd", "+31611112222", true);
+  const pb::EventEnvelope chat = contact("i2", 200, "Wanneer komt de grofvuilwagen?", "", true);
+  const pb::EventEnvelope old = contact("i3", 300, "Een oud bericht", "+31633334444", false);
+  pb::EventEnvelope report = Message("i1", "p7", 400);
+  report.set_event_id("event-i1-2");
+  report.set_aggregate_version(2);
+  report.mutable_interaction_report_recorded()->set_report("Doorverwezen naar de afvaldienst");
+  report = sealed(report);
+
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 3, .sync = false});
+  REQUIRE(log.has_value());
+  REQUIRE((*log)->Append({Encode(Registered("p7", "Fatima")), Encode(call), Encode(chat), Encode(old), Encode(report)}));
+  auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
+  REQUIRE(store.has_value());
+  auto projector = projector::Projector::Open(**log, **store, vault);
+  REQUIRE(projector.has_value());
+  auto ends = (*log)->EndOffsets();
+  REQUIRE(ends.has_value());
+  REQUIRE((*projector)->CatchUpTo(*ends).ok());
+
+  auto stored = [&](const std::string& id) {
+    auto bytes = (*store)->View().Get(readmodel::keys::Interaction(tenant, id));
+    REQUIRE(bytes.has_value());
+    REQUIRE(bytes->has_value());
+    pb::InteractionRecord record;
+    REQUIRE(record.ParseFromString(**bytes));
+    CHECK(record.text().empty());  // never in the clear on disk
+    CHECK_FALSE(record.has_counterpart());
+    return record;
+  };
+  // The chat: the event's sealed bytes as they are, nothing sealed by the projector.
+  const pb::InteractionRecord kept = stored("i2");
+  CHECK(kept.sealed_registration().SerializeAsString() == chat.personal_data().SerializeAsString());
+  CHECK_FALSE(kept.has_personal_data());
+  CHECK(kept.counterpart_digest().empty());
+  // The old contact: opened, its counterpart's digest made, sealed as a record.
+  const pb::InteractionRecord opened = stored("i3");
+  CHECK_FALSE(opened.has_sealed_registration());
+  CHECK(opened.personal_data().key_id() == "party/p7");
+  CHECK(opened.counterpart_digest() == privacy::AddressDigest(*index_key, pb::DIGITAL_ADDRESS_KIND_PHONE, "+31633334444"));
+  // The call with a report since: one sealed part, text, counterpart and report together.
+  const pb::InteractionRecord reported = stored("i1");
+  CHECK_FALSE(reported.has_sealed_registration());
+  CHECK(reported.personal_data().key_id() == "party/p7");
+  CHECK(reported.counterpart_digest() == call.interaction_registered().counterpart_digest());
+
+  // Read through the query engine, each is whole.
+  query::QueryEngine engine(**store, vault);
+  pb::GetCustomerViewRequest request;
+  request.set_tenant(tenant);
+  request.set_party_id("p7");
+  auto view = engine.GetCustomerView((*store)->View(), request);
+  REQUIRE(view.has_value());
+  REQUIRE(view->timeline_size() == 3);  // newest first
+  CHECK(view->timeline(0).text() == "Een oud bericht");
+  CHECK(view->timeline(0).counterpart().value() == "+31633334444");
+  CHECK(view->timeline(1).text() == "Wanneer komt de grofvuilwagen?");
+  CHECK_FALSE(view->timeline(1).has_counterpart());
+  CHECK(view->timeline(2).text() == "Mijn kliko is niet geleegd");
+  CHECK(view->timeline(2).counterpart().value() == "+31611112222");
+  CHECK(view->timeline(2).report() == "Doorverwezen naar de afvaldienst");
+  for (const auto& c : view->timeline()) CHECK_FALSE(c.personal_data_erased());
 }

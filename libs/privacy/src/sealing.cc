@@ -142,6 +142,24 @@ Result<Opened> OpenEvent(pb::EventEnvelope& event, KeyRing& ring) {
   return result;
 }
 
+Result<Opened> OpenRegistration(pb::InteractionRecord& record, KeyRing& ring) {
+  if (!record.has_sealed_registration()) return Opened::kNothingSealed;
+  auto key = ring.Get(record.tenant(), record.sealed_registration().key_id());
+  if (!key) return std::unexpected(key.error());
+  Opened result = Opened::kErased;
+  if (key->has_value()) {
+    pb::InteractionRegistered registered;  // the type its event sealed
+    if (Status s = Unseal(registered, record.tenant(), **key, record.sealed_registration()); !s.ok())
+      return std::unexpected(s);
+    // Handed over, not copied (a customer view opens 50 of them).
+    record.set_allocated_text(registered.release_text());
+    if (registered.has_counterpart()) record.set_allocated_counterpart(registered.release_counterpart());
+    result = Opened::kOpened;
+  }
+  record.clear_sealed_registration();
+  return result;
+}
+
 std::string KeyIdOf(const pb::PartyProfile& record) { return PartyKeyId(record.party_id()); }
 std::string KeyIdOf(const pb::InteractionRecord& record) {
   return record.party_id().empty() ? "interaction/" + record.interaction_id() : PartyKeyId(record.party_id());

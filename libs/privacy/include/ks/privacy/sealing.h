@@ -4,7 +4,8 @@
 // another record unnoticed.
 //
 //   command service: SealEvent before an append  (the log never holds personal data in the clear)
-//   projector:       OpenEvent, fold, SealRecord  (read models hold it sealed too)
+//   projector:       OpenEvent, fold, SealRecord  (read models hold it sealed too; a contact's
+//                    registration keeps its event's sealed part as it is: nothing to open or seal)
 //   query service:   OpenRecord before answering  (plain text exists only in memory and on the wire)
 //
 // After an erasure the key is gone: OpenEvent/OpenRecord leave the personal fields empty and say
@@ -16,6 +17,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <google/protobuf/message.h>
 
@@ -84,10 +86,37 @@ Status SealRecord(Record& record, KeyRing& ring) {
   return any.error().code() == StatusCode::kNotFound ? Status::Ok() : any.error();
 }
 
-// Opens a record's personal_data. Returns kErased when its key is gone.
+// Opens a contact's sealed_registration (its event's sealed text and counterpart) into the
+// record's fields. Returns kErased when its key is gone.
+Result<Opened> OpenRegistration(pb::InteractionRecord& record, KeyRing& ring);
+
+// Whether a record holds sealed personal data: its personal_data, or a contact's registration
+// kept as its event sealed it.
+template <typename Record>
+bool HasSealedData(const Record& record) {
+  if constexpr (std::is_same_v<Record, pb::InteractionRecord>)
+    if (record.has_sealed_registration()) return true;
+  return record.has_personal_data();
+}
+
+// Whether every sealed part of a record is sealed under `key_id`.
+template <typename Record>
+bool SealedUnder(const Record& record, std::string_view key_id) {
+  if constexpr (std::is_same_v<Record, pb::InteractionRecord>)
+    if (record.has_sealed_registration() && record.sealed_registration().key_id() != key_id) return false;
+  return !record.has_personal_data() || record.personal_data().key_id() == key_id;
+}
+
+// Opens a record's sealed parts (HasSealedData). Returns kErased when a key is gone.
 template <typename Record>
 Result<Opened> OpenRecord(Record& record, KeyRing& ring) {
-  if (!record.has_personal_data()) return Opened::kNothingSealed;
+  Opened result = Opened::kNothingSealed;
+  if constexpr (std::is_same_v<Record, pb::InteractionRecord>) {
+    auto registration = OpenRegistration(record, ring);
+    if (!registration) return registration;
+    result = *registration;
+  }
+  if (!record.has_personal_data()) return result;
   auto key = ring.Get(record.tenant(), record.personal_data().key_id());
   if (!key) return std::unexpected(key.error());
   if (!key->has_value()) {
@@ -96,7 +125,7 @@ Result<Opened> OpenRecord(Record& record, KeyRing& ring) {
   }
   if (Status s = Unseal(record, record.tenant(), **key, record.personal_data()); !s.ok()) return std::unexpected(s);
   record.clear_personal_data();
-  return Opened::kOpened;
+  return result == Opened::kErased ? Opened::kErased : Opened::kOpened;
 }
 
 }  // namespace ks::privacy
