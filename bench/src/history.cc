@@ -81,13 +81,13 @@ size_t BuildHistory(const BenchOptions& options, size_t events, const std::strin
   });
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  // The sealed personal data of every copy opens with its original's key (the key id travels with
-  // the sealed bytes, and the tenant is kept), so the history needs the ingest run's vault.
+  // The ingest run's vault, for its tenants' index keys and to open the originals' personal data.
   std::filesystem::copy(IngestDir(options) + "/vault", dir + "/vault",
                         std::filesystem::copy_options::recursive);
   // Keys made without fsync: a generated history, where a lost key costs nothing.
   auto vault = privacy::KeyVault::Open(dir + "/vault", /*create=*/false, /*sync=*/false);
   KS_CHECK(vault.has_value());
+  privacy::KeyRing ring(vault->get());
   auto log = eventlog::OpenEmbeddedLog({.path = dir + "/log", .partitions = 12, .sync = false});
   KS_CHECK(log.has_value());
   constexpr int64_t kDayMs = 24LL * 3600 * 1000;
@@ -111,6 +111,13 @@ size_t BuildHistory(const BenchOptions& options, size_t events, const std::strin
                                                          suffix);
       if (e.has_callback_requested() && !e.callback_requested().party_id().empty())
         e.mutable_callback_requested()->set_party_id(e.callback_requested().party_id() + suffix);
+      // Its personal data sealed again under the copy's own key ("party/<id>-N" for "party/<id>"),
+      // as the command service seals each party's events under that party's key.
+      if (e.has_personal_data()) {
+        const std::string key_id = e.personal_data().key_id() + suffix;
+        KS_CHECK(privacy::OpenEvent(e, ring).has_value());
+        KS_CHECK(privacy::SealEvent(e, key_id, [&] { return (*vault)->GetOrCreate(e.tenant(), key_id); }).ok());
+      }
       const int64_t shift = static_cast<int64_t>(copy % 90) * kDayMs;
       *e.mutable_occurred_at() = TimeUtil::MillisecondsToTimestamp(
           TimeUtil::TimestampToMilliseconds(e.occurred_at()) + shift);
