@@ -111,9 +111,13 @@ size_t BuildHistory(const BenchOptions& options, size_t events, const std::strin
                                                          suffix);
       if (e.has_callback_requested() && !e.callback_requested().party_id().empty())
         e.mutable_callback_requested()->set_party_id(e.callback_requested().party_id() + suffix);
-      // Its personal data sealed again under the copy's own key ("party/<id>-N" for "party/<id>"),
-      // as the command service seals each party's events under that party's key.
-      if (e.has_personal_data()) {
+      // The personal data of a copied party, contact or callback request (whose party ids above
+      // are the copy's) sealed again under the copy's key ("party/<id>-N" for "party/<id>", or
+      // the aggregate's own), as the command service seals them under their party's key.
+      const bool copied_owner = e.aggregate_type() == pb::AGGREGATE_TYPE_PARTY ||
+                                e.aggregate_type() == pb::AGGREGATE_TYPE_INTERACTION ||
+                                e.aggregate_type() == pb::AGGREGATE_TYPE_CALLBACK_REQUEST;
+      if (copied_owner && e.has_personal_data()) {
         const std::string key_id = e.personal_data().key_id() + suffix;
         KS_CHECK(privacy::OpenEvent(e, ring).has_value());
         KS_CHECK(privacy::SealEvent(e, key_id, [&] { return (*vault)->GetOrCreate(e.tenant(), key_id); }).ok());

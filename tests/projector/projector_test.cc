@@ -257,7 +257,7 @@ TEST_CASE("index entries that move several times within one batch end as when ea
   CHECK(differences.empty());
 }
 
-TEST_CASE("a contact's registration is stored as its event sealed it and reads back whole; older contacts are opened",
+TEST_CASE("a contact's registration is stored as its event sealed it and reads back whole; older contacts are opened; forged ones parked",
           "[projector][privacy][integration]") {
   // The projector keeps a registration's sealed part as it is (no opening and sealing again) when
   // the event says what its counterpart's digest is; a contact of an older log, without that, is
@@ -293,10 +293,15 @@ TEST_CASE("a contact's registration is stored as its event sealed it and reads b
   report.set_aggregate_version(2);
   report.mutable_interaction_report_recorded()->set_report("Doorverwezen naar de afvaldienst");
   report = sealed(report);
+  // A registration whose sealed bytes do not authenticate (altered on the way): parked, as when
+  // the projector opened every event, not kept to fail the queries that would open it.
+  pb::EventEnvelope forged = contact("i4", 500, "Vervalst", "", true);
+  forged.mutable_personal_data()->mutable_ciphertext()->back() ^= 0x01;
 
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 3, .sync = false});
   REQUIRE(log.has_value());
-  REQUIRE((*log)->Append({Encode(Registered("p7", "Fatima")), Encode(call), Encode(chat), Encode(old), Encode(report)}));
+  REQUIRE((*log)->Append({Encode(Registered("p7", "Fatima")), Encode(call), Encode(chat), Encode(old), Encode(report),
+                          Encode(forged)}));
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
   REQUIRE(store.has_value());
   auto projector = projector::Projector::Open(**log, **store, vault);
@@ -304,6 +309,10 @@ TEST_CASE("a contact's registration is stored as its event sealed it and reads b
   auto ends = (*log)->EndOffsets();
   REQUIRE(ends.has_value());
   REQUIRE((*projector)->CatchUpTo(*ends).ok());
+  CHECK((*projector)->events_parked() == 1);
+  auto forged_record = (*store)->View().Get(readmodel::keys::Interaction(tenant, "i4"));
+  REQUIRE(forged_record.has_value());
+  CHECK_FALSE(forged_record->has_value());
 
   auto stored = [&](const std::string& id) {
     auto bytes = (*store)->View().Get(readmodel::keys::Interaction(tenant, id));

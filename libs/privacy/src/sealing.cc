@@ -31,10 +31,16 @@ bool IsSet(const Message& message, const FieldDescriptor* field) {
 }
 
 // The payload message of an event (the oneof member that is set), or nullptr.
+const FieldDescriptor* PayloadField(const pb::EventEnvelope& event) {
+  return event.GetReflection()->GetOneofFieldDescriptor(event, pb::EventEnvelope::descriptor()->FindOneofByName("payload"));
+}
 Message* Payload(pb::EventEnvelope& event) {
-  const FieldDescriptor* field =
-      event.GetReflection()->GetOneofFieldDescriptor(event, pb::EventEnvelope::descriptor()->FindOneofByName("payload"));
+  const FieldDescriptor* field = PayloadField(event);
   return field == nullptr ? nullptr : event.GetReflection()->MutableMessage(&event, field);
+}
+const Message* Payload(const pb::EventEnvelope& event) {
+  const FieldDescriptor* field = PayloadField(event);
+  return field == nullptr ? nullptr : &event.GetReflection()->GetMessage(event, field);
 }
 
 }  // namespace
@@ -90,11 +96,14 @@ bool HasOpenPersonalFields(const Message& message) {
   return false;
 }
 
-Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+// The plain bytes of `sealed`, sealed as a message of `message`'s type. DATA_LOSS when they do not
+// authenticate. The caller wipes them (sodium_memzero) once done.
+Result<std::string> Decrypt(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
   const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
   if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
       sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
-    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} is malformed", message.GetTypeName()));
+    return std::unexpected(
+        Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} is malformed", message.GetTypeName())));
   std::string plain(sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   unsigned long long plain_size = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -102,14 +111,20 @@ Status Unseal(Message& message, std::string_view tenant, const Key& key, const p
           reinterpret_cast<const unsigned char*>(sealed.ciphertext().data()), sealed.ciphertext().size(),
           reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
           reinterpret_cast<const unsigned char*>(sealed.nonce().data()), key.data()) != 0)
-    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
-                                                     message.GetTypeName(), sealed.key_id()));
+    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
+                                                                     message.GetTypeName(), sealed.key_id())));
   plain.resize(plain_size);
+  return plain;
+}
+
+Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+  auto plain = Decrypt(message, tenant, key, sealed);
+  if (!plain) return plain.error();
   // Parsed straight into the message (the sealed fields are absent from it, so merging the wire
   // form sets exactly them): no second message to allocate, merge and free, which showed in the
   // customer view's profile. A failure leaves the message unusable, and the caller drops it.
-  const bool parsed = message.MergeFromString(plain);
-  sodium_memzero(plain.data(), plain.size());
+  const bool parsed = message.MergeFromString(*plain);
+  sodium_memzero(plain->data(), plain->size());
   if (!parsed)
     return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} does not parse", message.GetTypeName()));
   return Status::Ok();
@@ -158,6 +173,18 @@ Result<Opened> OpenRegistration(pb::InteractionRecord& record, KeyRing& ring) {
   }
   record.clear_sealed_registration();
   return result;
+}
+
+Result<Opened> CheckEvent(const pb::EventEnvelope& event, KeyRing& ring) {
+  if (!event.has_personal_data()) return Opened::kNothingSealed;
+  const Message* payload = Payload(event);
+  auto key = ring.Get(event.tenant(), event.personal_data().key_id());
+  if (!key) return std::unexpected(key.error());
+  if (!key->has_value() || payload == nullptr) return Opened::kErased;
+  auto plain = Decrypt(*payload, event.tenant(), **key, event.personal_data());
+  if (!plain) return std::unexpected(plain.error());
+  sodium_memzero(plain->data(), plain->size());
+  return Opened::kOpened;
 }
 
 std::string KeyIdOf(const pb::PartyProfile& record) { return PartyKeyId(record.party_id()); }
