@@ -49,7 +49,7 @@ pb::EventEnvelope Message(const std::string& id, const std::string& party, int64
 
 pb::EventEnvelope MeldingEvent(const std::string& id, int64_t version) {
   pb::EventEnvelope e;
-  e.set_event_id("event-" + id + "-" + std::to_string(version));
+  e.set_event_id(fmt::format("event-{}-{}", id, version));
   e.set_aggregate_id(id);
   e.set_aggregate_version(version);
   e.set_tenant("gemeente-test");
@@ -201,10 +201,10 @@ TEST_CASE("index entries that move several times within one batch end as when ea
       pb::MELDING_STATUS_IN_PROGRESS};
   std::vector<eventlog::Record> records;
   for (int m = 0; m < 12; ++m) {
-    const std::string id = "m" + std::to_string(m);
+    const std::string id = fmt::format("m{}", m);
     pb::EventEnvelope registered = MeldingEvent(id, 1);
     auto* r = registered.mutable_melding_registered();
-    r->set_number("M-2026-" + std::to_string(100 + m));
+    r->set_number(fmt::format("M-2026-{}", 100 + m));
     r->set_category(m % 2 == 0 ? "afval" : "straatverlichting");
     r->mutable_location()->set_postcode("6711AA");
     r->mutable_location()->set_neighbourhood("Veldhuizen");
@@ -297,11 +297,27 @@ TEST_CASE("a contact's registration is stored as its event sealed it and reads b
   // the projector opened every event, not kept to fail the queries that would open it.
   pb::EventEnvelope forged = contact("i4", 500, "Vervalst", "", true);
   forged.mutable_personal_data()->mutable_ciphertext()->back() ^= 0x01;
+  // A message from a number not known yet (under the contact's own key), linked to Fatima after:
+  // sealed again under her key, so that erasing her leaves nothing readable under another.
+  pb::EventEnvelope anonymous = Message("i5", "", 600);
+  anonymous.mutable_interaction_registered()->set_text("Bericht van een onbekend nummer");
+  anonymous.mutable_interaction_registered()->mutable_counterpart()->set_kind(pb::DIGITAL_ADDRESS_KIND_PHONE);
+  anonymous.mutable_interaction_registered()->mutable_counterpart()->set_value("+31655556666");
+  anonymous.mutable_interaction_registered()->set_counterpart_digest(
+      privacy::AddressDigest(*index_key, pb::DIGITAL_ADDRESS_KIND_PHONE, "+31655556666"));
+  anonymous.mutable_interaction_registered()->set_counterpart_digested(true);
+  REQUIRE(privacy::SealEvent(anonymous, "interaction/i5", [&] { return vault.GetOrCreate(tenant, "interaction/i5"); }).ok());
+  pb::EventEnvelope linked = Message("i5", "", 700);
+  linked.clear_interaction_registered();
+  linked.set_event_id("event-i5-2");
+  linked.set_aggregate_version(2);
+  linked.mutable_interaction_linked_to_party()->set_party_id("p7");
 
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 3, .sync = false});
   REQUIRE(log.has_value());
   REQUIRE((*log)->Append({Encode(Registered("p7", "Fatima")), Encode(call), Encode(chat), Encode(old), Encode(report),
-                          Encode(forged)}));
+                          Encode(forged), Encode(anonymous)}));
+  REQUIRE((*log)->Append({Encode(linked)}));  // after: the projector may fold them in one batch or two
   auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("rm"));
   REQUIRE(store.has_value());
   auto projector = projector::Projector::Open(**log, **store, vault);
@@ -340,6 +356,10 @@ TEST_CASE("a contact's registration is stored as its event sealed it and reads b
   CHECK(reported.personal_data().key_id() == "party/p7");
   CHECK(reported.counterpart_digest() == call.interaction_registered().counterpart_digest());
 
+  const pb::InteractionRecord relinked = stored("i5");
+  CHECK_FALSE(relinked.has_sealed_registration());
+  CHECK(relinked.personal_data().key_id() == "party/p7");
+
   // Read through the query engine, each is whole.
   query::QueryEngine engine(**store, vault);
   pb::GetCustomerViewRequest request;
@@ -347,13 +367,15 @@ TEST_CASE("a contact's registration is stored as its event sealed it and reads b
   request.set_party_id("p7");
   auto view = engine.GetCustomerView((*store)->View(), request);
   REQUIRE(view.has_value());
-  REQUIRE(view->timeline_size() == 3);  // newest first
-  CHECK(view->timeline(0).text() == "Een oud bericht");
-  CHECK(view->timeline(0).counterpart().value() == "+31633334444");
-  CHECK(view->timeline(1).text() == "Wanneer komt de grofvuilwagen?");
-  CHECK_FALSE(view->timeline(1).has_counterpart());
-  CHECK(view->timeline(2).text() == "Mijn kliko is niet geleegd");
-  CHECK(view->timeline(2).counterpart().value() == "+31611112222");
-  CHECK(view->timeline(2).report() == "Doorverwezen naar de afvaldienst");
+  REQUIRE(view->timeline_size() == 4);  // newest first
+  CHECK(view->timeline(0).text() == "Bericht van een onbekend nummer");
+  CHECK(view->timeline(0).counterpart().value() == "+31655556666");
+  CHECK(view->timeline(1).text() == "Een oud bericht");
+  CHECK(view->timeline(1).counterpart().value() == "+31633334444");
+  CHECK(view->timeline(2).text() == "Wanneer komt de grofvuilwagen?");
+  CHECK_FALSE(view->timeline(2).has_counterpart());
+  CHECK(view->timeline(3).text() == "Mijn kliko is niet geleegd");
+  CHECK(view->timeline(3).counterpart().value() == "+31611112222");
+  CHECK(view->timeline(3).report() == "Doorverwezen naar de afvaldienst");
   for (const auto& c : view->timeline()) CHECK_FALSE(c.personal_data_erased());
 }

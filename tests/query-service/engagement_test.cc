@@ -443,15 +443,16 @@ TEST_CASE("notifications and conversations (started or handed over) of the same 
   const std::string melding_id = stack.MustExecute(melding).aggregate_id();
   // Its status updates, each telling Noor (the policy's notifications have ids from a hash).
   const std::vector<std::pair<pb::MeldingStatus, std::string>> updates = {
-      {pb::MELDING_STATUS_IN_PROGRESS, "in behandeling"},
-      {pb::MELDING_STATUS_ON_HOLD, "tijdelijk stil"},
-      {pb::MELDING_STATUS_RESOLVED, "afgehandeld"},
-      {pb::MELDING_STATUS_REOPENED, "heropend"}};
+      {pb::MELDING_STATUS_IN_PROGRESS, "in behandeling"}, {pb::MELDING_STATUS_SCHEDULED, "ingepland"},
+      {pb::MELDING_STATUS_ON_HOLD, "tijdelijk stil"},     {pb::MELDING_STATUS_RESOLVED, "afgehandeld"},
+      {pb::MELDING_STATUS_REOPENED, "heropend"},          {pb::MELDING_STATUS_CANCELLED, "geannuleerd"}};
   for (const auto& [status, _] : updates) {
     auto change = NewRequest(kTenant);
     change.set_aggregate_id(melding_id);
     *change.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second);
     change.mutable_change_melding_status()->set_to(status);
+    if (status == pb::MELDING_STATUS_SCHEDULED)
+      *change.mutable_change_melding_status()->mutable_scheduled_window() = Window(second + 24 * kHour, 60);
     change.mutable_change_melding_status()->set_notify_citizen(true);
     stack.MustExecute(change);
   }
