@@ -453,16 +453,21 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     event.set_idempotency_key(meta.idempotency_key());
     event.set_schema_version(domain::kCurrentSchemaVersion);
     event.set_command_hash(command_hash);
-    if (event.has_interaction_registered()) event.mutable_interaction_registered()->set_counterpart_digested(true);
-    if (event.has_interaction_registered() && event.interaction_registered().has_counterpart()) {
+    if (event.has_interaction_registered()) {
+      // The counterpart's digest, and the mark that it is the whole truth about the counterpart
+      // (readers then need not open the event to know it).
       auto* registered = event.mutable_interaction_registered();
-      auto index_key = vault_.IndexKey(meta.tenant());
-      if (!index_key) {
-        pending.done(std::unexpected(Unavailable("the key vault could not be read ({}); retry", index_key.error().message())));
-        return true;
+      registered->set_counterpart_digested(true);
+      if (registered->has_counterpart()) {
+        auto index_key = vault_.IndexKey(meta.tenant());
+        if (!index_key) {
+          pending.done(
+              std::unexpected(Unavailable("the key vault could not be read ({}); retry", index_key.error().message())));
+          return true;
+        }
+        registered->set_counterpart_digest(
+            privacy::AddressDigest(*index_key, registered->counterpart().kind(), registered->counterpart().value()));
       }
-      registered->set_counterpart_digest(
-          privacy::AddressDigest(*index_key, registered->counterpart().kind(), registered->counterpart().value()));
     }
     // The log gets the event with its personal fields sealed; the state keeps them open.
     pb::EventEnvelope sealed = event;

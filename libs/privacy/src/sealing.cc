@@ -30,10 +30,10 @@ bool IsSet(const Message& message, const FieldDescriptor* field) {
   return field->is_repeated() ? r->FieldSize(message, field) > 0 : r->HasField(message, field);
 }
 
-// The payload message of an event (the oneof member that is set), or nullptr.
 const FieldDescriptor* PayloadField(const pb::EventEnvelope& event) {
   return event.GetReflection()->GetOneofFieldDescriptor(event, pb::EventEnvelope::descriptor()->FindOneofByName("payload"));
 }
+// The payload message of an event (the oneof member that is set), or nullptr.
 Message* Payload(pb::EventEnvelope& event) {
   const FieldDescriptor* field = PayloadField(event);
   return field == nullptr ? nullptr : event.GetReflection()->MutableMessage(&event, field);
@@ -143,36 +143,33 @@ Status SealEvent(pb::EventEnvelope& event, std::string_view key_id, const std::f
   return Status::Ok();
 }
 
+Result<Opened> OpenInto(Message* target, std::string_view tenant, const pb::Sealed& sealed, KeyRing& ring) {
+  auto key = ring.Get(tenant, sealed.key_id());
+  if (!key) return std::unexpected(key.error());
+  if (!key->has_value() || target == nullptr) return Opened::kErased;
+  if (Status s = Unseal(*target, tenant, **key, sealed); !s.ok()) return std::unexpected(s);
+  return Opened::kOpened;
+}
+
 Result<Opened> OpenEvent(pb::EventEnvelope& event, KeyRing& ring) {
   if (!event.has_personal_data()) return Opened::kNothingSealed;
-  Message* payload = Payload(event);
-  auto key = ring.Get(event.tenant(), event.personal_data().key_id());
-  if (!key) return std::unexpected(key.error());
-  Opened result = Opened::kErased;
-  if (key->has_value() && payload != nullptr) {
-    if (Status s = Unseal(*payload, event.tenant(), **key, event.personal_data()); !s.ok()) return std::unexpected(s);
-    result = Opened::kOpened;
-  }
-  event.clear_personal_data();
-  return result;
+  auto opened = OpenInto(Payload(event), event.tenant(), event.personal_data(), ring);
+  if (opened) event.clear_personal_data();
+  return opened;
 }
 
 Result<Opened> OpenRegistration(pb::InteractionRecord& record, KeyRing& ring) {
   if (!record.has_sealed_registration()) return Opened::kNothingSealed;
-  auto key = ring.Get(record.tenant(), record.sealed_registration().key_id());
-  if (!key) return std::unexpected(key.error());
-  Opened result = Opened::kErased;
-  if (key->has_value()) {
-    pb::InteractionRegistered registered;  // the type its event sealed
-    if (Status s = Unseal(registered, record.tenant(), **key, record.sealed_registration()); !s.ok())
-      return std::unexpected(s);
+  pb::InteractionRegistered registered;  // the type its event sealed
+  auto opened = OpenInto(&registered, record.tenant(), record.sealed_registration(), ring);
+  if (!opened) return opened;
+  if (*opened == Opened::kOpened) {
     // Handed over, not copied (a customer view opens 50 of them).
     record.set_allocated_text(registered.release_text());
     if (registered.has_counterpart()) record.set_allocated_counterpart(registered.release_counterpart());
-    result = Opened::kOpened;
   }
   record.clear_sealed_registration();
-  return result;
+  return opened;
 }
 
 Result<Opened> CheckEvent(const pb::EventEnvelope& event, KeyRing& ring) {

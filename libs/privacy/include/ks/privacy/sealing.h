@@ -5,7 +5,7 @@
 //
 //   command service: SealEvent before an append  (the log never holds personal data in the clear)
 //   projector:       OpenEvent, fold, SealRecord  (read models hold it sealed too; a contact's
-//                    registration keeps its event's sealed part as it is: nothing to open or seal)
+//                    registration keeps its event's sealed part as it is, only checked: CheckEvent)
 //   query service:   OpenRecord before answering  (plain text exists only in memory and on the wire)
 //
 // After an erasure the key is gone: OpenEvent/OpenRecord leave the personal fields empty and say
@@ -89,6 +89,11 @@ Status SealRecord(Record& record, KeyRing& ring) {
   return any.error().code() == StatusCode::kNotFound ? Status::Ok() : any.error();
 }
 
+// Opens `sealed` into `target` (Unseal) with its key from `ring`: kErased when that key is gone or
+// there is no target (the target is left as it is). What OpenEvent and OpenRecord share.
+Result<Opened> OpenInto(google::protobuf::Message* target, std::string_view tenant, const pb::Sealed& sealed,
+                        KeyRing& ring);
+
 // Opens a contact's sealed_registration (its event's sealed text and counterpart) into the
 // record's fields. Returns kErased when its key is gone.
 Result<Opened> OpenRegistration(pb::InteractionRecord& record, KeyRing& ring);
@@ -120,15 +125,10 @@ Result<Opened> OpenRecord(Record& record, KeyRing& ring) {
     result = *registration;
   }
   if (!record.has_personal_data()) return result;
-  auto key = ring.Get(record.tenant(), record.personal_data().key_id());
-  if (!key) return std::unexpected(key.error());
-  if (!key->has_value()) {
-    record.clear_personal_data();
-    return Opened::kErased;
-  }
-  if (Status s = Unseal(record, record.tenant(), **key, record.personal_data()); !s.ok()) return std::unexpected(s);
+  auto opened = OpenInto(&record, record.tenant(), record.personal_data(), ring);
+  if (!opened) return opened;
   record.clear_personal_data();
-  return result == Opened::kErased ? Opened::kErased : Opened::kOpened;
+  return result == Opened::kErased ? Opened::kErased : *opened;
 }
 
 }  // namespace ks::privacy
