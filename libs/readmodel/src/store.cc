@@ -178,6 +178,7 @@ ReadModelStore::~ReadModelStore() {
 Status ReadModelStore::CatchUp() {
   if (primary_) return Status::Ok();
   std::unique_lock lock(catch_up_mutex_);
+  ++catch_ups_;  // even when it fails: part of the primary's writes may have been applied
   return FromRocks(db_->TryCatchUpWithPrimary(), "catch up with the projector");
 }
 
@@ -246,7 +247,17 @@ Status ReadView::Scan(const std::string& prefix, const std::string& start,
   return ReadModelStore::FromRocks(it->status(), "scan");
 }
 
+uint64_t ReadView::State() const {
+  // A secondary's views hold catch_up_mutex_ shared, so its count cannot change under them.
+  return snapshot_ != nullptr ? snapshot_->GetSequenceNumber() : store_->catch_ups_;
+}
+
 Result<Progress> ReadView::ReadProgress() const {
+  const uint64_t state = State();
+  {
+    std::lock_guard lock(store_->progress_mutex_);
+    if (store_->last_progress_ && store_->last_progress_->first == state) return store_->last_progress_->second;
+  }
   Progress progress;
   const std::string prefix(keys::kPartitionProgressPrefix);
   Status s = Scan(prefix, "", [&](std::string_view key, std::string_view value) {
@@ -259,6 +270,8 @@ Result<Progress> ReadView::ReadProgress() const {
     return true;
   });
   if (!s.ok()) return std::unexpected(s);
+  std::lock_guard lock(store_->progress_mutex_);
+  store_->last_progress_.emplace(state, progress);
   return progress;
 }
 

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -77,6 +78,11 @@ class ReadModelStore {
   const std::string path_;
   // A secondary's catch-up changes what reads see: it waits for open views to finish.
   mutable std::shared_mutex catch_up_mutex_;
+  uint64_t catch_ups_ = 0;  // a secondary's state: written under catch_up_mutex_ held uniquely
+  // The progress last read and the state it was read in (ReadView::ReadProgress): every answer
+  // reports it, and reading it is a scan of one key per partition.
+  mutable std::mutex progress_mutex_;
+  mutable std::optional<std::pair<uint64_t, Progress>> last_progress_;
 };
 
 class ReadView {
@@ -98,12 +104,15 @@ class ReadView {
   // How many entries a counted index holds under `index_prefix` (keys::IndexCounter), without
   // reading them. UNAVAILABLE on a storage error.
   Result<int64_t> Count(const std::string& index_prefix) const;
-  // What this view reflects.
+  // What this view reflects. Views of one state (one snapshot of a primary, a secondary between
+  // two catch-ups) share one reading of it.
   Result<Progress> ReadProgress() const;
 
  private:
   friend class ReadModelStore;
   ReadView(const ReadModelStore* store);
+  // Names the state the view sees: a snapshot's sequence number, or a secondary's catch-up count.
+  uint64_t State() const;
   const ReadModelStore* store_;
   std::shared_lock<std::shared_mutex> lock_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
