@@ -888,11 +888,15 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
   if (!out.melding().origin_interaction_id().empty()) contact_ids.push_back(out.melding().origin_interaction_id());
   contact_ids.insert(contact_ids.end(), out.melding().contact_interaction_ids().begin(),
                      out.melding().contact_interaction_ids().end());
-  for (const auto& contact_id : contact_ids) {
-    auto record = GetRecord<pb::InteractionRecord>(view, keys::Interaction(t, contact_id), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (record->has_value()) *out.add_contacts() = std::move(**record);
-  }
+  // Its contacts and notifications are each read in one batch (ReadPage).
+  auto contacts = ReadPage<pb::InteractionRecord>(
+      view, contact_ids.size(), contact_ids.size(), [&](size_t i) { return keys::Interaction(t, contact_ids[i]); },
+      [&](size_t, pb::InteractionRecord&& record) {
+        *out.add_contacts() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!contacts) return std::unexpected(contacts.error());
   for (const auto& link : out.melding().links()) {
     auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()), &key_ring);
     if (!record) return std::unexpected(record.error());
@@ -901,12 +905,17 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     *out.add_linked() = std::move(**record);
   }
   Status s;
-  for (const std::string& nid : IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), 200, &s)) {
-    auto record = GetRecord<pb::NotificationRecord>(view, keys::Notification(t, nid), &key_ring);
-    if (!record) return std::unexpected(record.error());
-    if (record->has_value()) *out.add_notifications() = std::move(**record);
-  }
+  const std::vector<std::string> notification_ids = IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), 200, &s);
   if (!s.ok()) return std::unexpected(s);
+  auto notifications = ReadPage<pb::NotificationRecord>(
+      view, notification_ids.size(), notification_ids.size(),
+      [&](size_t i) { return keys::Notification(t, notification_ids[i]); },
+      [&](size_t, pb::NotificationRecord&& record) {
+        *out.add_notifications() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!notifications) return std::unexpected(notifications.error());
   // Their index is by id: put in the order they were requested (and arrived), oldest first.
   internal::OrderByTimeThenArrival(out.mutable_notifications(), RequestedMs, /*newest_first=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
