@@ -32,6 +32,10 @@ constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxMerged = 64;
 constexpr int kDefaultQueueLimit = 100;
 constexpr int kMaxQueueLimit = 1000;
+// A customer view lists at most kMaxPartyMeldingen of the meldingen a party reported, chosen from
+// at most kMaxPartyMeldingenRead of them (a frequent reporter files hundreds a year).
+constexpr size_t kMaxPartyMeldingen = 200;
+constexpr size_t kMaxPartyMeldingenRead = 10'000;
 
 
 std::string ToHex(std::string_view bytes) {
@@ -310,6 +314,71 @@ bool QueryEngine::Reflects(const readmodel::Progress& progress, const pb::Consis
   return true;
 }
 
+namespace {
+
+// Where a party's melding is listed: open ones first, then the newest (by registration), then by id.
+struct MeldingPlace {
+  bool open = false;
+  int64_t registered_ms = 0;
+  std::string_view id;
+  static MeldingPlace Of(const pb::MeldingRecord& m, std::string_view id) {
+    return {domain::MeldingIsOpen(m.status()), TimeUtil::TimestampToMilliseconds(m.registered_at()), id};
+  }
+  bool operator<(const MeldingPlace& other) const {  // listed before `other`
+    return std::tie(other.open, other.registered_ms, id) < std::tie(open, registered_ms, other.id);
+  }
+};
+
+// The meldingen that `members` (a party and its merged duplicates) reported, as a customer view
+// lists them (MeldingPlace), at most kMaxPartyMeldingen. Their index is by id, which says nothing
+// of status or time: when there are more, all (up to kMaxPartyMeldingenRead) are read without
+// opening their personal data to choose, and only those listed are opened.
+Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
+    const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
+    int64_t now_ms, privacy::KeyRing& key_ring) {
+  std::vector<std::string> ids;
+  for (const std::string& member : members) {
+    if (ids.size() >= kMaxPartyMeldingenRead) break;
+    Status s;
+    for (std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(tenant, member), kMaxPartyMeldingenRead - ids.size(), &s))
+      ids.push_back(std::move(id));
+    if (!s.ok()) return std::unexpected(s);
+  }
+  auto key_of = [&](size_t i) { return keys::Melding(tenant, ids[i]); };
+  if (ids.size() > kMaxPartyMeldingen) {
+    std::vector<MeldingPlace> places;  // their ids point into `ids`
+    auto read = ReadPage<pb::MeldingRecord>(
+        view, ids.size(), ids.size(), key_of,
+        [&](size_t i, pb::MeldingRecord&& record) {
+          places.push_back(MeldingPlace::Of(record, ids[i]));
+          return Status::Ok();
+        },
+        /*ring=*/nullptr);
+    if (!read) return std::unexpected(read.error());
+    const size_t listed = std::min(places.size(), kMaxPartyMeldingen);
+    std::partial_sort(places.begin(), places.begin() + static_cast<std::ptrdiff_t>(listed), places.end());
+    std::vector<std::string> chosen;
+    for (size_t i = 0; i < listed; ++i) chosen.emplace_back(places[i].id);
+    ids = std::move(chosen);
+  }
+  google::protobuf::RepeatedPtrField<pb::MeldingRecord> out;
+  auto read = ReadPage<pb::MeldingRecord>(
+      view, ids.size(), ids.size(), key_of,
+      [&](size_t, pb::MeldingRecord&& record) {
+        if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
+        *out.Add() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!read) return std::unexpected(read.error());
+  std::sort(out.begin(), out.end(), [](const pb::MeldingRecord& a, const pb::MeldingRecord& b) {
+    return MeldingPlace::Of(a, a.melding_id()) < MeldingPlace::Of(b, b.melding_id());
+  });
+  return out;
+}
+
+}  // namespace
+
 Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, const pb::GetCustomerViewRequest& request) const {
   privacy::KeyRing key_ring(&vault_);
   Absences absences(view);
@@ -416,24 +485,9 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
       &key_ring);
   if (!callbacks) return std::unexpected(callbacks.error());
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
-  std::vector<std::string> melding_ids;
-  for (const std::string& member : members)
-    for (std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(request.tenant(), member), 200, &s))
-      melding_ids.push_back(std::move(id));
-  if (!s.ok()) return std::unexpected(s);
-  auto meldingen = ReadPage<pb::MeldingRecord>(
-      view, melding_ids.size(), melding_ids.size(),
-      [&](size_t i) { return keys::Melding(request.tenant(), melding_ids[i]); },
-      [&](size_t, pb::MeldingRecord&& record) {
-        if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
-        *out.add_meldingen() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
+  auto meldingen = PartyMeldingen(view, request.tenant(), members, absences, now_ms, key_ring);
   if (!meldingen) return std::unexpected(meldingen.error());
-  std::stable_sort(out.mutable_meldingen()->begin(), out.mutable_meldingen()->end(), [](const auto& a, const auto& b) {
-    return domain::MeldingIsOpen(a.status()) && !domain::MeldingIsOpen(b.status());
-  });
+  *out.mutable_meldingen() = std::move(*meldingen);
   for (const std::string& member : members) {
     const std::vector<std::string> ids = IdsUnder(view, keys::PartyNotificationsPrefix(request.tenant(), member), 50, &s);
     if (!s.ok()) return std::unexpected(s);

@@ -2,6 +2,7 @@
 // lookup and callback queues, read-your-writes with min_positions, health and reflection.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/generic/generic_stub.h>
 
@@ -380,4 +381,58 @@ TEST_CASE("every server answers the standard health check and server reflection"
     CHECK_THAT(reactor.answer, Catch::Contains("klantstroom.v1.CommandService"));
     CHECK_THAT(reactor.answer, Catch::Contains("klantstroom.v1.QueryService"));
   }
+}
+
+TEST_CASE("a frequent reporter's customer view lists her open meldingen first and then the newest of the rest",
+          "[query][integration]") {
+  // Hundreds of meldingen a year from one citizen are no exception (a "veelmelder"). The view
+  // lists 200 of them: her open ones however old, then the newest. (Their index is by id: the
+  // view showed the first 200 by id, here the oldest, hiding the newest.)
+  Stack stack;
+  const std::string anna = stack.MustExecute(RegisterPerson("Anna Veelmelder", "anna@example.nl")).aggregate_id();
+  auto category = NewRequest();
+  category.mutable_define_melding_category()->set_code("AFVAL");
+  category.mutable_define_melding_category()->set_name("Afval");
+  category.mutable_define_melding_category()->set_due_days(3);
+  stack.MustExecute(category);
+  constexpr int kReported = 230;
+  const int64_t first = kMonday - 20 * 24 * 3600;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kReported; ++i) {
+    auto melding = NewRequest();
+    *melding.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(first + i * 3600);
+    auto* m = melding.mutable_register_melding();
+    m->set_category("AFVAL");
+    m->set_description(fmt::format("Zwerfafval, de {}e keer", i));
+    m->mutable_location()->set_street("Dorpsstraat");
+    m->set_channel(pb::CHANNEL_APP);
+    m->set_reporter_party_id(anna);
+    m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+    m->mutable_reporter_address()->set_value("anna@example.nl");
+    ids.push_back(stack.MustExecute(melding).aggregate_id());
+  }
+  // All resolved but the first and the 101st.
+  pb::ExecuteReply last;
+  for (int i = 0; i < kReported; ++i) {
+    if (i == 0 || i == 100) continue;
+    auto resolve = NewRequest();
+    resolve.set_aggregate_id(ids[static_cast<size_t>(i)]);
+    *resolve.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(first + i * 3600 + 60);
+    resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+    last = stack.MustExecute(resolve);
+  }
+
+  const pb::CustomerView view = View(stack, anna, last);
+  REQUIRE(view.meldingen_size() == 200);
+  CHECK(view.meldingen(0).melding_id() == ids[100]);
+  CHECK(view.meldingen(1).melding_id() == ids[0]);
+  std::vector<std::string> newest_closed;
+  for (int i = kReported - 1; newest_closed.size() < 198; --i)
+    if (i != 100) newest_closed.push_back(ids[static_cast<size_t>(i)]);
+  std::vector<std::string> listed;
+  for (int i = 2; i < view.meldingen_size(); ++i) listed.push_back(view.meldingen(i).melding_id());
+  CHECK(listed == newest_closed);
+  // Those listed are shown whole: their personal data opened.
+  CHECK(view.meldingen(0).reporter_address().value() == "anna@example.nl");
+  CHECK(view.meldingen(199).reporter_address().value() == "anna@example.nl");
 }
