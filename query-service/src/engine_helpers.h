@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,32 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
     next = end;
   }
   return next;
+}
+
+// Of the records at key_of(0) ... key_of(ids.size() - 1), the ids of the `wanted` placed first by
+// `place_of(record, position)` (a value ordered by <), in that order. For lists whose index says
+// nothing of the order they are shown in: the records are read in batches without opening their
+// personal data, and only their places are kept, so the caller opens only those it lists.
+template <typename Message, typename KeyOf, typename PlaceOf>
+inline Result<std::vector<std::string>> FirstPlaced(const ReadView& view, const std::vector<std::string>& ids,
+                                                    KeyOf&& key_of, size_t wanted, PlaceOf&& place_of) {
+  using Place = decltype(place_of(std::declval<const Message&>(), size_t{0}));
+  std::vector<std::pair<Place, size_t>> places;
+  places.reserve(ids.size());
+  auto read = ReadPage<Message>(
+      view, ids.size(), ids.size(), key_of,
+      [&](size_t i, Message&& record) {
+        places.emplace_back(place_of(record, i), i);
+        return Status::Ok();
+      },
+      /*ring=*/nullptr);
+  if (!read) return std::unexpected(read.error());
+  const size_t first = std::min(places.size(), wanted);
+  std::partial_sort(places.begin(), places.begin() + static_cast<std::ptrdiff_t>(first), places.end());
+  std::vector<std::string> out;
+  out.reserve(first);
+  for (size_t i = 0; i < first; ++i) out.push_back(ids[places[i].second]);
+  return out;
 }
 
 // Orders a list by a time (`time_of`, in the unit its index keeps: milliseconds, or microseconds

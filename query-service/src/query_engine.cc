@@ -36,6 +36,10 @@ constexpr int kMaxQueueLimit = 1000;
 // at most kMaxPartyMeldingenRead of them (a frequent reporter files hundreds a year).
 constexpr size_t kMaxPartyMeldingen = 200;
 constexpr size_t kMaxPartyMeldingenRead = 10'000;
+// A melding's notifications: the newest kMaxMeldingNotifications of at most
+// kMaxMeldingNotificationsRead are listed.
+constexpr size_t kMaxMeldingNotifications = 200;
+constexpr size_t kMaxMeldingNotificationsRead = 10'000;
 
 
 std::string ToHex(std::string_view bytes) {
@@ -331,8 +335,8 @@ struct MeldingPlace {
 
 // The meldingen that `members` (a party and its merged duplicates) reported, as a customer view
 // lists them (MeldingPlace), at most kMaxPartyMeldingen. Their index is by id, which says nothing
-// of status or time: when there are more, all (up to kMaxPartyMeldingenRead) are read without
-// opening their personal data to choose, and only those listed are opened.
+// of status or time: when there are more, those listed are chosen from up to
+// kMaxPartyMeldingenRead (internal::FirstPlaced).
 Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
     const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
     int64_t now_ms, privacy::KeyRing& key_ring) {
@@ -346,20 +350,11 @@ Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
   }
   auto key_of = [&](size_t i) { return keys::Melding(tenant, ids[i]); };
   if (ids.size() > kMaxPartyMeldingen) {
-    std::vector<MeldingPlace> places;  // their ids point into `ids`
-    auto read = ReadPage<pb::MeldingRecord>(
-        view, ids.size(), ids.size(), key_of,
-        [&](size_t i, pb::MeldingRecord&& record) {
-          places.push_back(MeldingPlace::Of(record, ids[i]));
-          return Status::Ok();
-        },
-        /*ring=*/nullptr);
-    if (!read) return std::unexpected(read.error());
-    const size_t listed = std::min(places.size(), kMaxPartyMeldingen);
-    std::partial_sort(places.begin(), places.begin() + static_cast<std::ptrdiff_t>(listed), places.end());
-    std::vector<std::string> chosen;
-    for (size_t i = 0; i < listed; ++i) chosen.emplace_back(places[i].id);
-    ids = std::move(chosen);
+    auto listed = internal::FirstPlaced<pb::MeldingRecord>(
+        view, ids, key_of, kMaxPartyMeldingen,
+        [&](const pb::MeldingRecord& record, size_t i) { return MeldingPlace::Of(record, ids[i]); });
+    if (!listed) return std::unexpected(listed.error());
+    ids = std::move(*listed);
   }
   google::protobuf::RepeatedPtrField<pb::MeldingRecord> out;
   auto read = ReadPage<pb::MeldingRecord>(
@@ -958,9 +953,22 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     if (Status a = Annotate(absences, **record, now_ms); !a.ok()) return std::unexpected(a);
     *out.add_linked() = std::move(**record);
   }
+  // Its notifications: their index is by id, so when there are more than are listed, the newest
+  // are chosen (FirstPlaced) and then put in the order they were requested (and arrived), oldest
+  // first.
   Status s;
-  const std::vector<std::string> notification_ids = IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), 200, &s);
+  std::vector<std::string> notification_ids =
+      IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), kMaxMeldingNotificationsRead, &s);
   if (!s.ok()) return std::unexpected(s);
+  if (notification_ids.size() > kMaxMeldingNotifications) {
+    auto newest = internal::FirstPlaced<pb::NotificationRecord>(
+        view, notification_ids, [&](size_t i) { return keys::Notification(t, notification_ids[i]); },
+        kMaxMeldingNotifications, [](const pb::NotificationRecord& n, size_t) {
+          return std::pair{-RequestedMs(n), -TimeUtil::TimestampToMicroseconds(n.recorded_at())};
+        });
+    if (!newest) return std::unexpected(newest.error());
+    notification_ids = std::move(*newest);
+  }
   auto notifications = ReadPage<pb::NotificationRecord>(
       view, notification_ids.size(), notification_ids.size(),
       [&](size_t i) { return keys::Notification(t, notification_ids[i]); },
@@ -970,7 +978,6 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
       },
       &key_ring);
   if (!notifications) return std::unexpected(notifications.error());
-  // Their index is by id: put in the order they were requested (and arrived), oldest first.
   internal::OrderByTimeThenArrival(out.mutable_notifications(), RequestedMs, /*newest_first=*/false);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;

@@ -417,13 +417,11 @@ TEST_CASE("contacts of the same second are listed in the order they arrived, in 
   for (int i = 0; i < kTurns; ++i) CHECK(seen[static_cast<size_t>(i)] == "beurt " + std::to_string(i));
 }
 
-TEST_CASE("notifications and conversations (started or handed over) of the same second are listed in the order they arrived",
-          "[engagement][conversation][notification]") {
-  // As with contacts: their indexes break a tie of time by id, which says nothing of arrival, and
-  // a melding's notifications are indexed by id alone. A batch of status updates from a zaak
-  // system, or a chatbot's quick restarts, share their second.
-  Stack stack;
-  const std::string noor = Register(stack, "Noor", "noor@example.nl", "");
+namespace {
+
+// A melding of a broken street lamp (category VERLICHTING, defined with it) by `reporter`, who is
+// told of its progress at `email`; its id.
+std::string ReportBrokenLamp(Stack& stack, const std::string& reporter, const std::string& email, int64_t at_seconds) {
   auto category = NewRequest(kTenant);
   category.mutable_define_melding_category()->set_code("VERLICHTING");
   category.mutable_define_melding_category()->set_name("Straatverlichting");
@@ -435,12 +433,24 @@ TEST_CASE("notifications and conversations (started or handed over) of the same 
   m->set_description("Lantaarnpaal kapot");
   m->mutable_location()->set_street("Dorpsstraat");
   m->set_channel(pb::CHANNEL_WEB_FORM);
-  m->set_reporter_party_id(noor);
+  m->set_reporter_party_id(reporter);
   m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
-  m->mutable_reporter_address()->set_value("noor@example.nl");
+  m->mutable_reporter_address()->set_value(email);
+  *melding.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(at_seconds);
+  return stack.MustExecute(melding).aggregate_id();
+}
+
+}  // namespace
+
+TEST_CASE("notifications and conversations (started or handed over) of the same second are listed in the order they arrived",
+          "[engagement][conversation][notification]") {
+  // As with contacts: their indexes break a tie of time by id, which says nothing of arrival, and
+  // a melding's notifications are indexed by id alone. A batch of status updates from a zaak
+  // system, or a chatbot's quick restarts, share their second.
+  Stack stack;
+  const std::string noor = Register(stack, "Noor", "noor@example.nl", "");
   const int64_t second = TimeUtil::GetCurrentTime().seconds() - 60;
-  *melding.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(second - 1);
-  const std::string melding_id = stack.MustExecute(melding).aggregate_id();
+  const std::string melding_id = ReportBrokenLamp(stack, noor, "noor@example.nl", second - 1);
   // Its status updates, each telling Noor (the policy's notifications have ids from a hash).
   const std::vector<std::pair<pb::MeldingStatus, std::string>> updates = {
       {pb::MELDING_STATUS_IN_PROGRESS, "in behandeling"}, {pb::MELDING_STATUS_SCHEDULED, "ingepland"},
@@ -578,4 +588,42 @@ TEST_CASE("contact person and zaak: a daughter calls for her mother, the call is
   REQUIRE(view.timeline_size() == 1);
   REQUIRE(view.timeline(0).zaken_size() == 1);
   CHECK(view.timeline(0).zaken(0).url() == "https://zaken.example.nl/api/v1/zaken/42");
+}
+
+TEST_CASE("a melding with more status updates than are listed shows the newest of them, oldest first",
+          "[engagement][notification]") {
+  // A melding's notifications are indexed by id (the policy's are hashes): of more than 200, the
+  // detail showed the first 200 by id, any of them.
+  Stack stack;
+  const std::string noor = Register(stack, "Noor", "noor@example.nl", "");
+  constexpr int kUpdates = 230;
+  const int64_t first = TimeUtil::GetCurrentTime().seconds() - 2 * kUpdates * 60;
+  const std::string melding_id = ReportBrokenLamp(stack, noor, "noor@example.nl", first - 60);
+  pb::ExecuteReply last;
+  for (int i = 0; i < kUpdates; ++i) {  // a lamp that keeps failing: on hold, in progress, ...
+    auto change = NewRequest(kTenant);
+    change.set_aggregate_id(melding_id);
+    *change.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(first + i * 60);
+    change.mutable_change_melding_status()->set_to(i % 2 == 0 ? pb::MELDING_STATUS_ON_HOLD
+                                                              : pb::MELDING_STATUS_IN_PROGRESS);
+    change.mutable_change_melding_status()->set_notify_citizen(true);
+    last = stack.MustExecute(change);
+  }
+
+  // The notifications are the policy's, appended after `last`: read until the newest is in.
+  pb::GetMeldingRequest request;
+  request.set_tenant(kTenant);
+  request.set_melding_id(melding_id);
+  After(request, last);
+  std::vector<int64_t> listed;  // when each listed notification was requested, as listed
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    listed.clear();
+    const auto detail = MustQuery(stack, &pb::QueryService::Stub::GetMelding, request);
+    for (const auto& n : detail.notifications()) listed.push_back(n.requested_at().seconds());
+  } while ((listed.size() < 200 || listed.back() != first + (kUpdates - 1) * 60) &&
+           std::chrono::steady_clock::now() < deadline);
+  std::vector<int64_t> newest;
+  for (int i = kUpdates - 200; i < kUpdates; ++i) newest.push_back(first + i * 60);
+  CHECK(listed == newest);
 }
