@@ -31,17 +31,22 @@ constexpr int kMaxLimit = 1000;
 
 int64_t Ms(const google::protobuf::Timestamp& t) { return TimeUtil::TimestampToMilliseconds(t); }
 
-// Records of type `Record` for the ids under `prefix` (at most `max`), opened with `key_ring`.
+// Records of type `Record` for the ids under `prefix` (at most `max`), opened with `key_ring`,
+// read in batches (ReadPage).
 template <typename Record, typename KeyOf>
 Status AddRecordsUnder(const ReadView& view, const std::string& prefix, size_t max, KeyOf key_of,
                        privacy::KeyRing& key_ring, google::protobuf::RepeatedPtrField<Record>* out) {
   Status scanned;
-  for (const std::string& id : IdsUnder(view, prefix, max, &scanned)) {
-    auto record = GetRecord<Record>(view, key_of(id), &key_ring);
-    if (!record) return record.error();
-    if (record->has_value()) *out->Add() = std::move(**record);
-  }
-  return scanned;
+  const std::vector<std::string> ids = IdsUnder(view, prefix, max, &scanned);
+  if (!scanned.ok()) return scanned;
+  auto read = internal::ReadPage<Record>(
+      view, ids.size(), ids.size(), [&](size_t i) { return key_of(ids[i]); },
+      [&](size_t, Record&& record) {
+        *out->Add() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  return read ? Status::Ok() : read.error();
 }
 
 }  // namespace
