@@ -237,6 +237,13 @@ Status ReadView::Scan(const std::string& prefix, const std::string& start,
                       const std::function<bool(std::string_view, std::string_view)>& visit) const {
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_;
+  // The first key after every key with the prefix: RocksDB then stops at the prefix's end instead
+  // of positioning on the next key beyond it, and leaves out table files that start after it.
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  rocksdb::Slice upper_bound(end);
+  if (!end.empty()) options.iterate_upper_bound = &upper_bound;
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options));
   for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {

@@ -55,3 +55,25 @@ TEST_CASE("a view reports the progress of the state it sees on the writer and on
   REQUIRE((*reader)->CatchUp().ok());
   CHECK(Read((*reader)->View()) == Progress{{0, 9}, {3, 7}});
 }
+
+TEST_CASE("a scan visits every key with its prefix and no other, whatever the prefix's last bytes", "[readmodel]") {
+  TempDir dir;
+  auto store = ReadModelStore::OpenPrimary(dir.Sub("read-models"));
+  REQUIRE(store.has_value());
+  const std::vector<std::string> stored = {std::string("a\xff\xff", 3) + "1", std::string("a\xff\xff", 3) + "2",
+                                           std::string("a\xff\xff\xff", 4), std::string("a\xfe", 2), "b", "b0"};
+  for (const std::string& key : stored) REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), key, "").ok());
+  auto scan = [&](const std::string& prefix, const std::string& start = "") {
+    std::vector<std::string> seen;
+    REQUIRE((*store)->View().Scan(prefix, start, [&](std::string_view key, std::string_view) {
+      seen.emplace_back(key);
+      return true;
+    }).ok());
+    return seen;
+  };
+  CHECK(scan(std::string("a\xff\xff", 3)) == std::vector<std::string>{stored[0], stored[1], stored[2]});
+  CHECK(scan(std::string("a\xff", 2), stored[1]) == std::vector<std::string>{stored[1], stored[2]});
+  CHECK(scan("a") == std::vector<std::string>{stored[3], stored[0], stored[1], stored[2]});
+  CHECK(scan("b") == std::vector<std::string>{"b", "b0"});
+  CHECK(scan("c").empty());
+}
