@@ -201,15 +201,11 @@ Result<pb::AppointmentDetail> QueryEngine::GetAppointment(const ReadView& view,
         NotFound("appointment_id: no appointment '{}' in tenant {}", request.appointment_id(), request.tenant()));
   pb::AppointmentDetail out;
   *out.mutable_appointment() = std::move(**appointment);
-  if (Status s = AddRecordsUnder(
-          view, keys::SubjectNotificationsPrefix(request.tenant(), request.appointment_id()), 200,
-          [&](const std::string& id) { return keys::Notification(request.tenant(), id); }, key_ring,
-          out.mutable_notifications());
-      !s.ok())
-    return std::unexpected(s);
   // In the order they were (or will be) sent.
   auto when = [](const pb::NotificationRecord& n) { return Ms(n.has_send_at() ? n.send_at() : n.requested_at()); };
-  OrderByTimeThenArrival(out.mutable_notifications(), when, /*newest_first=*/false);
+  auto notifications = internal::SubjectNotifications(view, request.tenant(), request.appointment_id(), when, key_ring);
+  if (!notifications) return std::unexpected(notifications.error());
+  *out.mutable_notifications() = std::move(*notifications);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

@@ -176,11 +176,47 @@ inline int64_t OccurredUs(const pb::InteractionRecord& r) {
 // The ids at the end of the keys under `prefix`, at most `max`; a scan error goes to `status`.
 inline std::vector<std::string> IdsUnder(const ReadView& view, const std::string& prefix, size_t max, Status* status) {
   std::vector<std::string> ids;
+  *status = Status::Ok();
+  if (max == 0) return ids;
   *status = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
     ids.emplace_back(readmodel::keys::LastPart(key));
     return ids.size() < max;
   });
   return ids;
+}
+
+// The notifications about a subject (a melding, an appointment) in the order of `when` (in
+// milliseconds), oldest first, and then of arrival. Their index is by id: of more than 200, the
+// latest 200 by `when` are listed, chosen (FirstPlaced) from at most 10,000.
+template <typename When>
+inline Result<google::protobuf::RepeatedPtrField<pb::NotificationRecord>> SubjectNotifications(
+    const ReadView& view, const std::string& tenant, const std::string& subject_id, When when,
+    privacy::KeyRing& key_ring) {
+  constexpr size_t kListed = 200;
+  constexpr size_t kRead = 10'000;
+  Status scanned;
+  std::vector<std::string> ids = IdsUnder(view, readmodel::keys::SubjectNotificationsPrefix(tenant, subject_id), kRead, &scanned);
+  if (!scanned.ok()) return std::unexpected(scanned);
+  auto key_of = [&](size_t i) { return readmodel::keys::Notification(tenant, ids[i]); };
+  if (ids.size() > kListed) {
+    auto latest = FirstPlaced<pb::NotificationRecord>(view, ids, key_of, kListed, [&](const pb::NotificationRecord& n, size_t) {
+      return std::pair{-static_cast<int64_t>(when(n)),
+                       -google::protobuf::util::TimeUtil::TimestampToMicroseconds(n.recorded_at())};
+    });
+    if (!latest) return std::unexpected(latest.error());
+    ids = std::move(*latest);
+  }
+  google::protobuf::RepeatedPtrField<pb::NotificationRecord> out;
+  auto read = ReadPage<pb::NotificationRecord>(
+      view, ids.size(), ids.size(), key_of,
+      [&](size_t, pb::NotificationRecord&& record) {
+        *out.Add() = std::move(record);
+        return Status::Ok();
+      },
+      &key_ring);
+  if (!read) return std::unexpected(read.error());
+  OrderByTimeThenArrival(&out, when, /*newest_first=*/false);
+  return out;
 }
 
 // Adds the conversations and appointments of `members` (a party and its merged duplicates) to a

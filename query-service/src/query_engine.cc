@@ -36,10 +36,6 @@ constexpr int kMaxQueueLimit = 1000;
 // at most kMaxPartyMeldingenRead of them (a frequent reporter files hundreds a year).
 constexpr size_t kMaxPartyMeldingen = 200;
 constexpr size_t kMaxPartyMeldingenRead = 10'000;
-// A melding's notifications: the newest kMaxMeldingNotifications of at most
-// kMaxMeldingNotificationsRead are listed.
-constexpr size_t kMaxMeldingNotifications = 200;
-constexpr size_t kMaxMeldingNotificationsRead = 10'000;
 
 
 std::string ToHex(std::string_view bytes) {
@@ -953,32 +949,10 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
     if (Status a = Annotate(absences, **record, now_ms); !a.ok()) return std::unexpected(a);
     *out.add_linked() = std::move(**record);
   }
-  // Its notifications: their index is by id, so when there are more than are listed, the newest
-  // are chosen (FirstPlaced) and then put in the order they were requested (and arrived), oldest
-  // first.
-  Status s;
-  std::vector<std::string> notification_ids =
-      IdsUnder(view, keys::SubjectNotificationsPrefix(t, id), kMaxMeldingNotificationsRead, &s);
-  if (!s.ok()) return std::unexpected(s);
-  if (notification_ids.size() > kMaxMeldingNotifications) {
-    auto newest = internal::FirstPlaced<pb::NotificationRecord>(
-        view, notification_ids, [&](size_t i) { return keys::Notification(t, notification_ids[i]); },
-        kMaxMeldingNotifications, [](const pb::NotificationRecord& n, size_t) {
-          return std::pair{-RequestedMs(n), -TimeUtil::TimestampToMicroseconds(n.recorded_at())};
-        });
-    if (!newest) return std::unexpected(newest.error());
-    notification_ids = std::move(*newest);
-  }
-  auto notifications = ReadPage<pb::NotificationRecord>(
-      view, notification_ids.size(), notification_ids.size(),
-      [&](size_t i) { return keys::Notification(t, notification_ids[i]); },
-      [&](size_t, pb::NotificationRecord&& record) {
-        *out.add_notifications() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
+  // Its notifications in the order they were requested (and arrived).
+  auto notifications = internal::SubjectNotifications(view, t, id, RequestedMs, key_ring);
   if (!notifications) return std::unexpected(notifications.error());
-  internal::OrderByTimeThenArrival(out.mutable_notifications(), RequestedMs, /*newest_first=*/false);
+  *out.mutable_notifications() = std::move(*notifications);
   if (Status r = AddReflects(view, out.mutable_reflects()); !r.ok()) return std::unexpected(r);
   return out;
 }

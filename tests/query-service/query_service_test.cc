@@ -422,6 +422,7 @@ TEST_CASE("a frequent reporter's customer view lists her open meldingen first an
     last = stack.MustExecute(resolve);
   }
 
+  stack.WaitForReadModels();  // every resolve applied, on every partition
   const pb::CustomerView view = View(stack, anna, last);
   REQUIRE(view.meldingen_size() == 200);
   CHECK(view.meldingen(0).melding_id() == ids[100]);
