@@ -32,21 +32,14 @@ constexpr int kMaxLimit = 1000;
 int64_t Ms(const google::protobuf::Timestamp& t) { return TimeUtil::TimestampToMilliseconds(t); }
 
 // Records of type `Record` for the ids under `prefix` (at most `max`), opened with `key_ring`,
-// read in batches (ReadPage).
+// read in batches (AppendRecords).
 template <typename Record, typename KeyOf>
 Status AddRecordsUnder(const ReadView& view, const std::string& prefix, size_t max, KeyOf key_of,
                        privacy::KeyRing& key_ring, google::protobuf::RepeatedPtrField<Record>* out) {
   Status scanned;
   const std::vector<std::string> ids = IdsUnder(view, prefix, max, &scanned);
   if (!scanned.ok()) return scanned;
-  auto read = internal::ReadPage<Record>(
-      view, ids.size(), ids.size(), [&](size_t i) { return key_of(ids[i]); },
-      [&](size_t, Record&& record) {
-        *out->Add() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
-  return read ? Status::Ok() : read.error();
+  return internal::AppendRecords(view, ids.size(), [&](size_t i) { return key_of(ids[i]); }, key_ring, out);
 }
 
 }  // namespace

@@ -104,6 +104,21 @@ inline Result<size_t> ReadPage(const ReadView& view, size_t count, size_t wanted
   return next;
 }
 
+// Appends the records at key_of(0) ... key_of(count - 1) that exist to `out`, in that order,
+// opened with `ring` (ReadPage: in batches).
+template <typename Message, typename KeyOf>
+inline Status AppendRecords(const ReadView& view, size_t count, KeyOf&& key_of, privacy::KeyRing& ring,
+                            google::protobuf::RepeatedPtrField<Message>* out) {
+  auto read = ReadPage<Message>(
+      view, count, count, key_of,
+      [&](size_t, Message&& record) {
+        *out->Add() = std::move(record);
+        return Status::Ok();
+      },
+      &ring);
+  return read ? Status::Ok() : read.error();
+}
+
 // Of the records at key_of(0) ... key_of(ids.size() - 1), the ids of the `wanted` placed first by
 // `place_of(record, position)` (a value ordered by <), in that order. For lists whose index says
 // nothing of the order they are shown in: the records are read in batches without opening their
@@ -207,14 +222,7 @@ inline Result<google::protobuf::RepeatedPtrField<pb::NotificationRecord>> Subjec
     ids = std::move(*latest);
   }
   google::protobuf::RepeatedPtrField<pb::NotificationRecord> out;
-  auto read = ReadPage<pb::NotificationRecord>(
-      view, ids.size(), ids.size(), key_of,
-      [&](size_t, pb::NotificationRecord&& record) {
-        *out.Add() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
-  if (!read) return std::unexpected(read.error());
+  if (Status s = AppendRecords(view, ids.size(), key_of, key_ring, &out); !s.ok()) return std::unexpected(s);
   OrderByTimeThenArrival(&out, when, /*newest_first=*/false);
   return out;
 }

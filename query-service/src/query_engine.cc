@@ -933,15 +933,11 @@ Result<pb::MeldingDetail> QueryEngine::GetMelding(const ReadView& view, const pb
   if (!out.melding().origin_interaction_id().empty()) contact_ids.push_back(out.melding().origin_interaction_id());
   contact_ids.insert(contact_ids.end(), out.melding().contact_interaction_ids().begin(),
                      out.melding().contact_interaction_ids().end());
-  // Its contacts and notifications are each read in one batch (ReadPage).
-  auto contacts = ReadPage<pb::InteractionRecord>(
-      view, contact_ids.size(), contact_ids.size(), [&](size_t i) { return keys::Interaction(t, contact_ids[i]); },
-      [&](size_t, pb::InteractionRecord&& record) {
-        *out.add_contacts() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
-  if (!contacts) return std::unexpected(contacts.error());
+  if (Status c = internal::AppendRecords(
+          view, contact_ids.size(), [&](size_t i) { return keys::Interaction(t, contact_ids[i]); }, key_ring,
+          out.mutable_contacts());
+      !c.ok())
+    return std::unexpected(c);
   for (const auto& link : out.melding().links()) {
     auto record = GetRecord<pb::MeldingRecord>(view, keys::Melding(t, link.melding_id()), &key_ring);
     if (!record) return std::unexpected(record.error());
