@@ -11,6 +11,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include "ks/privacy/key_vault.h"
 #include "ks/search/search_index.h"
 #include "ks/search/text_fold.h"
 #include "support/process.h"
@@ -145,6 +146,16 @@ TEST_CASE("search: by stem and folded diacritics, within the tenant, filtered an
     REQUIRE(Search(stack, Ask("gemeente-aa", "lantaarnpaal"), &found).ok());
     REQUIRE(found.hits_size() == 1);
     CHECK(found.hits(0).kind() == "melding");
+    CHECK(found.hits(0).text() == "De lantaarnpaal bij de speeltuin is kapot");
+    // Reported without a party: no key was made for it (the indexer sealed its description under
+    // a key of its own, a file in the vault per such melding).
+    auto vault = ks::privacy::KeyVault::Open(stack.data_dir() + "/vault", /*create=*/false);
+    REQUIRE(vault.has_value());
+    for (const std::string& key_id : {"interaction/" + id, "melding/" + id}) {
+      auto key = (*vault)->Get("gemeente-aa", key_id);  // neither there nor destroyed: an error
+      REQUIRE_FALSE(key.has_value());
+      CHECK_THAT(key.error().message(), Catch::Contains("is not in the key vault"));
+    }
   }
 
   SECTION("paging: every hit once, then no token") {

@@ -110,7 +110,12 @@ Status Store(Xapian::WritableDatabase& db, const std::string& kind, const pb::In
   index(r.report());
   for (const std::string& topic : r.topics()) index(topic);
   pb::InteractionRecord sealed = r;
-  if (Status s = privacy::SealRecord(sealed, keys); !s.ok()) return s;
+  // A melding's description is not personal data (its read model keeps it in the clear): sealed
+  // when its reporter is a party, for that party's erasure, but not when there is none, where
+  // the sealing would make a key file for this document alone that no erasure ever reaches.
+  const bool anonymous_melding = kind == "melding" && r.party_id().empty();
+  if (!anonymous_melding)
+    if (Status s = privacy::SealRecord(sealed, keys); !s.ok()) return s;
   doc.set_data(sealed.SerializeAsString());
   db.replace_document(unique, doc);
   return Status::Ok();
