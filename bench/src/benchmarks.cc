@@ -346,8 +346,8 @@ namespace {
 
 // Until the all-in-one's search indexer has committed the setup's events (up to `ends`): the
 // query benchmarks time the queries without the setup's indexing beside them, as the echo they
-// are held to runs alone (indexing a thousand meldingen, each sealed under a new key when the
-// reporter is anonymous, took over a second and overlapped the timed calls). A read that fails
+// are held to runs alone (indexing a thousand meldingen, each then sealed under a new key when
+// the reporter was anonymous, took over a second and overlapped the timed calls). A read that fails
 // while the indexer commits is tried again; an indexer that never gets there stops the run.
 void WaitUntilIndexed(const std::string& data_dir, const std::vector<int64_t>& ends) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(5);
