@@ -139,18 +139,22 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
 }
 
 bool CommandHandler::PartyExists(std::string_view tenant, std::string_view party_id) const {
-  const auto state = StateOf(std::string(party_id));
-  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_PARTY;
+  return PeekState(party_id, [&](const domain::AggregateState* state) {
+    return state != nullptr && state->exists() && state->tenant == tenant && state->type == pb::AGGREGATE_TYPE_PARTY;
+  });
 }
 
 bool CommandHandler::InteractionExists(std::string_view tenant, std::string_view interaction_id) const {
-  const auto state = StateOf(std::string(interaction_id));
-  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_INTERACTION;
+  return PeekState(interaction_id, [&](const domain::AggregateState* state) {
+    return state != nullptr && state->exists() && state->tenant == tenant &&
+           state->type == pb::AGGREGATE_TYPE_INTERACTION;
+  });
 }
 
 bool CommandHandler::MeldingExists(std::string_view tenant, std::string_view melding_id) const {
-  const auto state = StateOf(std::string(melding_id));
-  return state.exists() && state.tenant == tenant && state.type == pb::AGGREGATE_TYPE_MELDING;
+  return PeekState(melding_id, [&](const domain::AggregateState* state) {
+    return state != nullptr && state->exists() && state->tenant == tenant && state->type == pb::AGGREGATE_TYPE_MELDING;
+  });
 }
 
 std::optional<pb::MeldingCategoryDefined> CommandHandler::FindCategory(std::string_view tenant,
@@ -227,8 +231,11 @@ Status CommandHandler::ReloadPartition(const std::string& aggregate_id, int64_t 
 Result<privacy::Key> CommandHandler::KeyForSealing(std::string_view tenant, const std::string& key_id) const {
   const std::string_view party = domain::PartyOfKeyId(key_id);
   if (!party.empty()) {
-    const auto state = StateOf(std::string(party));
-    if (state.exists() && state.type == pb::AGGREGATE_TYPE_PARTY && std::get<domain::PartyState>(state.data).erased)
+    const bool erased = PeekState(party, [](const domain::AggregateState* state) {
+      return state != nullptr && state->exists() && state->type == pb::AGGREGATE_TYPE_PARTY &&
+             std::get<domain::PartyState>(state->data).erased;
+    });
+    if (erased)
       return std::unexpected(FailedPrecondition(
           "party '{}': its personal data was erased; nothing personal is recorded for it any more", party));
   }
@@ -289,18 +296,19 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done, Deadline dea
   const std::string aggregate_id = domain::ResolveAggregateId(request, NewTimeOrderedId());
   size_t waiting = 0;
   bool refused = false;
+  Slot* slot = nullptr;
   {
     std::lock_guard lock(mutex_);
-    Slot& slot = slots_[aggregate_id];
-    if (slot.busy) {
-      waiting = slot.waiting.size();
+    slot = &slots_[aggregate_id];
+    if (slot->busy) {
+      waiting = slot->waiting.size();
       if (waiting < options_.max_waiting_per_aggregate) {
-        slot.waiting.push_back({std::move(request), std::move(done), deadline});
+        slot->waiting.push_back({std::move(request), std::move(done), deadline});
         return;
       }
       refused = true;
     } else {
-      slot.busy = true;
+      slot->busy = true;
     }
   }
   if (refused) {  // answered outside the lock
@@ -308,15 +316,14 @@ void CommandHandler::Execute(pb::ExecuteRequest request, Done done, Deadline dea
                                 fmt::format("aggregate {} has {} commands waiting; retry later", aggregate_id, waiting))));
     return;
   }
-  Run(aggregate_id, {std::move(request), std::move(done), deadline});
+  Run(aggregate_id, *slot, {std::move(request), std::move(done), deadline});
 }
 
-std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::string& aggregate_id) {
+std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::string& aggregate_id, Slot& slot) {
   std::list<Pending> refused;
   std::optional<Pending> next;
   {
     std::lock_guard lock(mutex_);
-    Slot& slot = slots_[aggregate_id];
     // A handler going away starts nothing new: what still waits is refused, so that its
     // destructor waits only for the appends already under way (each bounded by the log's
     // delivery timeout), not for a chain of them.
@@ -337,19 +344,19 @@ std::optional<CommandHandler::Pending> CommandHandler::NextOrRelease(const std::
   return next;
 }
 
-void CommandHandler::Run(const std::string& aggregate_id, Pending pending) {
-  while (Process(aggregate_id, pending)) {
-    std::optional<Pending> next = NextOrRelease(aggregate_id);
+void CommandHandler::Run(const std::string& aggregate_id, Slot& slot, Pending pending) {
+  while (Process(aggregate_id, slot, pending)) {
+    std::optional<Pending> next = NextOrRelease(aggregate_id, slot);
     if (!next) return;
     pending = std::move(*next);
   }
 }
 
-void CommandHandler::ReleaseSlot(const std::string& aggregate_id) {
-  if (std::optional<Pending> next = NextOrRelease(aggregate_id)) Run(aggregate_id, std::move(*next));
+void CommandHandler::ReleaseSlot(const std::string& aggregate_id, Slot& slot) {
+  if (std::optional<Pending> next = NextOrRelease(aggregate_id, slot)) Run(aggregate_id, slot, std::move(*next));
 }
 
-bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) {
+bool CommandHandler::Process(const std::string& aggregate_id, Slot& slot, Pending& pending) {
   if (std::chrono::system_clock::now() >= pending.deadline) {
     pending.done(std::unexpected(Status(StatusCode::kDeadlineExceeded,
                                         "the call's deadline passed while the command waited; it was not run")));
@@ -366,7 +373,6 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
   std::optional<int64_t> reload_from;
   {
     std::lock_guard lock(mutex_);
-    const Slot& slot = slots_[aggregate_id];
     if (slot.needs_reload) reload_from = slot.reload_from;
   }
   // This command holds the aggregate's slot, so no other command of it runs meanwhile.
@@ -395,7 +401,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
         }
       }
     }
-    state = slots_[aggregate_id].state;
+    state = slot.state;
   }
   if (early) {
     // Outside the lock: `done` may call back into the handler.
@@ -497,13 +503,13 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
     std::lock_guard lock(mutex_);
     if (appends_under_way_.fetch_sub(1) == 1) appends_finished_.notify_all();
   };
-  log_.AppendAsync(std::move(records), [this, finished, aggregate_id, events = std::move(events), applied_end_when_sent,
-                                        done = std::move(pending.done)](Result<std::vector<eventlog::Position>> written) {
+  log_.AppendAsync(std::move(records), [this, finished, aggregate_id, &slot, events = std::move(events),
+                                        applied_end_when_sent, done = std::move(pending.done)](
+                                           Result<std::vector<eventlog::Position>> written) {
     if (!written) {
       log::Warn("command-service", "append for {} failed: {}", aggregate_id, written.error().ToString());
       {
         std::lock_guard lock(mutex_);
-        Slot& slot = slots_[aggregate_id];
         // Records sent after others were confirmed land after them: whatever of this append did
         // land is at or after the end applied when it was sent.
         slot.reload_from = slot.needs_reload ? std::min(slot.reload_from, applied_end_when_sent) : applied_end_when_sent;
@@ -512,7 +518,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
       done(std::unexpected(Unavailable("the event log did not confirm the append ({}); retry with the same "
                                        "idempotency key",
                                        written.error().message())));
-      ReleaseSlot(aggregate_id);
+      ReleaseSlot(aggregate_id, slot);
       finished();
       return;
     }
@@ -530,7 +536,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Pending& pending) 
       reply.add_event_ids(events[i].event_id());
     }
     done(std::move(reply));
-    ReleaseSlot(aggregate_id);
+    ReleaseSlot(aggregate_id, slot);
     finished();
   });
   return false;

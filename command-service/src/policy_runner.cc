@@ -53,9 +53,13 @@ void PolicyRunner::Loop() {
       if (decoded->has_party_erased()) keys = privacy::KeyRing(&handler_.vault());
       const pb::EventEnvelope& event = *decoded;
       // The event may be read back before the handler has applied it (its append callback runs on
-      // another thread): wait briefly so that the policy sees the state the event produced.
-      for (int i = 0; i < 200 && handler_.VersionOf(event.aggregate_id()) < event.aggregate_version(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // another thread): wait briefly so that ReactTo sees the state the event produced. Only the
+      // events it reacts to need that (the rules below read the event alone, and the commands
+      // they send queue behind the aggregate's append): asking for every event took the handler's
+      // lock once per event, 2% of the command service's CPU in the batched ingest benchmark.
+      if (domain::ReactsTo(event))
+        for (int i = 0; i < 200 && handler_.VersionOf(event.aggregate_id()) < event.aggregate_version(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
       std::vector<pb::ExecuteRequest> reactions = domain::ReactTo(event, *this);
       if (auto label = frequent_contacts_.Observe(event)) reactions.push_back(std::move(*label));
       for (pb::ExecuteRequest& erase : merged_erasures_.Observe(event)) reactions.push_back(std::move(erase));
