@@ -200,6 +200,21 @@ inline std::vector<std::string> IdsUnder(const ReadView& view, const std::string
   return ids;
 }
 
+// The ids under the prefix `prefix_of(member)` of each of `members` (a party and its merged
+// duplicates), in that order, at most `max` in all; a scan error goes to `status`.
+template <typename PrefixOf>
+inline std::vector<std::string> IdsOfMembers(const ReadView& view, const std::vector<std::string>& members,
+                                             PrefixOf&& prefix_of, size_t max, Status* status) {
+  std::vector<std::string> ids;
+  *status = Status::Ok();
+  for (const std::string& member : members) {
+    if (ids.size() >= max) break;
+    for (std::string& id : IdsUnder(view, prefix_of(member), max - ids.size(), status)) ids.push_back(std::move(id));
+    if (!status->ok()) break;
+  }
+  return ids;
+}
+
 // The notifications about a subject (a melding, an appointment) in the order of `when` (in
 // milliseconds), oldest first, and then of arrival. Their index is by id: of more than 200, the
 // latest 200 by `when` are listed, chosen (FirstPlaced) from at most 10,000.

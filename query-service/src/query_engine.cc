@@ -36,6 +36,11 @@ constexpr int kMaxQueueLimit = 1000;
 // at most kMaxPartyMeldingenRead of them (a frequent reporter files hundreds a year).
 constexpr size_t kMaxPartyMeldingen = 200;
 constexpr size_t kMaxPartyMeldingenRead = 10'000;
+// And at most kMaxOpenCallbacks of its open callback requests, from at most kMaxOpenCallbacksRead:
+// a party seldom has more than a few, but an adapter gone wrong can file thousands, and an answer
+// listing them all would outgrow gRPC's 4 MB message limit and fail the whole view.
+constexpr size_t kMaxOpenCallbacks = 100;
+constexpr size_t kMaxOpenCallbacksRead = 10'000;
 
 
 std::string ToHex(std::string_view bytes) {
@@ -329,43 +334,69 @@ struct MeldingPlace {
   }
 };
 
-// The meldingen that `members` (a party and its merged duplicates) reported, as a customer view
-// lists them (MeldingPlace), at most kMaxPartyMeldingen. Their index is by id, which says nothing
-// of status or time: when there are more, those listed are chosen from up to
-// kMaxPartyMeldingenRead (internal::FirstPlaced).
-Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
-    const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
-    int64_t now_ms, privacy::KeyRing& key_ring) {
-  std::vector<std::string> ids;
-  for (const std::string& member : members) {
-    if (ids.size() >= kMaxPartyMeldingenRead) break;
-    Status s;
-    for (std::string& id : IdsUnder(view, keys::PartyMeldingenPrefix(tenant, member), kMaxPartyMeldingenRead - ids.size(), &s))
-      ids.push_back(std::move(id));
-    if (!s.ok()) return std::unexpected(s);
+// A list of a party's records whose index is by id (the keys under `prefix_of(member)` for each
+// of `members`, a party and its merged duplicates): in the order of `place_of(record, id)`, at most
+// `listed`. The index says nothing of that order, so when there are more, those listed are chosen
+// from up to `read_at_most` of them (internal::FirstPlaced); only those listed are opened.
+// `annotate` adds what the query service fills in (absent employees).
+template <typename Record, typename PrefixOf, typename KeyOf, typename IdOf, typename PlaceOf, typename Annotate>
+Result<google::protobuf::RepeatedPtrField<Record>> PlacedList(const ReadView& view,
+                                                               const std::vector<std::string>& members,
+                                                               PrefixOf&& prefix_of, KeyOf&& key_of_id, IdOf&& id_of,
+                                                               PlaceOf&& place_of, size_t listed, size_t read_at_most,
+                                                               Annotate&& annotate, privacy::KeyRing& key_ring) {
+  Status scanned;
+  std::vector<std::string> ids = internal::IdsOfMembers(view, members, prefix_of, read_at_most, &scanned);
+  if (!scanned.ok()) return std::unexpected(scanned);
+  auto key_of = [&](size_t i) { return key_of_id(ids[i]); };
+  if (ids.size() > listed) {
+    auto first = internal::FirstPlaced<Record>(view, ids, key_of, listed,
+                                               [&](const Record& record, size_t i) { return place_of(record, ids[i]); });
+    if (!first) return std::unexpected(first.error());
+    ids = std::move(*first);
   }
-  auto key_of = [&](size_t i) { return keys::Melding(tenant, ids[i]); };
-  if (ids.size() > kMaxPartyMeldingen) {
-    auto listed = internal::FirstPlaced<pb::MeldingRecord>(
-        view, ids, key_of, kMaxPartyMeldingen,
-        [&](const pb::MeldingRecord& record, size_t i) { return MeldingPlace::Of(record, ids[i]); });
-    if (!listed) return std::unexpected(listed.error());
-    ids = std::move(*listed);
-  }
-  google::protobuf::RepeatedPtrField<pb::MeldingRecord> out;
-  auto read = ReadPage<pb::MeldingRecord>(
+  google::protobuf::RepeatedPtrField<Record> out;
+  auto read = ReadPage<Record>(
       view, ids.size(), ids.size(), key_of,
-      [&](size_t, pb::MeldingRecord&& record) {
-        if (Status a = Annotate(absences, record, now_ms); !a.ok()) return a;
+      [&](size_t, Record&& record) {
+        if (Status a = annotate(record); !a.ok()) return a;
         *out.Add() = std::move(record);
         return Status::Ok();
       },
       &key_ring);
   if (!read) return std::unexpected(read.error());
-  std::sort(out.begin(), out.end(), [](const pb::MeldingRecord& a, const pb::MeldingRecord& b) {
-    return MeldingPlace::Of(a, a.melding_id()) < MeldingPlace::Of(b, b.melding_id());
-  });
+  std::sort(out.begin(), out.end(),
+            [&](const Record& a, const Record& b) { return place_of(a, id_of(a)) < place_of(b, id_of(b)); });
   return out;
+}
+
+// The meldingen that `members` reported, as a customer view lists them (MeldingPlace).
+Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
+    const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
+    int64_t now_ms, privacy::KeyRing& key_ring) {
+  return PlacedList<pb::MeldingRecord>(
+      view, members, [&](const std::string& member) { return keys::PartyMeldingenPrefix(tenant, member); },
+      [&](const std::string& id) { return keys::Melding(tenant, id); },
+      [](const pb::MeldingRecord& m) -> const std::string& { return m.melding_id(); }, &MeldingPlace::Of,
+      kMaxPartyMeldingen, kMaxPartyMeldingenRead,
+      [&](pb::MeldingRecord& record) { return Annotate(absences, record, now_ms); }, key_ring);
+}
+
+// Where a party's open callback request is listed: the soonest due first, then by id.
+std::pair<int64_t, std::string_view> CallbackPlace(const pb::CallbackRecord& c, std::string_view id) {
+  return {TimeUtil::TimestampToMilliseconds(c.due_at()), id};
+}
+
+// The open callback requests of `members`, soonest due first.
+Result<google::protobuf::RepeatedPtrField<pb::CallbackRecord>> PartyOpenCallbacks(
+    const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
+    privacy::KeyRing& key_ring) {
+  return PlacedList<pb::CallbackRecord>(
+      view, members, [&](const std::string& member) { return keys::OpenCallbacksPrefix(tenant, member); },
+      [&](const std::string& id) { return keys::Callback(tenant, id); },
+      [](const pb::CallbackRecord& c) -> const std::string& { return c.callback_id(); }, &CallbackPlace,
+      kMaxOpenCallbacks, kMaxOpenCallbacksRead, [&](pb::CallbackRecord& record) { return Annotate(absences, record); },
+      key_ring);
 }
 
 }  // namespace
@@ -455,26 +486,11 @@ Result<pb::CustomerView> QueryEngine::GetCustomerView(const ReadView& view, cons
   if (*read < entries.size()) out.set_next_page_token(ToHex(last_sort_key));
   internal::OrderByTimeThenArrival(out.mutable_timeline(), internal::OccurredMs, /*newest_first=*/true);
 
-  std::vector<std::string> callback_ids;
-  Status s;
-  for (const std::string& member : members) {
-    s = view.Scan(keys::OpenCallbacksPrefix(request.tenant(), member), "", [&](std::string_view key, std::string_view) {
-      callback_ids.emplace_back(keys::LastPart(key));
-      return true;
-    });
-    if (!s.ok()) return std::unexpected(s);
-  }
   // The party's open callbacks and meldingen, each list's records read in batches.
-  auto callbacks = ReadPage<pb::CallbackRecord>(
-      view, callback_ids.size(), callback_ids.size(),
-      [&](size_t i) { return keys::Callback(request.tenant(), callback_ids[i]); },
-      [&](size_t, pb::CallbackRecord&& record) {
-        if (Status a = Annotate(absences, record); !a.ok()) return a;
-        *out.add_open_callbacks() = std::move(record);
-        return Status::Ok();
-      },
-      &key_ring);
+  auto callbacks = PartyOpenCallbacks(view, request.tenant(), members, absences, key_ring);
   if (!callbacks) return std::unexpected(callbacks.error());
+  *out.mutable_open_callbacks() = std::move(*callbacks);
+  Status s;
   const int64_t now_ms = NowMs(std::chrono::system_clock::now());
   auto meldingen = PartyMeldingen(view, request.tenant(), members, absences, now_ms, key_ring);
   if (!meldingen) return std::unexpected(meldingen.error());

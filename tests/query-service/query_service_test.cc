@@ -437,3 +437,39 @@ TEST_CASE("a frequent reporter's customer view lists her open meldingen first an
   CHECK(view.meldingen(0).reporter_address().value() == "anna@example.nl");
   CHECK(view.meldingen(199).reporter_address().value() == "anna@example.nl");
 }
+
+TEST_CASE("a customer view lists a party's open callbacks soonest due first and at most 100 of them",
+          "[query][integration]") {
+  // An adapter gone wrong can file thousands of callback requests for one citizen; listing them
+  // all would outgrow gRPC's message limit and fail the whole view. The view lists the 100 due
+  // soonest. Each request here is due earlier than the one filed before it, so the index's order
+  // (by id, which follows filing) is the reverse of the view's, and its first 100 are the wrong ones.
+  Stack stack;
+  const std::string kees = stack.MustExecute(RegisterPerson("Kees Terugbel", "kees@example.nl")).aggregate_id();
+  constexpr int kFiled = 130;
+  std::vector<std::string> ids;
+  pb::ExecuteReply last;
+  for (int i = 0; i < kFiled; ++i) {
+    auto request = RequestCallback(kees, "belastingen", "", pb::URGENCY_NORMAL, kMonday + (kFiled - i) * 600);
+    request.mutable_request_callback()->set_context(fmt::format("vraag {} over de aanslag", i));
+    last = stack.MustExecute(request);
+    ids.push_back(last.aggregate_id());
+  }
+  // One completed among those due soonest: no longer open, so not listed.
+  auto complete = NewRequest();
+  complete.set_aggregate_id(ids[kFiled - 1]);
+  complete.mutable_complete_callback()->set_report("teruggebeld, vraag beantwoord");
+  last = stack.MustExecute(complete);
+
+  stack.WaitForReadModels();
+  const pb::CustomerView view = View(stack, kees, last);
+  REQUIRE(view.open_callbacks_size() == 100);
+  std::vector<std::string> expected;  // the 100 open ones due soonest, soonest first
+  for (int i = kFiled - 2; expected.size() < 100; --i) expected.push_back(ids[static_cast<size_t>(i)]);
+  std::vector<std::string> listed;
+  for (const auto& callback : view.open_callbacks()) listed.push_back(callback.callback_id());
+  CHECK(listed == expected);
+  // Those listed are shown whole: their personal data opened.
+  CHECK(view.open_callbacks(0).context() == fmt::format("vraag {} over de aanslag", kFiled - 2));
+  CHECK(view.open_callbacks(99).context() == fmt::format("vraag {} over de aanslag", kFiled - 101));
+}
