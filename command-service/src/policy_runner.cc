@@ -1,5 +1,7 @@
 #include "ks/command/policy_runner.h"
 
+#include <algorithm>
+
 #include "ks/core/log.h"
 #include "ks/domain/event_codec.h"
 #include "ks/privacy/sealing.h"
@@ -16,6 +18,12 @@ PolicyRunner::~PolicyRunner() {
 
 void PolicyRunner::Loop() {
   std::unique_ptr<eventlog::LogReader> reader;
+  // A pass from the start reacts to new events only once it has read what the log held when it
+  // began (after a restart, a new melding's acknowledgement waits for that), so the time it
+  // takes is told: it grows with the history.
+  auto pass_started = std::chrono::steady_clock::now();
+  std::vector<int64_t> ends_at_start;  // empty once reached
+  int64_t pass_events = 0;
   while (!stopping_.load()) {
     if (!reader) {
       auto opened = log_.OpenReader(std::vector<int64_t>(static_cast<size_t>(log_.partition_count()), 0));
@@ -28,6 +36,10 @@ void PolicyRunner::Loop() {
       frequent_contacts_ = domain::FrequentContactRule();  // a pass from the start fills them anew
       merged_erasures_ = domain::MergedErasureRule();
       conversation_turns_ = domain::ConversationTurnsRule();
+      pass_started = std::chrono::steady_clock::now();
+      pass_events = 0;
+      auto ends = log_.EndOffsets();
+      ends_at_start = ends ? *ends : std::vector<int64_t>();
     }
     auto records = reader->Poll(500, std::chrono::milliseconds(100));
     if (!records) {
@@ -83,6 +95,20 @@ void PolicyRunner::Loop() {
         }
       }
       ++events_seen_;  // looked at and reacted to
+    }
+    if (!ends_at_start.empty()) {
+      pass_events += static_cast<int64_t>(records->size());
+      for (const eventlog::StoredRecord& record : *records) {
+        int64_t& end = ends_at_start[static_cast<size_t>(record.partition)];
+        if (record.offset + 1 >= end) end = 0;
+      }
+      if (std::all_of(ends_at_start.begin(), ends_at_start.end(), [](int64_t end) { return end == 0; })) {
+        ends_at_start.clear();
+        log::Info("policy", "looked at the log's {} events, up to where it stood at the start, in {} ms", pass_events,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                        pass_started)
+                      .count());
+      }
     }
   }
 }
