@@ -430,9 +430,12 @@ pb::ExecuteRequest BenchRequest(const std::string& key) {
 }
 
 // An all-in-one with `callbacks` open callback requests for department "vergunningen" and
-// `meldingen` open meldingen, fully projected.
+// `meldingen` open meldingen, fully projected. The callbacks are for one party, "Bench Burger",
+// whose id goes to `*party_id`; with `reported_by_party` she reported the meldingen too (else no one
+// is named).
 std::unique_ptr<allinone::AllInOne> LoadedApp(const std::string& dir, size_t callbacks,
-                                              size_t meldingen) {
+                                              size_t meldingen, bool reported_by_party = false,
+                                              std::string* party_id = nullptr) {
   std::filesystem::remove_all(dir);
   auto app = allinone::AllInOne::Start(
       {.data_dir = dir, .listen = "127.0.0.1:0", .partitions = 12, .sync = false});
@@ -443,6 +446,7 @@ std::unique_ptr<allinone::AllInOne> LoadedApp(const std::string& dir, size_t cal
   party.mutable_register_party()->set_display_name("Bench Burger");
   auto registered = handler.ExecuteSync(party);
   KS_CHECK(registered.has_value());
+  if (party_id != nullptr) *party_id = registered->aggregate_id();
   const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -473,6 +477,11 @@ std::unique_ptr<allinone::AllInOne> LoadedApp(const std::string& dir, size_t cal
     m->mutable_location()->set_street("Dorpsstraat");
     m->mutable_location()->set_house_number(std::to_string(i));
     m->set_channel(pb::CHANNEL_WEB_FORM);
+    if (reported_by_party) {
+      m->set_reporter_party_id(registered->aggregate_id());
+      m->mutable_reporter_address()->set_kind(pb::DIGITAL_ADDRESS_KIND_EMAIL);
+      m->mutable_reporter_address()->set_value("bench.burger@example.nl");
+    }
     KS_CHECK(handler.ExecuteSync(std::move(r)).has_value());
   }
   // Until the projector has applied all of it.
@@ -536,6 +545,31 @@ Sample CallbackQueueBenchmark(const BenchOptions& options, size_t* answer_bytes)
       options, request,
       [&](auto* context, auto* req, auto* reply, std::function<void(grpc::Status)> done) {
         stub->async()->GetCallbackQueue(context, req, reply, std::move(done));
+      });
+}
+
+Sample FrequentReporterViewBenchmark(const BenchOptions& options, size_t* answer_bytes) {
+  std::string party_id;
+  auto app = LoadedApp(options.work_dir + "/reporter", options.open_callbacks, options.open_meldingen,
+                       /*reported_by_party=*/true, &party_id);
+  auto stub = pb::QueryService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(app->port()), grpc::InsecureChannelCredentials()));
+  pb::GetCustomerViewRequest request;
+  request.set_tenant("gemeente-ede");
+  request.set_party_id(party_id);
+  request.set_page_size(50);
+  {
+    grpc::ClientContext context;
+    pb::CustomerView view;
+    KS_CHECK(stub->GetCustomerView(&context, request, &view).ok());
+    KS_CHECK(static_cast<size_t>(view.meldingen_size()) == std::min<size_t>(200, options.open_meldingen));
+    KS_CHECK(static_cast<size_t>(view.open_callbacks_size()) == std::min<size_t>(100, options.open_callbacks));
+    *answer_bytes = view.ByteSizeLong();
+  }
+  return QueryInFlight<pb::GetCustomerViewRequest, pb::CustomerView>(
+      options, request,
+      [&](auto* context, auto* req, auto* reply, std::function<void(grpc::Status)> done) {
+        stub->async()->GetCustomerView(context, req, reply, std::move(done));
       });
 }
 

@@ -81,6 +81,11 @@ Sample CustomerViewBenchmark(const BenchOptions& options, size_t* answer_bytes);
 Sample CallbackQueueBenchmark(const BenchOptions& options, size_t* answer_bytes);
 Sample OpenMeldingenBenchmark(const BenchOptions& options, size_t* answer_bytes);
 
+// GetCustomerView of a frequent reporter: one party with both of those (1,000 open meldingen she
+// reported, 500 open callback requests): the view chooses 200 meldingen and 100 callbacks from
+// their records read unopened, and opens those. Sets its answer's size for the echo reference.
+Sample FrequentReporterViewBenchmark(const BenchOptions& options, size_t* answer_bytes);
+
 // Freshness: commands sent at `rate` per second; after the answer of every `probe_every`-th, a
 // customer-view query that asks for the command's positions (read-your-writes). The sample's
 // p50/p99 is the time from the command's answer to that query's answer: how soon a write is

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
       .Define(
           "only", "",
           "comma-separated benchmarks to run (ingest, projection, kafka, replay, history, views, "
-          "queue, meldingen, freshness); empty: all. For profiling one of them");
+          "queue, meldingen, reporter, freshness); empty: all. For profiling one of them");
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   ks::log::SetMinLevel(ks::log::Level::kWarn);
@@ -255,14 +255,15 @@ int main(int argc, char** argv) {
   }
 
   // A query against the echo of its answer's size (the query's run tells the size), in pairs.
-  auto query_figure = [&](std::string name, const std::function<ks::bench::Sample(size_t*)>& query) {
+  auto query_figure = [&](std::string name, const std::function<ks::bench::Sample(size_t*)>& query,
+                          double target = 0.5) {
     size_t answer_bytes = 0;
     const auto paired = ks::bench::MedianOfPairs(
         repeats, [&] { return query(&answer_bytes); },
         [&] { return ks::bench::EchoBenchmark(options.concurrency, options.queries, answer_bytes); });
     figures.push_back({std::move(name), paired.value,
                        fmt::format("gRPC echo {} B x{}", answer_bytes, options.concurrency), paired.reference,
-                       0.5, paired.ratio});
+                       target, paired.ratio});
   };
   if (wanted("views"))
     query_figure("GetCustomerView (300 contacts, page 50)",
@@ -273,6 +274,11 @@ int main(int argc, char** argv) {
   if (wanted("meldingen"))
     query_figure(fmt::format("ListMeldingen ({} open, first 50)", WithThousands(options.open_meldingen)),
                  [&](size_t* bytes) { return ks::bench::OpenMeldingenBenchmark(options, bytes); });
+  if (wanted("reporter"))
+    query_figure(fmt::format("GetCustomerView (frequent reporter: {} meldingen, {} callbacks)",
+                             WithThousands(options.open_meldingen), WithThousands(options.open_callbacks)),
+                 [&](size_t* bytes) { return ks::bench::FrequentReporterViewBenchmark(options, bytes); },
+                 /*target=*/0);  // a stress case beside the view the target is for
 
   if (wanted("freshness")) {
     // Freshness under load: first at half the ingest rate this run measured, then, while its p99
