@@ -99,6 +99,7 @@ void PolicyRunner::Loop() {
     if (!ends_at_start.empty()) {
       pass_events += static_cast<int64_t>(records->size());
       for (const eventlog::StoredRecord& record : *records) {
+        if (static_cast<size_t>(record.partition) >= ends_at_start.size()) continue;
         int64_t& end = ends_at_start[static_cast<size_t>(record.partition)];
         if (record.offset + 1 >= end) end = 0;
       }

@@ -382,9 +382,10 @@ Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
       [&](pb::MeldingRecord& record) { return Annotate(absences, record, now_ms); }, key_ring);
 }
 
-// Where a party's open callback request is listed: the soonest due first, then by id.
+// Where a party's open callback request is listed: the soonest due first, then by id; those
+// without a due date last (as the callback queue ranks them).
 std::pair<int64_t, std::string_view> CallbackPlace(const pb::CallbackRecord& c, std::string_view id) {
-  return {TimeUtil::TimestampToMilliseconds(c.due_at()), id};
+  return {c.has_due_at() ? TimeUtil::TimestampToMilliseconds(c.due_at()) : INT64_MAX, id};
 }
 
 // The open callback requests of `members`, soonest due first.

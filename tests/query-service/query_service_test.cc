@@ -446,6 +446,10 @@ TEST_CASE("a customer view lists a party's open callbacks soonest due first and 
   // (by id, which follows filing) is the reverse of the view's, and its first 100 are the wrong ones.
   Stack stack;
   const std::string kees = stack.MustExecute(RegisterPerson("Kees Terugbel", "kees@example.nl")).aggregate_id();
+  // One without a due date, filed first (the smallest id): it comes after every dated one, as in
+  // the callback queue, so it is not among the 100 listed.
+  const std::string undated =
+      stack.MustExecute(RequestCallback(kees, "belastingen", "", pb::URGENCY_NORMAL, 0)).aggregate_id();
   constexpr int kFiled = 130;
   std::vector<std::string> ids;
   pb::ExecuteReply last;
@@ -469,6 +473,7 @@ TEST_CASE("a customer view lists a party's open callbacks soonest due first and 
   std::vector<std::string> listed;
   for (const auto& callback : view.open_callbacks()) listed.push_back(callback.callback_id());
   CHECK(listed == expected);
+  CHECK(std::find(listed.begin(), listed.end(), undated) == listed.end());
   // Those listed are shown whole: their personal data opened.
   CHECK(view.open_callbacks(0).context() == fmt::format("vraag {} over de aanslag", kFiled - 2));
   CHECK(view.open_callbacks(99).context() == fmt::format("vraag {} over de aanslag", kFiled - 101));
