@@ -126,7 +126,7 @@ void CommandHandler::ApplyLocked(const pb::EventEnvelope& event, const eventlog:
   }
   if (!event.idempotency_key().empty()) {
     FirstReply& first = first_replies_[DedupKey(event.tenant(), event.idempotency_key())];
-    first.command_hash = event.command_hash();
+    first.command_hash = FingerprintOf(event.command_hash());
     pb::ExecuteReply part;
     part.set_aggregate_id(event.aggregate_id());
     part.set_aggregate_version(event.aggregate_version());
@@ -162,7 +162,7 @@ std::optional<pb::MeldingCategoryDefined> CommandHandler::FindCategory(std::stri
   const auto state = StateOf(StableIdFor(std::string(tenant) + "/category", code));
   if (!state.exists() || state.tenant != tenant || state.type != pb::AGGREGATE_TYPE_MELDING_CATEGORY)
     return std::nullopt;
-  return std::get<domain::CategoryState>(state.data).definition;
+  return state.as<domain::CategoryState>().definition;
 }
 
 bool CommandHandler::AttachmentStored(std::string_view tenant, const pb::Attachment& attachment) const {
@@ -195,12 +195,12 @@ std::vector<std::string> CommandHandler::DueNotifications(std::string_view tenan
     if (due.size() >= max) break;
     auto it = slots_.find(id);
     if (it == slots_.end() || it->second.busy || it->second.state.tenant != tenant) continue;
-    const auto& n = std::get<domain::NotificationState>(it->second.state.data);
+    const auto& n = it->second.state.as<domain::NotificationState>();
     if (n.request.channel() != channel) continue;
     if (!n.request.party_id().empty()) {  // an erased party is not written to any more
       auto party = slots_.find(n.request.party_id());
       if (party != slots_.end() && party->second.state.type == pb::AGGREGATE_TYPE_PARTY &&
-          std::get<domain::PartyState>(party->second.state.data).erased)
+          party->second.state.as<domain::PartyState>().erased)
         continue;
     }
     const bool pending = n.status == pb::NOTIFICATION_STATUS_PENDING && n.next_attempt_ms <= now_ms;
@@ -233,7 +233,7 @@ Result<privacy::Key> CommandHandler::KeyForSealing(std::string_view tenant, cons
   if (!party.empty()) {
     const bool erased = PeekState(party, [](const domain::AggregateState* state) {
       return state != nullptr && state->exists() && state->type == pb::AGGREGATE_TYPE_PARTY &&
-             std::get<domain::PartyState>(state->data).erased;
+             state->as<domain::PartyState>().erased;
     });
     if (erased)
       return std::unexpected(FailedPrecondition(
@@ -389,7 +389,7 @@ bool CommandHandler::Process(const std::string& aggregate_id, Slot& slot, Pendin
     if (!early && !meta.idempotency_key().empty()) {
       auto it = first_replies_.find(DedupKey(meta.tenant(), meta.idempotency_key()));
       if (it != first_replies_.end()) {
-        if (it->second.command_hash != command_hash) {
+        if (it->second.command_hash != FingerprintOf(command_hash)) {
           early = std::unexpected(InvalidArgument(
               "meta.idempotency_key: '{}' was already used for a different command in tenant {}",
               meta.idempotency_key(), meta.tenant()));

@@ -67,7 +67,7 @@ grpc::ServerUnaryReactor* NotificationGrpcService::PullNotifications(grpc::Callb
       return finish(dispatched.error());
     }
     const domain::AggregateState state = handler_.StateOf(id);
-    const auto& n = std::get<domain::NotificationState>(state.data);
+    const auto& n = state.as<domain::NotificationState>();
     auto* out = reply->add_notifications();
     out->set_notification_id(id);
     out->set_tenant(state.tenant);

@@ -134,7 +134,7 @@ TEST_CASE("a command whose caller's deadline passed while it waited is not run",
   REQUIRE(answered.load() == 51);
   CHECK(expired_refused.load());
   auto state = setup.handler->StateOf(setup.party_id);
-  CHECK(std::get<ks::domain::PartyState>(state.data).display_name != "Te laat");
+  CHECK(state.as<ks::domain::PartyState>().display_name != "Te laat");
 }
 
 TEST_CASE("a command handler going away answers every command it accepted, and writes only what it confirmed",

@@ -24,14 +24,14 @@ std::string_view CallbackStatusName(pb::CallbackStatus status) {
 Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
   Events events(1);
   pb::EventEnvelope& e = events.front();
-  if (state.exists() && std::get<PartyState>(state.data).erased) {
+  if (state.exists() && state.as<PartyState>().erased) {
     if (r.command_case() == pb::ExecuteRequest::kErasePartyData) return Events{};
     return std::unexpected(FailedPrecondition("aggregate_id: the personal data of party '{}' was erased; it takes no "
                                               "new personal data (register the person anew if they return)",
                                               r.aggregate_id()));
   }
-  if (state.exists() && !std::get<PartyState>(state.data).merged_into.empty()) {
-    const std::string& into = std::get<PartyState>(state.data).merged_into;
+  if (state.exists() && !state.as<PartyState>().merged_into.empty()) {
+    const std::string& into = state.as<PartyState>().merged_into;
     if (r.command_case() == pb::ExecuteRequest::kErasePartyData) {
       // Erasing a merged duplicate is what erasing its target does to it (a policy sends it).
     } else if (r.command_case() == pb::ExecuteRequest::kMergeParty && r.merge_party().into_party_id() == into) {
@@ -52,7 +52,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       const AggregateState target = refs.StateOf(into);
       if (!target.exists() || target.tenant != r.meta().tenant() || target.type != pb::AGGREGATE_TYPE_PARTY)
         return std::unexpected(NotFound("merge_party.into_party_id: no party '{}' in tenant {}", into, r.meta().tenant()));
-      const auto& party = std::get<PartyState>(target.data);
+      const auto& party = target.as<PartyState>();
       if (party.erased)
         return std::unexpected(FailedPrecondition("merge_party.into_party_id: party '{}' was erased", into));
       if (!party.merged_into.empty())
@@ -64,7 +64,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
     }
     case pb::ExecuteRequest::kChangeResidence: {
       const pb::PostalAddress residence = NormalizedResidence(r.change_residence().residence());
-      const auto& current = std::get<PartyState>(state.data).residence;
+      const auto& current = state.as<PartyState>().residence;
       if (current.SerializeAsString() == residence.SerializeAsString()) return Events{};
       *e.mutable_residence_changed()->mutable_residence() = residence;
       return events;
@@ -77,7 +77,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       if (!person.exists() || person.tenant != r.meta().tenant() || person.type != pb::AGGREGATE_TYPE_PARTY)
         return std::unexpected(NotFound("add_contact_person.party_id: no party '{}' in tenant {}", c.party_id(),
                                         r.meta().tenant()));
-      const auto& known = std::get<PartyState>(state.data).contact_persons;
+      const auto& known = state.as<PartyState>().contact_persons;
       if (std::find(known.begin(), known.end(), c.party_id()) != known.end()) return Events{};
       e.mutable_contact_person_added()->set_party_id(c.party_id());
       e.mutable_contact_person_added()->set_role(c.role());
@@ -109,13 +109,13 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       return events;
     }
     case pb::ExecuteRequest::kChangePartyName: {
-      const auto& party = std::get<PartyState>(state.data);
+      const auto& party = state.as<PartyState>();
       if (party.display_name == r.change_party_name().display_name()) return Events{};
       e.mutable_party_name_changed()->set_display_name(r.change_party_name().display_name());
       return events;
     }
     case pb::ExecuteRequest::kAddDigitalAddress: {
-      const auto& party = std::get<PartyState>(state.data);
+      const auto& party = state.as<PartyState>();
       pb::DigitalAddress address = NormalizedAddress(r.add_digital_address().address());
       auto existing = std::find_if(party.digital_addresses.begin(), party.digital_addresses.end(),
                                    [&](const auto& x) { return SameAddress(x, address); });
@@ -127,7 +127,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       return events;
     }
     case pb::ExecuteRequest::kSetPreferredChannel: {
-      const auto& party = std::get<PartyState>(state.data);
+      const auto& party = state.as<PartyState>();
       const pb::Channel channel = r.set_preferred_channel().channel();
       if (party.preferred_channel == channel) return Events{};
       const pb::DigitalAddressKind kind = AddressKindFor(channel);
@@ -141,7 +141,7 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       return events;
     }
     case pb::ExecuteRequest::kAddPartyLabel: {
-      const auto& labels = std::get<PartyState>(state.data).labels;
+      const auto& labels = state.as<PartyState>().labels;
       const auto& c = r.add_party_label();
       if (std::find(labels.begin(), labels.end(), c.label()) != labels.end()) return Events{};
       e.mutable_party_label_added()->set_label(c.label());
@@ -149,13 +149,13 @@ Result<Events> DecideParty(const AggregateState& state, const pb::ExecuteRequest
       return events;
     }
     case pb::ExecuteRequest::kRemovePartyLabel: {
-      const auto& labels = std::get<PartyState>(state.data).labels;
+      const auto& labels = state.as<PartyState>().labels;
       if (std::find(labels.begin(), labels.end(), r.remove_party_label().label()) == labels.end()) return Events{};
       e.mutable_party_label_removed()->set_label(r.remove_party_label().label());
       return events;
     }
     case pb::ExecuteRequest::kAddPartyIdentifier: {
-      const auto& party = std::get<PartyState>(state.data);
+      const auto& party = state.as<PartyState>();
       const auto& id = r.add_party_identifier().identifier();
       for (const auto& existing : party.identifiers) {
         if (existing.kind() != id.kind()) continue;
@@ -195,7 +195,7 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
         const bool started = conversation.exists() && conversation.tenant == r.meta().tenant() &&
                              conversation.type == pb::AGGREGATE_TYPE_CONVERSATION;
         if (started) {
-          const auto& conv = std::get<ConversationState>(conversation.data);
+          const auto& conv = conversation.as<ConversationState>();
           if (conv.status == pb::CONVERSATION_STATUS_CLOSED)
             return std::unexpected(FailedPrecondition(
                 "register_interaction.conversation_id: conversation '{}' is closed; start a new one", c.conversation_id()));
@@ -227,7 +227,7 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       return events;
     }
     case pb::ExecuteRequest::kLinkInteractionToParty: {
-      const auto& interaction = std::get<InteractionState>(state.data);
+      const auto& interaction = state.as<InteractionState>();
       const std::string& party_id = r.link_interaction_to_party().party_id();
       if (interaction.party_id == party_id) return Events{};
       if (!interaction.party_id.empty())
@@ -247,7 +247,7 @@ Result<Events> DecideInteraction(const AggregateState& state, const pb::ExecuteR
       return events;
     }
     case pb::ExecuteRequest::kLinkInteractionToZaak: {
-      const auto& zaken = std::get<InteractionState>(state.data).zaken;
+      const auto& zaken = state.as<InteractionState>().zaken;
       const auto& zaak = r.link_interaction_to_zaak().zaak();
       if (std::find(zaken.begin(), zaken.end(), zaak.identification()) != zaken.end()) return Events{};
       *e.mutable_interaction_linked_to_zaak()->mutable_zaak() = zaak;
@@ -283,7 +283,7 @@ Result<Events> DecideCallback(const AggregateState& state, const pb::ExecuteRequ
     return events;
   }
 
-  const auto& callback = std::get<CallbackState>(state.data);
+  const auto& callback = state.as<CallbackState>();
   if (callback.status != pb::CALLBACK_STATUS_OPEN)
     return std::unexpected(FailedPrecondition("aggregate_id: callback request '{}' is {}; only an open one can be changed",
                                               r.aggregate_id(), CallbackStatusName(callback.status)));
@@ -447,22 +447,22 @@ std::string PersonalDataKeyId(const AggregateState& state, const pb::EventEnvelo
       return owned(event.aggregate_id(), "party");
     case pb::AGGREGATE_TYPE_INTERACTION:
       if (event.has_interaction_registered()) return owned(event.interaction_registered().party_id(), "interaction");
-      return owned(std::get<InteractionState>(state.data).party_id, "interaction");
+      return owned(state.as<InteractionState>().party_id, "interaction");
     case pb::AGGREGATE_TYPE_CALLBACK_REQUEST:
       if (event.has_callback_requested()) return owned(event.callback_requested().party_id(), "callback");
-      return owned(std::get<CallbackState>(state.data).party_id, "callback");
+      return owned(state.as<CallbackState>().party_id, "callback");
     case pb::AGGREGATE_TYPE_MELDING:
       if (event.has_melding_registered()) return owned(event.melding_registered().reporter_party_id(), "melding");
-      return owned(std::get<MeldingState>(state.data).reporter_party_id, "melding");
+      return owned(state.as<MeldingState>().reporter_party_id, "melding");
     case pb::AGGREGATE_TYPE_NOTIFICATION:
       if (event.has_notification_requested()) return owned(event.notification_requested().party_id(), "notification");
-      return owned(std::get<NotificationState>(state.data).request.party_id(), "notification");
+      return owned(state.as<NotificationState>().request.party_id(), "notification");
     case pb::AGGREGATE_TYPE_CONVERSATION:
       if (event.has_conversation_started()) return owned(event.conversation_started().party_id(), "conversation");
-      return owned(std::get<ConversationState>(state.data).party_id, "conversation");
+      return owned(state.as<ConversationState>().party_id, "conversation");
     case pb::AGGREGATE_TYPE_APPOINTMENT:
       if (event.has_appointment_scheduled()) return owned(event.appointment_scheduled().party_id(), "appointment");
-      return owned(std::get<AppointmentState>(state.data).party_id, "appointment");
+      return owned(state.as<AppointmentState>().party_id, "appointment");
     default:
       return "";
   }
@@ -555,28 +555,28 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     }
     case pb::EventEnvelope::kPartyNameChanged:
       RequireOpened(event);
-      std::get<PartyState>(state.data).display_name = event.party_name_changed().display_name();
+      state.as<PartyState>().display_name = event.party_name_changed().display_name();
       break;
     case pb::EventEnvelope::kDigitalAddressAdded: {
       RequireOpened(event);
-      AddDigitalAddress(std::get<PartyState>(state.data).digital_addresses, event.digital_address_added().address());
+      AddDigitalAddress(state.as<PartyState>().digital_addresses, event.digital_address_added().address());
       break;
     }
     case pb::EventEnvelope::kPartyIdentifierAdded:
       RequireOpened(event);
-      std::get<PartyState>(state.data).identifiers.push_back(event.party_identifier_added().identifier());
+      state.as<PartyState>().identifiers.push_back(event.party_identifier_added().identifier());
       break;
     case pb::EventEnvelope::kPreferredChannelSet:
-      std::get<PartyState>(state.data).preferred_channel = event.preferred_channel_set().channel();
+      state.as<PartyState>().preferred_channel = event.preferred_channel_set().channel();
       break;
     case pb::EventEnvelope::kPartyLabelAdded:
-      std::get<PartyState>(state.data).labels.push_back(event.party_label_added().label());
+      state.as<PartyState>().labels.push_back(event.party_label_added().label());
       break;
     case pb::EventEnvelope::kPartyLabelRemoved:
-      std::erase(std::get<PartyState>(state.data).labels, event.party_label_removed().label());
+      std::erase(state.as<PartyState>().labels, event.party_label_removed().label());
       break;
     case pb::EventEnvelope::kPartyErased: {
-      auto& party = std::get<PartyState>(state.data);
+      auto& party = state.as<PartyState>();
       party.display_name.clear();
       party.identifiers.clear();
       party.digital_addresses.clear();
@@ -587,15 +587,15 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
     }
     case pb::EventEnvelope::kResidenceChanged:
       RequireOpened(event);
-      std::get<PartyState>(state.data).residence = event.residence_changed().residence();
+      state.as<PartyState>().residence = event.residence_changed().residence();
       break;
     case pb::EventEnvelope::kPartyIdentified:
       break;
     case pb::EventEnvelope::kPartyMerged:
-      std::get<PartyState>(state.data).merged_into = event.party_merged().into_party_id();
+      state.as<PartyState>().merged_into = event.party_merged().into_party_id();
       break;
     case pb::EventEnvelope::kContactPersonAdded:
-      std::get<PartyState>(state.data).contact_persons.push_back(event.contact_person_added().party_id());
+      state.as<PartyState>().contact_persons.push_back(event.contact_person_added().party_id());
       break;
     case pb::EventEnvelope::kInteractionRegistered: {
       InteractionState interaction;
@@ -605,12 +605,12 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kInteractionLinkedToParty:
-      std::get<InteractionState>(state.data).party_id = event.interaction_linked_to_party().party_id();
+      state.as<InteractionState>().party_id = event.interaction_linked_to_party().party_id();
       break;
     case pb::EventEnvelope::kInteractionReportRecorded:
       break;
     case pb::EventEnvelope::kInteractionLinkedToZaak:
-      std::get<InteractionState>(state.data).zaken.push_back(event.interaction_linked_to_zaak().zaak().identification());
+      state.as<InteractionState>().zaken.push_back(event.interaction_linked_to_zaak().zaak().identification());
       break;
     case pb::EventEnvelope::kCallbackRequested: {
       CallbackState callback;
@@ -621,16 +621,16 @@ AggregateState Evolve(AggregateState state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kCallbackAttemptRecorded:
-      ++std::get<CallbackState>(state.data).attempts;
+      ++state.as<CallbackState>().attempts;
       break;
     case pb::EventEnvelope::kCallbackCompleted:
-      std::get<CallbackState>(state.data).status = pb::CALLBACK_STATUS_COMPLETED;
+      state.as<CallbackState>().status = pb::CALLBACK_STATUS_COMPLETED;
       break;
     case pb::EventEnvelope::kCallbackCancelled:
-      std::get<CallbackState>(state.data).status = pb::CALLBACK_STATUS_CANCELLED;
+      state.as<CallbackState>().status = pb::CALLBACK_STATUS_CANCELLED;
       break;
     case pb::EventEnvelope::kCallbackReassigned:
-      std::get<CallbackState>(state.data).target = event.callback_reassigned().target();
+      state.as<CallbackState>().target = event.callback_reassigned().target();
       break;
     case pb::EventEnvelope::PAYLOAD_NOT_SET:
       break;

@@ -38,7 +38,7 @@ Status PartyIsUsable(const References& refs, std::string_view tenant, const std:
   const AggregateState party = refs.StateOf(party_id);
   if (!party.exists() || party.tenant != tenant || party.type != pb::AGGREGATE_TYPE_PARTY)
     return NotFound("{}: no party '{}' in tenant {}", field, party_id, tenant);
-  const auto& p = std::get<PartyState>(party.data);
+  const auto& p = party.as<PartyState>();
   if (!p.merged_into.empty())
     return FailedPrecondition("{}: party '{}' was merged into '{}'; use that party", field, party_id, p.merged_into);
   return Status::Ok();
@@ -61,7 +61,7 @@ Result<std::optional<pb::NotificationTarget>> NotifyTarget(const References& ref
   }
   if (party_id.empty()) return std::optional<pb::NotificationTarget>();
   const AggregateState party = refs.StateOf(party_id);
-  const auto& p = std::get<PartyState>(party.data);
+  const auto& p = party.as<PartyState>();
   auto to = PartyRecipient(party_id, p, channel);
   if (!to && channel == pb::CHANNEL_UNSPECIFIED) {
     // No choice made and no preferred channel: a preferred address, else the first one a channel
@@ -156,7 +156,7 @@ Result<Events> DecideConversation(const AggregateState& state, const pb::Execute
     if (c.has_counterpart()) *ev->mutable_counterpart() = NormalizedAddress(c.counterpart());
     return Events{e};
   }
-  return DecideConversationChange(std::get<ConversationState>(state.data), r, refs, e);
+  return DecideConversationChange(state.as<ConversationState>(), r, refs, e);
 }
 
 Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteRequest& r, const References& refs) {
@@ -198,7 +198,7 @@ Result<Events> DecideAppointment(const AggregateState& state, const pb::ExecuteR
     ev->set_origin_interaction_id(c.origin_interaction_id());
     return Events{e};
   }
-  const auto& appointment = std::get<AppointmentState>(state.data);
+  const auto& appointment = state.as<AppointmentState>();
   if (r.command_case() == pb::ExecuteRequest::kLinkAppointmentToParty) {  // also after it took place
     const std::string& party_id = r.link_appointment_to_party().party_id();
     if (appointment.party_id == party_id) return Events{};
@@ -290,16 +290,16 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kConversationHandedOver:
-      std::get<ConversationState>(state.data).status = pb::CONVERSATION_STATUS_WAITING_FOR_EMPLOYEE;
+      state.as<ConversationState>().status = pb::CONVERSATION_STATUS_WAITING_FOR_EMPLOYEE;
       break;
     case pb::EventEnvelope::kConversationTakenOver:
-      std::get<ConversationState>(state.data).status = pb::CONVERSATION_STATUS_WITH_EMPLOYEE;
+      state.as<ConversationState>().status = pb::CONVERSATION_STATUS_WITH_EMPLOYEE;
       break;
     case pb::EventEnvelope::kConversationLinkedToParty:
-      std::get<ConversationState>(state.data).party_id = event.conversation_linked_to_party().party_id();
+      state.as<ConversationState>().party_id = event.conversation_linked_to_party().party_id();
       break;
     case pb::EventEnvelope::kConversationClosed:
-      std::get<ConversationState>(state.data).status = pb::CONVERSATION_STATUS_CLOSED;
+      state.as<ConversationState>().status = pb::CONVERSATION_STATUS_CLOSED;
       break;
     case pb::EventEnvelope::kAppointmentScheduled: {
       RequireOpened(event);
@@ -318,7 +318,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
     }
     case pb::EventEnvelope::kAppointmentRescheduled: {
       RequireOpened(event);
-      auto& a = std::get<AppointmentState>(state.data);
+      auto& a = state.as<AppointmentState>();
       a.window = event.appointment_rescheduled().window();
       if (!event.appointment_rescheduled().place().empty()) a.place = event.appointment_rescheduled().place();
       a.reminder_notification_ids = reminder_ids();
@@ -326,7 +326,7 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
     }
     case pb::EventEnvelope::kAppointmentRemindersSet: {
       RequireOpened(event);
-      auto& a = std::get<AppointmentState>(state.data);
+      auto& a = state.as<AppointmentState>();
       const auto& ev = event.appointment_reminders_set();
       a.reminder_minutes_before.assign(ev.reminder_minutes_before().begin(), ev.reminder_minutes_before().end());
       a.notify_to = ev.notify_to();
@@ -334,16 +334,16 @@ void EvolveEngagement(AggregateState& state, const pb::EventEnvelope& event) {
       break;
     }
     case pb::EventEnvelope::kAppointmentCancelled: {
-      auto& a = std::get<AppointmentState>(state.data);
+      auto& a = state.as<AppointmentState>();
       a.status = pb::APPOINTMENT_STATUS_CANCELLED;
       a.reminder_notification_ids.clear();
       break;
     }
     case pb::EventEnvelope::kAppointmentLinkedToParty:
-      std::get<AppointmentState>(state.data).party_id = event.appointment_linked_to_party().party_id();
+      state.as<AppointmentState>().party_id = event.appointment_linked_to_party().party_id();
       break;
     case pb::EventEnvelope::kAppointmentOutcomeRecorded: {
-      auto& a = std::get<AppointmentState>(state.data);
+      auto& a = state.as<AppointmentState>();
       a.status = event.appointment_outcome_recorded().outcome();
       a.reminder_notification_ids.clear();
       break;

@@ -75,7 +75,7 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
     return events;
   }
 
-  const auto& melding = std::get<MeldingState>(state.data);
+  const auto& melding = state.as<MeldingState>();
   switch (r.command_case()) {
     case pb::ExecuteRequest::kChangeMeldingStatus: {
       const auto& c = r.change_melding_status();
@@ -108,7 +108,7 @@ Result<Events> DecideMelding(const AggregateState& state, const pb::ExecuteReque
         for (const auto& link : melding.links) {
           if (link.kind() != pb::MELDING_LINK_KIND_PARENT_OF) continue;
           const AggregateState child = refs.StateOf(link.melding_id());
-          if (child.type == pb::AGGREGATE_TYPE_MELDING && MeldingIsOpen(std::get<MeldingState>(child.data).status))
+          if (child.type == pb::AGGREGATE_TYPE_MELDING && MeldingIsOpen(child.as<MeldingState>().status))
             ev->add_children_to_close(link.melding_id());
         }
       }
@@ -180,7 +180,7 @@ Result<Events> DecideCategory(const AggregateState& state, const pb::ExecuteRequ
   definition.set_working_days(c.working_days());
   definition.set_default_department(c.default_department());
   if (state.exists() &&
-      std::get<CategoryState>(state.data).definition.SerializeAsString() == definition.SerializeAsString())
+      state.as<CategoryState>().definition.SerializeAsString() == definition.SerializeAsString())
     return Events{};
   Events events(1);
   *events.front().mutable_melding_category_defined() = std::move(definition);
@@ -198,7 +198,7 @@ Result<Events> DecideEmployee(const AggregateState& state, const pb::ExecuteRequ
   change.set_replacement_name(c.replacement_name());
   change.set_reason(c.reason());
   if (state.exists() &&
-      std::get<EmployeeState>(state.data).availability.SerializeAsString() == change.SerializeAsString())
+      state.as<EmployeeState>().availability.SerializeAsString() == change.SerializeAsString())
     return Events{};
   Events events(1);
   *events.front().mutable_employee_availability_changed() = std::move(change);
@@ -228,7 +228,7 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
       *ev->mutable_address() = NormalizedAddress(c.address());
     } else {
       // The party's address for the channel: a safe one first (seed 003).
-      auto to = PartyRecipient(c.party_id(), std::get<PartyState>(party.data), c.channel());
+      auto to = PartyRecipient(c.party_id(), party.as<PartyState>(), c.channel());
       if (!to)
         return std::unexpected(FailedPrecondition("request_notification.address: party '{}' has no {} address; give one",
                                                   c.party_id(), pb::DigitalAddressKind_Name(AddressKindFor(c.channel()))));
@@ -242,7 +242,7 @@ Result<Events> DecideNotification(const AggregateState& state, const pb::Execute
     if (c.has_send_at()) *ev->mutable_send_at() = c.send_at();
     return events;
   }
-  const auto& n = std::get<NotificationState>(state.data);
+  const auto& n = state.as<NotificationState>();
   switch (r.command_case()) {
     case pb::ExecuteRequest::kDispatchNotification: {
       const bool due = n.status == pb::NOTIFICATION_STATUS_PENDING && n.next_attempt_ms <= now_ms;
@@ -325,7 +325,7 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       break;
     }
     case pb::EventEnvelope::kMeldingStatusChanged: {
-      auto& m = std::get<MeldingState>(state.data);
+      auto& m = state.as<MeldingState>();
       m.status = event.melding_status_changed().to();
       m.scheduled_window = m.status == pb::MELDING_STATUS_SCHEDULED ? event.melding_status_changed().scheduled_window()
                                                                      : pb::TimeWindow();
@@ -333,17 +333,17 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
     }
     case pb::EventEnvelope::kMeldingSatisfactionRecorded:
       if (event.melding_satisfaction_recorded().reopen_requested())
-        std::get<MeldingState>(state.data).status = pb::MELDING_STATUS_REOPEN_REQUESTED;
+        state.as<MeldingState>().status = pb::MELDING_STATUS_REOPEN_REQUESTED;
       break;
     case pb::EventEnvelope::kMeldingLinked: {
       pb::MeldingLink link;
       link.set_melding_id(event.melding_linked().other_melding_id());
       link.set_kind(event.melding_linked().kind());
-      std::get<MeldingState>(state.data).links.push_back(std::move(link));
+      state.as<MeldingState>().links.push_back(std::move(link));
       break;
     }
     case pb::EventEnvelope::kMeldingContactRecorded:
-      std::get<MeldingState>(state.data).contact_interaction_ids.push_back(event.melding_contact_recorded().interaction_id());
+      state.as<MeldingState>().contact_interaction_ids.push_back(event.melding_contact_recorded().interaction_id());
       break;
     case pb::EventEnvelope::kMeldingCategoryDefined:
       state.data = CategoryState{event.melding_category_defined()};
@@ -362,16 +362,16 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       break;
     }
     case pb::EventEnvelope::kNotificationCancelled:
-      std::get<NotificationState>(state.data).status = pb::NOTIFICATION_STATUS_CANCELLED;
+      state.as<NotificationState>().status = pb::NOTIFICATION_STATUS_CANCELLED;
       break;
     case pb::EventEnvelope::kNotificationRescheduled: {
-      auto& n = std::get<NotificationState>(state.data);
+      auto& n = state.as<NotificationState>();
       n.status = pb::NOTIFICATION_STATUS_PENDING;
       n.next_attempt_ms = TimeUtil::TimestampToMilliseconds(event.notification_rescheduled().send_at());
       break;
     }
     case pb::EventEnvelope::kNotificationDispatched: {
-      auto& n = std::get<NotificationState>(state.data);
+      auto& n = state.as<NotificationState>();
       n.status = pb::NOTIFICATION_STATUS_DISPATCHED;
       n.attempts = event.notification_dispatched().attempt();
       n.lease_until_ms = TimeUtil::TimestampToMilliseconds(event.notification_dispatched().lease_until());
@@ -379,10 +379,10 @@ void EvolveMeldingFamily(AggregateState& state, const pb::EventEnvelope& event) 
       break;
     }
     case pb::EventEnvelope::kNotificationDelivered:
-      std::get<NotificationState>(state.data).status = pb::NOTIFICATION_STATUS_DELIVERED;
+      state.as<NotificationState>().status = pb::NOTIFICATION_STATUS_DELIVERED;
       break;
     case pb::EventEnvelope::kNotificationFailed: {
-      auto& n = std::get<NotificationState>(state.data);
+      auto& n = state.as<NotificationState>();
       const auto& ev = event.notification_failed();
       n.status = ev.gave_up() ? pb::NOTIFICATION_STATUS_GAVE_UP : pb::NOTIFICATION_STATUS_PENDING;
       n.next_attempt_ms = TimeUtil::TimestampToMilliseconds(ev.next_attempt_at());

@@ -334,7 +334,7 @@ std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEn
 
 std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, const AggregateState& reporter) {
   if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY)
-    if (auto to = PartyRecipient(melding.reporter_party_id, std::get<PartyState>(reporter.data), pb::CHANNEL_UNSPECIFIED))
+    if (auto to = PartyRecipient(melding.reporter_party_id, reporter.as<PartyState>(), pb::CHANNEL_UNSPECIFIED))
       return to;
   if (!melding.reporter_address.value().empty()) {
     const pb::DigitalAddressKind kind = melding.reporter_address.kind();
@@ -342,7 +342,7 @@ std::optional<pb::NotificationTarget> RecipientFor(const MeldingState& melding, 
     if (channel != pb::CHANNEL_UNSPECIFIED) return Target(melding.reporter_party_id, channel, melding.reporter_address);
   }
   if (reporter.exists() && reporter.type == pb::AGGREGATE_TYPE_PARTY) {
-    for (const auto& a : std::get<PartyState>(reporter.data).digital_addresses)
+    for (const auto& a : reporter.as<PartyState>().digital_addresses)
       if (a.preferred() && ChannelFor(a.kind()) != pb::CHANNEL_UNSPECIFIED)
         return Target(melding.reporter_party_id, ChannelFor(a.kind()), a);
   }
@@ -397,7 +397,7 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
       // The number is the only thing read from the state: it never changes.
       const AggregateState state = lookup.StateOf(event.aggregate_id());
       const std::string number =
-          state.type == pb::AGGREGATE_TYPE_MELDING ? std::get<MeldingState>(state.data).number : std::string();
+          state.type == pb::AGGREGATE_TYPE_MELDING ? state.as<MeldingState>().number : std::string();
       if (ev.has_notify_to()) {
         std::string text = ev.public_message().empty() ? DefaultText(ev.to(), number) : ev.public_message();
         if (ev.to() == pb::MELDING_STATUS_SCHEDULED && ev.has_scheduled_window())
@@ -438,7 +438,7 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
       // The link never changes: the only thing read from the state, like a melding's number.
       const AggregateState state = lookup.StateOf(event.aggregate_id());
       const std::string url =
-          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? std::get<AppointmentState>(state.data).details_url : "";
+          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? state.as<AppointmentState>().details_url : "";
       out.push_back(AppointmentMessage(
           event, "policy/appointment-confirmation/" + event.event_id(), ev.notify_to(),
           WithLink(fmt::format("Uw afspraak is verplaatst naar {}.", FormatWindowNl(ev.window())), url)));
@@ -450,7 +450,7 @@ std::vector<pb::ExecuteRequest> ReactTo(const pb::EventEnvelope& event, const St
       CancelReminders(event, ev.superseded_notification_ids(), out);
       const AggregateState state = lookup.StateOf(event.aggregate_id());
       const std::string url =
-          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? std::get<AppointmentState>(state.data).details_url : "";
+          state.type == pb::AGGREGATE_TYPE_APPOINTMENT ? state.as<AppointmentState>().details_url : "";
       RequestReminders(event, ev.notify_to(), ev.window(), url, out);
       break;
     }

@@ -216,7 +216,7 @@ TEST_CASE("a party's addresses: duplicates change nothing, one preferred per kin
   b->set_value("020-5551234");
   b->set_preferred(true);
   state = Execute(state, second, "john", refs);
-  const auto& addresses = std::get<PartyState>(state.data).digital_addresses;
+  const auto& addresses = state.as<PartyState>().digital_addresses;
   REQUIRE(addresses.size() == 2);
   int preferred = 0;
   for (const auto& x : addresses)
@@ -237,13 +237,13 @@ TEST_CASE("a callback request's lifecycle refuses changes once closed", "[domain
   c->set_urgency(pb::URGENCY_HIGH);
   c->mutable_target()->set_department("ruimtelijke-ordening");
   AggregateState state = Execute({}, req, "cb1", refs);
-  CHECK(std::get<CallbackState>(state.data).status == pb::CALLBACK_STATUS_OPEN);
+  CHECK(state.as<CallbackState>().status == pb::CALLBACK_STATUS_OPEN);
 
   auto done = Request();
   done.set_aggregate_id("cb1");
   done.mutable_complete_callback()->set_report("gebeld");
   state = Execute(state, done, "cb1", refs);
-  CHECK(std::get<CallbackState>(state.data).status == pb::CALLBACK_STATUS_COMPLETED);
+  CHECK(state.as<CallbackState>().status == pb::CALLBACK_STATUS_COMPLETED);
 
   auto attempt = Request();
   attempt.set_aggregate_id("cb1");

@@ -75,7 +75,7 @@ TEST_CASE("failed notifications back off and give up after the last attempt", "[
     auto events = Decide(state, dispatch, "n1", refs);
     REQUIRE(events.has_value());
     apply(events->front());
-    CHECK(std::get<NotificationState>(state.data).attempts == attempt);
+    CHECK(state.as<NotificationState>().attempts == attempt);
 
     // Dispatching again before a report is refused (it is out for delivery).
     CHECK_FALSE(Decide(state, dispatch, "n1", refs).has_value());
@@ -101,7 +101,7 @@ TEST_CASE("failed notifications back off and give up after the last attempt", "[
       now += NotificationBackoffMs(attempt);
     }
   }
-  CHECK(std::get<NotificationState>(state.data).status == pb::NOTIFICATION_STATUS_GAVE_UP);
+  CHECK(state.as<NotificationState>().status == pb::NOTIFICATION_STATUS_GAVE_UP);
 }
 
 TEST_CASE("a notification goes to the preferred channel, else back the way the melding came", "[domain][unit]") {
@@ -129,7 +129,7 @@ TEST_CASE("a notification goes to the preferred channel, else back the way the m
   CHECK(to->address().value() == "+31611223344");
 
   // Without a preference: the address the melding came with, by e-mail.
-  std::get<PartyState>(johan.data).preferred_channel = pb::CHANNEL_UNSPECIFIED;
+  johan.as<PartyState>().preferred_channel = pb::CHANNEL_UNSPECIFIED;
   to = RecipientFor(melding, johan);
   REQUIRE(to.has_value());
   CHECK(to->channel() == pb::CHANNEL_EMAIL);
@@ -194,7 +194,7 @@ TEST_CASE("policies read only the event, so a replay reacts exactly as the first
 
   // Later the parent gains another child link and the reporter changes channel: a replay of the
   // old event still gives the very same commands.
-  std::get<MeldingState>(lookup.states["parent"].data).links.push_back({});
+  lookup.states["parent"].as<MeldingState>().links.push_back({});
   const auto replayed = ReactTo(resolved, lookup);
   REQUIRE(replayed.size() == first.size());
   for (size_t i = 0; i < first.size(); ++i) CHECK(replayed[i].SerializeAsString() == first[i].SerializeAsString());
