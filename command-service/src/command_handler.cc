@@ -54,6 +54,11 @@ Result<std::unique_ptr<CommandHandler>> CommandHandler::Start(eventlog::EventLog
   if (!ends) return std::unexpected(ends.error());
   const auto started = std::chrono::steady_clock::now();
   handler->applied_end_.assign(ends->size(), 0);
+  // About an aggregate and a command per event: room made once, not by rehashing as they come.
+  int64_t events = 0;
+  for (int64_t end : *ends) events += end;
+  handler->slots_.reserve(static_cast<size_t>(events));
+  handler->first_replies_.reserve(static_cast<size_t>(events));
   if (Status s = handler->ReadIntoState(std::vector<int64_t>(ends->size(), 0), *ends); !s.ok())
     return std::unexpected(s);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
