@@ -26,12 +26,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <set>
 #include <unordered_map>
+#include <vector>
 
 #include <absl/container/node_hash_map.h>
-
-#include <set>
-#include <vector>
 
 #include "klantstroom/v1/command_service.pb.h"
 #include "ks/attachments/attachment_store.h"
