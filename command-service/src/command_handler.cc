@@ -30,17 +30,19 @@ std::string DedupKey(std::string_view tenant, std::string_view idempotency_key) 
 }
 
 // What makes two commands "the same" for idempotency: the target and the command itself, not the
-// meta data (a retry may carry a new correlation id or timestamp).
-std::string CommandHash(const pb::ExecuteRequest& request) {
-  pb::ExecuteRequest copy = request;
-  copy.clear_meta();
+// meta data (a retry may carry a new correlation id or timestamp). The meta is lent out while the
+// rest is serialised, and put back: the same bytes as a copy without it, without copying the
+// command, texts and all, for every one.
+std::string CommandHash(pb::ExecuteRequest& request) {
+  std::unique_ptr<pb::CommandMeta> meta(request.has_meta() ? request.release_meta() : nullptr);
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
     google::protobuf::io::CodedOutputStream out(&stream);
     out.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&out);
+    request.SerializeToCodedStream(&out);
   }
+  if (meta) request.set_allocated_meta(meta.release());
   return Fingerprint128(bytes);
 }
 
@@ -371,8 +373,8 @@ bool CommandHandler::Process(const std::string& aggregate_id, Slot& slot, Pendin
   const auto now = TimeUtil::MicrosecondsToTimestamp(NowMicros());
   // Decisions that depend on time (due dates, backoffs) use the command's time, never a clock.
   if (!request.meta().has_occurred_at()) *request.mutable_meta()->mutable_occurred_at() = now;
+  const std::string command_hash = CommandHash(request);  // lends the meta out: before it is referred to
   const pb::CommandMeta& meta = request.meta();
-  const std::string command_hash = CommandHash(request);
   domain::AggregateState state;
   std::optional<Result<pb::ExecuteReply>> early;  // answered without deciding
   std::optional<int64_t> reload_from;
@@ -480,10 +482,15 @@ bool CommandHandler::Process(const std::string& aggregate_id, Slot& slot, Pendin
             privacy::AddressDigest(*index_key, registered->counterpart().kind(), registered->counterpart().value()));
       }
     }
-    // The log gets the event with its personal fields sealed; the state keeps them open.
-    pb::EventEnvelope sealed = event;
+    // The log gets the event with its personal fields sealed; the state keeps them open where its
+    // evolve reads them. Where it does not (contacts, callback requests, conversations: most
+    // events), the event is sealed in place, as the state is rebuilt from it at a start, instead
+    // of sealing a copy.
     const std::string key_id = domain::PersonalDataKeyId(running, event);
     running = domain::Evolve(std::move(running), event);
+    std::optional<pb::EventEnvelope> copy;
+    if (!key_id.empty() && domain::EvolveReadsPersonalData(event)) copy = event;
+    pb::EventEnvelope& sealed = copy ? *copy : event;
     if (!key_id.empty()) {
       if (Status s = privacy::SealEvent(sealed, key_id, [&] { return KeyForSealing(meta.tenant(), key_id); }); !s.ok()) {
         pending.done(std::unexpected(s.code() == StatusCode::kFailedPrecondition
