@@ -97,10 +97,11 @@ void PolicyRunner::Loop() {
       ++events_seen_;  // looked at and reacted to
     }
     if (!ends_at_start.empty()) {
-      pass_events += static_cast<int64_t>(records->size());
       for (const eventlog::StoredRecord& record : *records) {
         if (static_cast<size_t>(record.partition) >= ends_at_start.size()) continue;
         int64_t& end = ends_at_start[static_cast<size_t>(record.partition)];
+        if (record.offset >= end) continue;  // appended since the start (or its partition reached)
+        ++pass_events;
         if (record.offset + 1 >= end) end = 0;
       }
       if (std::all_of(ends_at_start.begin(), ends_at_start.end(), [](int64_t end) { return end == 0; })) {
