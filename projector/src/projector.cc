@@ -4,7 +4,8 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <barrier>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -29,13 +30,23 @@ using readmodel::ReadModelStore;
 // the previous one is placed in a few steps instead of a search from the top (unsorted, those
 // searches were the largest part of a rebuild's time). Of several puts and deletes of one key,
 // only the last is written.
+//
+// A batch is folded while the one before it is still being written (see Projector::Committer): its
+// reads look in that batch's records first. Only records are ever read back, and every write of
+// a record goes through its batch's record map, so what RocksDB does not hold yet is found there.
 class BatchTxn {
  public:
-  BatchTxn(rocksdb::DB* db, bool write_ahead_log) : db_(db), write_ahead_log_(write_ahead_log) {}
+  // `earlier`: the batch being committed meanwhile (its transactions), or none.
+  BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier)
+      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
     if (auto it = records_.find(key); it != records_.end())
       return std::optional<std::string>(it->second);
+    if (earlier_ != nullptr)
+      for (const auto& txn : *earlier_)
+        if (auto it = txn->records_.find(key); it != txn->records_.end())
+          return std::optional<std::string>(it->second);
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
@@ -47,50 +58,74 @@ class BatchTxn {
   void Delete(std::string key) { writes_.push_back({std::move(key), {}, Op::kDelete}); }
   // Adds `delta` to an index counter; a batch merges one sum per counter.
   void Count(std::string counter_key, int64_t delta) { counts_[std::move(counter_key)] += delta; }
-  Status Commit(const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
-    for (auto& [key, value] : records_) writes_.push_back({key, std::move(value), Op::kPut});
-    for (auto& [key, delta] : counts_)
-      if (delta != 0) writes_.push_back({key, keys::EncodeInt64(delta), Op::kMerge});
+
+  // Once its folding is done, the batch before it is no longer read.
+  void ForgetEarlier() { earlier_ = nullptr; }
+  // Builds the WriteBatch, once the folding is done (on the folding thread: the commit's thread
+  // has the write itself, which takes about as long as the folding). The records stay readable
+  // by the next batch's folding until this transaction is destroyed.
+  void Prepare(const std::function<void(const rocksdb::WriteBatch&)>& before_commit) {
+    std::vector<std::string> sums;
+    std::vector<WriteView> views;
+    views.reserve(writes_.size() + records_.size() + counts_.size());
+    for (const PendingWrite& w : writes_) views.push_back({w.key, w.value, w.op});
+    for (const auto& [key, value] : records_) views.push_back({key, value, Op::kPut});
+    sums.reserve(counts_.size());  // the views point into it: no reallocation
+    for (const auto& [key, delta] : counts_)
+      if (delta != 0) views.push_back({key, sums.emplace_back(keys::EncodeInt64(delta)), Op::kMerge});
     // Equal keys keep their order: of puts and deletes of one key the last counts (a counter's
     // merges, one per batch, add to whatever it holds).
-    std::stable_sort(writes_.begin(), writes_.end(),
-                     [](const Write& a, const Write& b) { return a.key < b.key; });
-    rocksdb::WriteBatch batch;
-    for (size_t n = 0; n < writes_.size(); ++n) {
-      const Write& w = writes_[n];
+    std::stable_sort(views.begin(), views.end(),
+                     [](const WriteView& a, const WriteView& b) { return a.key < b.key; });
+    for (size_t n = 0; n < views.size(); ++n) {
+      const WriteView& w = views[n];
       // A put or delete followed by another of the same key (an index entry added and moved on
       // within the batch) is superseded: only the last reaches the memtable.
-      if (n + 1 < writes_.size() && w.op != Op::kMerge) {
-        const Write& later = writes_[n + 1];
+      if (n + 1 < views.size() && w.op != Op::kMerge) {
+        const WriteView& later = views[n + 1];
         if (later.op != Op::kMerge && later.key == w.key) continue;
       }
       switch (w.op) {
-        case Op::kPut: KS_CHECK(batch.Put(w.key, w.value).ok()); break;
-        case Op::kDelete: KS_CHECK(batch.Delete(w.key).ok()); break;
-        case Op::kMerge: KS_CHECK(batch.Merge(w.key, w.value).ok()); break;
+        case Op::kPut: KS_CHECK(batch_.Put(ToSlice(w.key), ToSlice(w.value)).ok()); break;
+        case Op::kDelete: KS_CHECK(batch_.Delete(ToSlice(w.key)).ok()); break;
+        case Op::kMerge: KS_CHECK(batch_.Merge(ToSlice(w.key), ToSlice(w.value)).ok()); break;
       }
     }
-    if (before_commit) before_commit(batch);
+    writes_.clear();
+    writes_.shrink_to_fit();
+    counts_.clear();
+    if (before_commit) before_commit(batch_);
+  }
+  // Writes the prepared batch (from the committer's thread).
+  Status Write() {
     rocksdb::WriteOptions options;
     // The WAL makes a commit survive a process crash; the read models can always be rebuilt from
     // the log, so the projector does not pay for an fsync per batch.
     options.sync = false;
     options.disableWAL = !write_ahead_log_;
-    return ReadModelStore::FromRocks(db_->Write(options, &batch), "commit batch");
+    return ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch");
   }
 
  private:
   enum class Op { kPut, kDelete, kMerge };
-  struct Write {
+  struct PendingWrite {
     std::string key;
     std::string value;
     Op op;
   };
+  struct WriteView {
+    std::string_view key;
+    std::string_view value;
+    Op op;
+  };
+  static rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
   rocksdb::DB* db_;
   bool write_ahead_log_;
-  std::vector<Write> writes_;
+  const std::vector<std::unique_ptr<BatchTxn>>* earlier_;
+  std::vector<PendingWrite> writes_;
   std::unordered_map<std::string, std::string> records_;
   std::unordered_map<std::string, int64_t> counts_;
+  rocksdb::WriteBatch batch_;
 };
 
 // The keys a batch works with: the open personal data of events and records exists only in
@@ -282,9 +317,9 @@ struct ShareResult {
 
 // Folds `share` (the batch's records of some partitions, in log order) into `txn`, with those
 // partitions' new positions. `next` holds every partition's next offset; only the share's
-// partitions are read and moved on here.
+// partitions are read and moved on here. `before` is where they stood before this batch.
 ShareResult FoldShare(BatchTxn& txn, Keys keys, const std::vector<const eventlog::StoredRecord*>& share,
-                      std::vector<int64_t>& next, const std::vector<int64_t>& committed) {
+                      std::vector<int64_t>& next, const std::vector<int64_t>& before) {
   ShareResult out;
   for (const eventlog::StoredRecord* record : share) {
     const auto p = static_cast<size_t>(record->partition);
@@ -320,17 +355,105 @@ ShareResult FoldShare(BatchTxn& txn, Keys keys, const std::vector<const eventlog
   for (const eventlog::StoredRecord* record : share)
     ours[static_cast<size_t>(record->partition)] = true;
   for (size_t p = 0; p < next.size(); ++p)
-    if (ours[p] && next[p] != committed[p])
+    if (ours[p] && next[p] != before[p])
       txn.Put(keys::PartitionProgress(static_cast<int32_t>(p)), keys::EncodeInt64(next[p]));
   return out;
 }
 
 }  // namespace
 
-Result<size_t> Projector::Step() {
+// Writes a folded batch on a thread of its own while the projector folds the next one. The write
+// (the memtable's inserts, most of it) took as long as the folding before it, on one thread while
+// the other core had little to do: the projection benchmark went from 106,000 to 180,000 events
+// a second. One write at a time, in the order given.
+class Projector::Committer {
+ public:
+  ~Committer() {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // Requires the previous write to have been waited for.
+  void Start(std::function<Status()> write) {
+    {
+      std::lock_guard lock(mutex_);
+      KS_CHECK(!job_ && !done_);
+      job_ = std::move(write);
+    }
+    if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+    changed_.notify_all();
+  }
+  // Waits for the write started last and returns how it went.
+  Status Wait() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return done_; });
+    done_ = false;
+    return std::move(result_);
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      changed_.wait(lock, [&] { return quit_ || job_; });
+      if (!job_) return;
+      auto job = std::move(job_);
+      job_ = nullptr;
+      lock.unlock();
+      Status status = job();
+      lock.lock();
+      result_ = std::move(status);
+      done_ = true;
+      changed_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::function<Status()> job_;
+  Status result_;
+  bool done_ = false;
+  bool quit_ = false;
+  std::thread thread_;
+};
+
+// A folded batch while it is being written: its transactions (their records are read by the next
+// batch's folding), and what becomes true once it is committed.
+struct Projector::InFlight {
+  std::vector<std::unique_ptr<BatchTxn>> txns;
+  std::vector<int64_t> next;
+  int64_t applied = 0;
+  int64_t skipped = 0;
+  int64_t parked = 0;
+};
+
+Projector::Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, privacy::KeyVault& vault,
+                     ProjectorOptions options, std::vector<int64_t> next_offsets,
+                     std::unique_ptr<eventlog::LogReader> reader)
+    : log_(log),
+      store_(store),
+      vault_(vault),
+      options_(std::move(options)),
+      next_offsets_(next_offsets),
+      folded_next_(std::move(next_offsets)),
+      reader_(std::move(reader)),
+      committer_(std::make_unique<Committer>()) {
+  for (size_t w = 0; w < std::max<size_t>(1, options_.workers); ++w) key_rings_.emplace_back(&vault_);
+}
+
+Projector::~Projector() { (void)FinishCommit(); }
+
+Result<size_t> Projector::FoldNext() {
   auto records = reader_->Poll(options_.max_batch_events, options_.poll_wait);
   if (!records) return std::unexpected(records.error());
-  if (records->empty()) return size_t{0};
+  if (records->empty()) {
+    // Nothing new: the batch in flight, if any, is the last for now.
+    if (Status s = FinishCommit(); !s.ok()) return std::unexpected(s);
+    return size_t{0};
+  }
 
   // Each worker takes the partitions p with p % workers == its number.
   const size_t workers = key_rings_.size();
@@ -340,18 +463,16 @@ Result<size_t> Projector::Step() {
   // The projector's key caches live across batches: a key read before its party's erasure can
   // only ever seal data under that (destroyed) key, which stays unreadable; the read models hold
   // nothing in the clear either way. (The search indexer, which stores words, reads keys afresh.)
-  std::vector<int64_t> next = next_offsets_;
+  std::vector<int64_t> next = folded_next_;
   std::vector<ShareResult> results(workers);
-  size_t busy = 0;
-  for (const auto& share : shares) busy += share.empty() ? 0 : 1;
-  // The workers commit together: RocksDB then takes their WriteBatches as one write group and
-  // inserts them into the memtable in parallel (one after the other otherwise).
-  std::barrier folded(static_cast<std::ptrdiff_t>(busy));
+  auto batch = std::make_unique<InFlight>();
+  const auto* earlier = in_flight_ ? &in_flight_->txns : nullptr;
+  for (size_t w = 0; w < workers; ++w)
+    batch->txns.push_back(std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier));
   auto run = [&](size_t w) {
-    BatchTxn txn(store_.db(), options_.write_ahead_log);
-    results[w] = FoldShare(txn, Keys{vault_, key_rings_[w]}, shares[w], next, next_offsets_);
-    folded.arrive_and_wait();
-    if (results[w].status.ok()) results[w].status = txn.Commit(options_.before_commit);
+    results[w] = FoldShare(*batch->txns[w], Keys{vault_, key_rings_[w]}, shares[w], next, folded_next_);
+    batch->txns[w]->ForgetEarlier();
+    if (results[w].status.ok()) batch->txns[w]->Prepare(options_.before_commit);
   };
   std::vector<std::thread> helpers;
   size_t first = workers;
@@ -366,14 +487,35 @@ Result<size_t> Projector::Step() {
   for (std::thread& t : helpers) t.join();
   for (const ShareResult& r : results)
     if (!r.status.ok()) return std::unexpected(r.status);
-  next_offsets_ = std::move(next);
-  int64_t applied = 0;
   for (const ShareResult& r : results) {
-    applied += r.applied;
-    events_skipped_ += r.skipped;
-    events_parked_ += r.parked;
+    batch->applied += r.applied;
+    batch->skipped += r.skipped;
+    batch->parked += r.parked;
   }
-  events_applied_ += applied;
+  batch->next = next;
+
+  // Batches are committed in log order, one after the other: a crash leaves the store at the end
+  // of one of them, its progress keys saying where.
+  if (Status s = FinishCommit(); !s.ok()) return std::unexpected(s);
+  folded_next_ = std::move(next);
+  in_flight_ = std::move(batch);
+  committer_->Start([txns = &in_flight_->txns] {
+    for (const auto& txn : *txns)
+      if (Status s = txn->Write(); !s.ok()) return s;  // a worker with nothing: an empty write
+    return Status::Ok();
+  });
+  return records->size();
+}
+
+Status Projector::FinishCommit() {
+  if (!in_flight_) return Status::Ok();
+  const Status status = committer_->Wait();
+  std::unique_ptr<InFlight> batch = std::move(in_flight_);
+  if (!status.ok()) return status;
+  next_offsets_ = std::move(batch->next);
+  events_applied_ += batch->applied;
+  events_skipped_ += batch->skipped;
+  events_parked_ += batch->parked;
 
   const auto now = std::chrono::steady_clock::now();
   if (now - last_report_ > std::chrono::seconds(10)) {
@@ -385,28 +527,38 @@ Result<size_t> Projector::Step() {
     last_report_ = now;
     applied_at_last_report_ = events_applied_;
   }
-  return records->size();
+  return Status::Ok();
+}
+
+Result<size_t> Projector::Step() {
+  auto n = FoldNext();
+  if (Status s = FinishCommit(); !s.ok()) return std::unexpected(s);
+  return n;
 }
 
 Status Projector::Run() {
   while (!stopping_.load()) {
-    auto n = Step();
-    if (!n) return n.error();
+    if (auto n = FoldNext(); !n) {
+      (void)FinishCommit();
+      return n.error();
+    }
   }
-  return Status::Ok();
+  return FinishCommit();
 }
 
 Status Projector::CatchUpTo(const std::vector<int64_t>& end_offsets) {
   auto reached = [&] {
-    for (size_t p = 0; p < next_offsets_.size(); ++p)
-      if (next_offsets_[p] < end_offsets[p]) return false;
+    for (size_t p = 0; p < folded_next_.size(); ++p)
+      if (folded_next_[p] < end_offsets[p]) return false;
     return true;
   };
   while (!reached() && !stopping_.load()) {
-    auto n = Step();
-    if (!n) return n.error();
+    if (auto n = FoldNext(); !n) {
+      (void)FinishCommit();
+      return n.error();
+    }
   }
-  return Status::Ok();
+  return FinishCommit();
 }
 
 }  // namespace ks::projector

@@ -73,24 +73,53 @@ class FillableFileSystem : public rocksdb::FileSystemWrapper {
   };
 };
 
+// Ten parties with thirty e-mails each, through the command service, in a log of four partitions.
+std::unique_ptr<eventlog::EventLog> WriteHistory(const TempDir& dir) {
+  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
+  REQUIRE(log.has_value());
+  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
+  REQUIRE(handler.has_value());
+  for (int p = 0; p < 10; ++p) {
+    const auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(p)));
+    REQUIRE(party.has_value());
+    for (int i = 0; i < 30; ++i)
+      REQUIRE((*handler)->ExecuteSync(RegisterMessage(party->aggregate_id(), pb::CHANNEL_EMAIL,
+                                                      "mail " + std::to_string(i), 1'794'815'220 + i)));
+  }
+  return std::move(*log);
+}
+
+// A new projector on the store in live/ (reopened on `fs`) starts where the one before said it had
+// committed, catches up, and ends with the same store as a rebuild from nothing in clean/.
+void ExpectResumesToCleanRebuild(const TempDir& dir, std::shared_ptr<rocksdb::FileSystem> fs,
+                                 eventlog::EventLog& log, const std::vector<int64_t>& ends,
+                                 const std::vector<int64_t>& committed) {
+  {
+    auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), std::move(fs));
+    REQUIRE(store.has_value());
+    auto projector = projector::Projector::Open(log, **store, ks::testing::TestVault());
+    REQUIRE(projector.has_value());
+    CHECK((*projector)->next_offsets() == committed);  // what it counted as done is what is stored
+    REQUIRE((*projector)->CatchUpTo(ends).ok());
+  }
+  {
+    auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
+    REQUIRE(clean.has_value());
+    auto projector = projector::Projector::Open(log, **clean, ks::testing::TestVault());
+    REQUIRE(projector.has_value());
+    REQUIRE((*projector)->CatchUpTo(ends).ok());
+  }
+  const auto differences = StoreDifferences(dir.Sub("live"), dir.Sub("clean"));
+  for (const auto& d : differences) UNSCOPED_INFO(d);
+  CHECK(differences.empty());
+}
+
 }  // namespace
 
 TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is space", "[reliability][integration]") {
   TempDir dir;
-  auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
-  REQUIRE(log.has_value());
-  {
-    auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
-    REQUIRE(handler.has_value());
-    for (int p = 0; p < 10; ++p) {
-      const auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(p)));
-      REQUIRE(party.has_value());
-      for (int i = 0; i < 30; ++i)
-        REQUIRE((*handler)->ExecuteSync(RegisterMessage(party->aggregate_id(), pb::CHANNEL_EMAIL,
-                                                        "mail " + std::to_string(i), 1'794'815'220 + i)));
-    }
-  }
-  auto ends = (*log)->EndOffsets();
+  auto log = WriteHistory(dir);
+  auto ends = log->EndOffsets();
   REQUIRE(ends.has_value());
 
   auto fs = std::make_shared<FillableFileSystem>();
@@ -98,7 +127,7 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   {
     auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
     REQUIRE(store.has_value());
-    auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault(), {.max_batch_events = 40});
+    auto projector = projector::Projector::Open(*log, **store, ks::testing::TestVault(), {.max_batch_events = 40});
     REQUIRE(projector.has_value());
     for (int i = 0; i < 3; ++i) REQUIRE((*projector)->Step().has_value());
     committed = (*projector)->next_offsets();
@@ -112,22 +141,42 @@ TEST_CASE("a full disk stops the projector cleanly, and it resumes once there is
   }
   // Space is back: a new projector on the reopened store resumes from the last committed batch.
   fs->full.store(false);
+  ExpectResumesToCleanRebuild(dir, fs, *log, *ends, committed);
+}
+
+TEST_CASE("a disk that fills up while one batch is written and the next folded loses nothing",
+          "[reliability][integration]") {
+  // Catching up, the projector folds each batch while the one before it is being written. The
+  // disk fills up as the fourth batch is folded: whichever batch's write fails, the projector
+  // stops with the error, counts as done exactly what the store holds, and a new projector
+  // resumes from there to the same store as a clean rebuild.
+  TempDir dir;
+  auto log = WriteHistory(dir);
+  auto ends = log->EndOffsets();
+  REQUIRE(ends.has_value());
+
+  auto fs = std::make_shared<FillableFileSystem>();
+  std::vector<int64_t> committed;
   {
     auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), fs);
     REQUIRE(store.has_value());
-    auto projector = projector::Projector::Open(**log, **store, ks::testing::TestVault());
+    int prepared = 0;
+    auto projector = projector::Projector::Open(
+        *log, **store, ks::testing::TestVault(),
+        {.max_batch_events = 40, .before_commit = [&](const rocksdb::WriteBatch&) {
+           if (++prepared == 4) fs->full.store(true);
+         }});
     REQUIRE(projector.has_value());
-    CHECK((*projector)->next_offsets() == committed);
-    REQUIRE((*projector)->CatchUpTo(*ends).ok());
+    const Status failed = (*projector)->CatchUpTo(*ends);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.code() == StatusCode::kUnavailable);
+    CHECK_THAT(failed.message(), Catch::Contains("commit batch") && Catch::Contains("disk full"));
+    committed = (*projector)->next_offsets();
+    int64_t done = 0;
+    for (int64_t n : committed) done += n;
+    CHECK(done >= 2 * 40);  // the first two batches were written before the disk filled
+    CHECK(done < 310);
   }
-  {
-    auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
-    REQUIRE(clean.has_value());
-    auto projector = projector::Projector::Open(**log, **clean, ks::testing::TestVault());
-    REQUIRE(projector.has_value());
-    REQUIRE((*projector)->CatchUpTo(*ends).ok());
-  }
-  const auto differences = StoreDifferences(dir.Sub("live"), dir.Sub("clean"));
-  for (const auto& d : differences) UNSCOPED_INFO(d);
-  CHECK(differences.empty());
+  fs->full.store(false);
+  ExpectResumesToCleanRebuild(dir, fs, *log, *ends, committed);
 }

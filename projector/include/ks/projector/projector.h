@@ -30,7 +30,8 @@ struct ProjectorOptions {
   size_t max_batch_events = 2000;
   // How long a poll waits for the first event of a batch. Default: 20 ms.
   std::chrono::milliseconds poll_wait{20};
-  // Threads that fold and commit a batch side by side, partition p on worker p % workers. Each
+  // Threads that fold a batch side by side, partition p on worker p % workers (their WriteBatches
+  // are then written one after the other, while the next batch is folded). Each
   // aggregate lives in one partition and each event changes only its own aggregate's record, so
   // the workers never touch the same record; progress is stored per partition in the same
   // WriteBatch as its records, so a crash between two workers' commits loses nothing and doubles
@@ -60,13 +61,17 @@ class Projector {
                                                  privacy::KeyVault& vault,
                                                  ProjectorOptions options = {});
 
+  ~Projector();
+
   // Polls one batch, folds it and commits it. Returns the number of events consumed (0 when none
   // arrived within poll_wait). UNAVAILABLE on a log or storage error; the partitions of the worker
   // that failed are then not committed, and this Projector must not be stepped again: a new one
   // (Open) resumes from what each partition's progress says.
   Result<size_t> Step();
 
-  // Steps until stop() is called or an error occurs.
+  // Steps until stop() is called or an error occurs; when it returns, everything folded is
+  // committed. Run and CatchUpTo fold each batch while the one before it is being written (on a
+  // thread of their own), still committing batches in log order, one at a time.
   Status Run();
   // Steps until every partition's next offset reaches `end_offsets` (or stop()).
   Status CatchUpTo(const std::vector<int64_t>& end_offsets);
@@ -79,26 +84,27 @@ class Projector {
   int64_t events_parked() const { return events_parked_; }
 
  private:
+  class Committer;
+  struct InFlight;
   Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, privacy::KeyVault& vault,
             ProjectorOptions options, std::vector<int64_t> next_offsets,
-            std::unique_ptr<eventlog::LogReader> reader)
-      : log_(log),
-        store_(store),
-        vault_(vault),
-        options_(std::move(options)),
-        next_offsets_(std::move(next_offsets)),
-        reader_(std::move(reader)) {
-    for (size_t w = 0; w < std::max<size_t>(1, options_.workers); ++w)
-      key_rings_.emplace_back(&vault_);
-  }
+            std::unique_ptr<eventlog::LogReader> reader);
+  // Polls and folds one batch, waits for the batch before it to be committed, and starts this
+  // one's commit. Returns the number of events consumed.
+  Result<size_t> FoldNext();
+  // Waits for the batch being committed, if any, and counts it as done when it succeeded.
+  Status FinishCommit();
 
   eventlog::EventLog& log_;
   readmodel::ReadModelStore& store_;
   privacy::KeyVault& vault_;
   std::vector<privacy::KeyRing> key_rings_;  // one per worker
   const ProjectorOptions options_;
-  std::vector<int64_t> next_offsets_;
+  std::vector<int64_t> next_offsets_;  // committed
+  std::vector<int64_t> folded_next_;   // folded (committed, or being committed)
   std::unique_ptr<eventlog::LogReader> reader_;
+  std::unique_ptr<Committer> committer_;
+  std::unique_ptr<InFlight> in_flight_;
   std::atomic<bool> stopping_{false};
   int64_t events_applied_ = 0;
   int64_t events_skipped_ = 0;
