@@ -24,7 +24,7 @@ int ProjectorMain(int argc, char** argv) {
               "build a fresh store in this directory from offset 0 up to the log's current end, "
               "then exit")
       .Define("batch", "",
-              "most events folded per batch; default 2000, and 20000 for --rebuild-into (a record "
+              "most events folded per batch; default 2000, and 10000 for --rebuild-into (a record "
               "changed several times within a batch is read and written once)")
       .Define("block-cache-mb", "64", "the read models' block cache (data, index and filter blocks): bounds the store's memory")
       .Define("workers", "",
@@ -39,7 +39,7 @@ int ProjectorMain(int argc, char** argv) {
   int exit_code = 0;
   if (!flags.Parse(argc, argv, &exit_code)) return exit_code;
   const std::string rebuild_into = flags.Get("rebuild-into");
-  auto batch = flags.Get("batch").empty() ? Result<int64_t>(rebuild_into.empty() ? 2000 : 20000)
+  auto batch = flags.Get("batch").empty() ? Result<int64_t>(rebuild_into.empty() ? 2000 : 10000)
                                           : flags.GetInt("batch");
   if (!batch || *batch <= 0) {
     log::Error("projector", "--batch: must be a whole number of at least 1");
