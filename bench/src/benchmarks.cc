@@ -174,7 +174,7 @@ Sample ProjectionBenchmark(const BenchOptions& options, ProjectorWrites* writes)
   projector::ProjectorOptions projector_options;
   if (writes != nullptr) {
     writes->batches.clear();
-    // The workers commit side by side: their batches are kept in the order they arrive.
+    // With several workers their batches are built side by side: kept in the order they arrive.
     auto mutex = std::make_shared<std::mutex>();
     projector_options.before_commit = [writes, mutex](const rocksdb::WriteBatch& batch) {
       std::lock_guard lock(*mutex);

@@ -96,6 +96,7 @@ class BatchTxn {
     counts_.clear();
     if (before_commit) before_commit(batch_);
   }
+  bool empty() const { return batch_.Count() == 0; }
   // Writes the prepared batch (from the committer's thread).
   Status Write() {
     rocksdb::WriteOptions options;
@@ -471,7 +472,6 @@ Result<size_t> Projector::FoldNext() {
     batch->txns.push_back(std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier));
   auto run = [&](size_t w) {
     results[w] = FoldShare(*batch->txns[w], Keys{vault_, key_rings_[w]}, shares[w], next, folded_next_);
-    batch->txns[w]->ForgetEarlier();
     if (results[w].status.ok()) batch->txns[w]->Prepare(options_.before_commit);
   };
   std::vector<std::thread> helpers;
@@ -485,6 +485,7 @@ Result<size_t> Projector::FoldNext() {
   }
   run(first);
   for (std::thread& t : helpers) t.join();
+  for (const auto& txn : batch->txns) txn->ForgetEarlier();
   for (const ShareResult& r : results)
     if (!r.status.ok()) return std::unexpected(r.status);
   for (const ShareResult& r : results) {
@@ -501,7 +502,8 @@ Result<size_t> Projector::FoldNext() {
   in_flight_ = std::move(batch);
   committer_->Start([txns = &in_flight_->txns] {
     for (const auto& txn : *txns)
-      if (Status s = txn->Write(); !s.ok()) return s;  // a worker with nothing: an empty write
+      if (!txn->empty())  // a worker whose partitions had nothing in this batch
+        if (Status s = txn->Write(); !s.ok()) return s;
     return Status::Ok();
   });
   return records->size();

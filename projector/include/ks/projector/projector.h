@@ -44,9 +44,10 @@ struct ProjectorOptions {
   // none: nobody reads that store before the rebuild has flushed it whole, and a rebuild that
   // crashes is started again from nothing. Default: true.
   bool write_ahead_log = true;
-  // Sees each WriteBatch just before it is committed (from the workers' threads, possibly two at
-  // once). For measuring: the benchmarks replay exactly these writes into bare RocksDB as the
-  // projector's raw limit. Default: none.
+  // Sees each WriteBatch once it is built, before it is committed (from the workers' threads,
+  // possibly two at once, while the batch before it may still be being written; a batch whose
+  // commit never comes, after an error, is seen too). For measuring: the benchmarks replay exactly
+  // these writes into bare RocksDB as the projector's raw limit. Default: none.
   std::function<void(const rocksdb::WriteBatch&)> before_commit;
 };
 
@@ -66,11 +67,12 @@ class Projector {
   // Polls one batch, folds it and commits it. Returns the number of events consumed (0 when none
   // arrived within poll_wait). UNAVAILABLE on a log or storage error; the partitions of the worker
   // that failed are then not committed, and this Projector must not be stepped again: a new one
-  // (Open) resumes from what each partition's progress says.
+  // (Open) resumes from what each partition's progress says (with several workers, shares written
+  // before the failing one may be committed without next_offsets() counting them).
   Result<size_t> Step();
 
-  // Steps until stop() is called or an error occurs; when it returns, everything folded is
-  // committed. Run and CatchUpTo fold each batch while the one before it is being written (on a
+  // Steps until stop() is called or an error occurs; when it returns, no batch is being written
+  // any more (all committed, unless one failed). Run and CatchUpTo fold each batch while the one before it is being written (on a
   // thread of their own), still committing batches in log order, one at a time.
   Status Run();
   // Steps until every partition's next offset reaches `end_offsets` (or stop()).
@@ -103,8 +105,8 @@ class Projector {
   std::vector<int64_t> next_offsets_;  // committed
   std::vector<int64_t> folded_next_;   // folded (committed, or being committed)
   std::unique_ptr<eventlog::LogReader> reader_;
+  std::unique_ptr<InFlight> in_flight_;  // declared before the committer: outlives its thread
   std::unique_ptr<Committer> committer_;
-  std::unique_ptr<InFlight> in_flight_;
   std::atomic<bool> stopping_{false};
   int64_t events_applied_ = 0;
   int64_t events_skipped_ = 0;
