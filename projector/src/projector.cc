@@ -77,6 +77,11 @@ class BatchTxn {
     // merges, one per batch, add to whatever it holds).
     std::stable_sort(views.begin(), views.end(),
                      [](const WriteView& a, const WriteView& b) { return a.key < b.key; });
+    // Room for every write at once (a tag and two length prefixes each, at most 11 bytes), not
+    // grown and copied again as it fills.
+    size_t bytes = 12;
+    for (const WriteView& w : views) bytes += w.key.size() + w.value.size() + 11;
+    batch_ = rocksdb::WriteBatch(bytes);
     for (size_t n = 0; n < views.size(); ++n) {
       const WriteView& w = views[n];
       // A put or delete followed by another of the same key (an index entry added and moved on
