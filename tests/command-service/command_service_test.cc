@@ -324,7 +324,7 @@ TEST_CASE("concurrent commands on one aggregate get consecutive versions", "[com
   CHECK(*versions.rbegin() == kAttempts + 1);
 }
 
-TEST_CASE("a batch runs each command as Execute would and answers each in order; a refused one stops nothing",
+TEST_CASE("a batch runs each command as Execute would and answers each in order: a refused one stops nothing",
           "[command][integration]") {
   Stack stack;
   const int64_t before = stack.LogSize();

@@ -315,7 +315,7 @@ TEST_CASE("index entries that move several times within one batch end as when ea
   }
 }
 
-TEST_CASE("a contact's registration is stored as its event sealed it and reads back whole; older contacts are opened; forged ones parked",
+TEST_CASE("a contact's registration is stored as its event sealed it and reads back whole: older contacts are opened and forged ones parked",
           "[projector][privacy][integration]") {
   // The projector keeps a registration's sealed part as it is (no opening and sealing again) when
   // the event says what its counterpart's digest is; a contact of an older log, without that, is
