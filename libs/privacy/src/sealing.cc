@@ -117,6 +117,26 @@ Result<std::string> Decrypt(const Message& message, std::string_view tenant, con
   return plain;
 }
 
+// Whether `sealed` authenticates, as Decrypt would find, without decrypting it: the tag is checked
+// over the ciphertext and the associated data alone. libsodium's detached decryption returns
+// right after its tag check when given no plaintext buffer (its code does so for every AEAD it
+// has); a contact's registration is checked this way by the projector, which keeps it sealed
+// (about half of the cost of a decryption that was thrown away).
+Status Authenticate(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+  const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
+  if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
+      sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
+    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} is malformed", message.GetTypeName()));
+  const auto* cipher = reinterpret_cast<const unsigned char*>(sealed.ciphertext().data());
+  const size_t cipher_size = sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+          nullptr, nullptr, cipher, cipher_size, cipher + cipher_size, reinterpret_cast<const unsigned char*>(ad.data()),
+          ad.size(), reinterpret_cast<const unsigned char*>(sealed.nonce().data()), key.data()) != 0)
+    return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
+                                                     message.GetTypeName(), sealed.key_id()));
+  return Status::Ok();
+}
+
 Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
   auto plain = Decrypt(message, tenant, key, sealed);
   if (!plain) return plain.error();
@@ -178,9 +198,8 @@ Result<Opened> CheckEvent(const pb::EventEnvelope& event, KeyRing& ring) {
   auto key = ring.Get(event.tenant(), event.personal_data().key_id());
   if (!key) return std::unexpected(key.error());
   if (!key->has_value() || payload == nullptr) return Opened::kErased;
-  auto plain = Decrypt(*payload, event.tenant(), **key, event.personal_data());
-  if (!plain) return std::unexpected(plain.error());
-  sodium_memzero(plain->data(), plain->size());
+  if (Status s = Authenticate(*payload, event.tenant(), **key, event.personal_data()); !s.ok())
+    return std::unexpected(s);
   return Opened::kOpened;
 }
 

@@ -156,6 +156,29 @@ TEST_CASE("sealing: personal fields leave the message, come back with the key, a
   moved.set_tenant("gemeente-bb");
   REQUIRE((*vault)->GetOrCreate("gemeente-bb", "party/p1").has_value());
   CHECK(privacy::OpenEvent(moved, ring).error().code() == StatusCode::kDataLoss);
+  // CheckEvent (the tag alone, nothing decrypted) agrees with OpenEvent: the sealed event as it
+  // is authenticates; moved to another tenant, or with any one byte of its ciphertext (text or
+  // tag), its nonce or its key id changed, it does not.
+  CHECK(privacy::CheckEvent(event, ring) == privacy::Opened::kOpened);
+  CHECK(privacy::CheckEvent(moved, ring).error().code() == StatusCode::kDataLoss);
+  const std::string& cipher = event.personal_data().ciphertext();
+  for (size_t at : {size_t{0}, cipher.size() / 2, cipher.size() - 17, cipher.size() - 16, cipher.size() - 1}) {
+    pb::EventEnvelope tampered = event;
+    (*tampered.mutable_personal_data()->mutable_ciphertext())[at] ^= 0x20;
+    INFO("ciphertext byte " << at << " of " << cipher.size());
+    CHECK(privacy::CheckEvent(tampered, ring).error().code() == StatusCode::kDataLoss);
+    CHECK(privacy::OpenEvent(tampered, ring).error().code() == StatusCode::kDataLoss);
+  }
+  pb::EventEnvelope other_nonce = event;
+  (*other_nonce.mutable_personal_data()->mutable_nonce())[3] ^= 0x01;
+  CHECK(privacy::CheckEvent(other_nonce, ring).error().code() == StatusCode::kDataLoss);
+  pb::EventEnvelope other_key = event;
+  REQUIRE((*vault)->GetOrCreate("gemeente-aa", "party/p2").has_value());
+  other_key.mutable_personal_data()->set_key_id("party/p2");
+  CHECK(privacy::CheckEvent(other_key, ring).error().code() == StatusCode::kDataLoss);
+  pb::EventEnvelope truncated = event;
+  truncated.mutable_personal_data()->mutable_ciphertext()->resize(10);
+  CHECK(privacy::CheckEvent(truncated, ring).error().code() == StatusCode::kDataLoss);
   // After the key is destroyed: erased, the rest of the event still there.
   REQUIRE((*vault)->Destroy("gemeente-aa", "party/p1").ok());
   privacy::KeyRing after(vault->get());

@@ -51,7 +51,7 @@ enum class Opened {
 // Puts the payload's sealed personal fields back.
 Result<Opened> OpenEvent(pb::EventEnvelope& event, KeyRing& ring);
 // Checks that the event's sealed personal data authenticates under its key, as OpenEvent would,
-// and leaves it sealed (the plain bytes are wiped at once). The same errors as OpenEvent.
+// and leaves it sealed (its tag is checked; nothing is decrypted). The same errors as OpenEvent.
 Result<Opened> CheckEvent(const pb::EventEnvelope& event, KeyRing& ring);
 
 // Whose key seals a read-model record's personal data: the party it belongs to, or while no party
