@@ -1,17 +1,22 @@
-// Disk trouble: the projector's disk fills up (its writes fail with "no space left"), the
-// projector stops with a clear error and commits nothing partial; once there is space again a new
-// projector resumes from its last committed batch and the read models equal a clean rebuild.
+// Disk trouble: the projector's disk fills up (its writes fail with "no space left"), or its key
+// vault lacks keys its events were sealed under; the projector stops with a clear error and
+// commits nothing partial; once the trouble is gone a new projector resumes from its last
+// committed batch and the read models equal a clean rebuild.
 //
 // The fault is injected through RocksDB's own FileSystem plugin interface around the real local
 // file system, the way librdkafka's mock cluster injects broker faults: RocksDB itself is real.
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <functional>
+#include <set>
 
 #include <rocksdb/file_system.h>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/command/command_handler.h"
+#include "ks/domain/event_codec.h"
 #include "ks/eventlog/embedded_log.h"
 #include "ks/projector/projector.h"
 #include "support/stack.h"
@@ -74,10 +79,13 @@ class FillableFileSystem : public rocksdb::FileSystemWrapper {
 };
 
 // Ten parties with thirty e-mails each, through the command service, in a log of four partitions.
-std::unique_ptr<eventlog::EventLog> WriteHistory(const TempDir& dir) {
+// `after_party` is called with each party's id once its e-mails are in the log.
+std::unique_ptr<eventlog::EventLog> WriteHistory(
+    const TempDir& dir, privacy::KeyVault& vault = ks::testing::TestVault(),
+    const std::function<void(const std::string&)>& after_party = [](const std::string&) {}) {
   auto log = eventlog::OpenEmbeddedLog({.path = dir.Sub("log"), .partitions = 4, .sync = false});
   REQUIRE(log.has_value());
-  auto handler = command::CommandHandler::Start(**log, ks::testing::TestVault());
+  auto handler = command::CommandHandler::Start(**log, vault);
   REQUIRE(handler.has_value());
   for (int p = 0; p < 10; ++p) {
     const auto party = (*handler)->ExecuteSync(RegisterPerson("Burger " + std::to_string(p)));
@@ -85,6 +93,7 @@ std::unique_ptr<eventlog::EventLog> WriteHistory(const TempDir& dir) {
     for (int i = 0; i < 30; ++i)
       REQUIRE((*handler)->ExecuteSync(RegisterMessage(party->aggregate_id(), pb::CHANNEL_EMAIL,
                                                       "mail " + std::to_string(i), 1'794'815'220 + i)));
+    after_party(party->aggregate_id());
   }
   return std::move(*log);
 }
@@ -93,11 +102,12 @@ std::unique_ptr<eventlog::EventLog> WriteHistory(const TempDir& dir) {
 // committed, catches up, and ends with the same store as a rebuild from nothing in clean/.
 void ExpectResumesToCleanRebuild(const TempDir& dir, std::shared_ptr<rocksdb::FileSystem> fs,
                                  eventlog::EventLog& log, const std::vector<int64_t>& ends,
-                                 const std::vector<int64_t>& committed) {
+                                 const std::vector<int64_t>& committed,
+                                 privacy::KeyVault& vault = ks::testing::TestVault()) {
   {
     auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"), std::move(fs));
     REQUIRE(store.has_value());
-    auto projector = projector::Projector::Open(log, **store, ks::testing::TestVault());
+    auto projector = projector::Projector::Open(log, **store, vault);
     REQUIRE(projector.has_value());
     CHECK((*projector)->next_offsets() == committed);  // what it counted as done is what is stored
     REQUIRE((*projector)->CatchUpTo(ends).ok());
@@ -105,7 +115,7 @@ void ExpectResumesToCleanRebuild(const TempDir& dir, std::shared_ptr<rocksdb::Fi
   {
     auto clean = readmodel::ReadModelStore::OpenPrimary(dir.Sub("clean"));
     REQUIRE(clean.has_value());
-    auto projector = projector::Projector::Open(log, **clean, ks::testing::TestVault());
+    auto projector = projector::Projector::Open(log, **clean, vault);
     REQUIRE(projector.has_value());
     REQUIRE((*projector)->CatchUpTo(ends).ok());
   }
@@ -179,4 +189,66 @@ TEST_CASE("a disk that fills up while one batch is written and the next folded l
   }
   fs->full.store(false);
   ExpectResumesToCleanRebuild(dir, fs, *log, *ends, committed);
+}
+
+TEST_CASE("a key missing from the vault stops the projector after the batch in flight is written",
+          "[reliability][integration]") {
+  // The projector is given a copy of the vault taken when half the parties were registered (a
+  // vault restored from an old backup): the first batch with an event of a later party fails to
+  // fold. The batch before it, being written meanwhile, is committed and counted as done; nothing
+  // of the failed batch is. With the whole vault back, a new projector resumes to the same store
+  // as a clean rebuild.
+  TempDir dir;
+  auto vault = privacy::KeyVault::Open(dir.Sub("vault"), /*create=*/true);
+  REQUIRE(vault.has_value());
+  std::set<std::string> early_key_ids;  // the parties whose keys the old copy holds
+  int parties = 0;
+  auto log = WriteHistory(dir, **vault, [&](const std::string& party) {
+    if (++parties > 5) return;
+    early_key_ids.insert("party/" + party);
+    if (parties == 5) std::filesystem::copy(dir.Sub("vault"), dir.Sub("old-vault"), std::filesystem::copy_options::recursive);
+  });
+  auto ends = log->EndOffsets();
+  REQUIRE(ends.has_value());
+
+  // Where the projector must stop: at the start of the first batch (read as the projector reads
+  // it, from the start in batches of 40) with an event sealed under a key the old copy lacks.
+  std::vector<int64_t> expected(ends->size(), 0);
+  {
+    auto reader = log->OpenReader(std::vector<int64_t>(ends->size(), 0));
+    REQUIRE(reader.has_value());
+    int batches = 0;
+    std::vector<int64_t> read = expected;
+    for (bool missing = false; !missing;) {
+      auto batch = (*reader)->Poll(40, std::chrono::milliseconds(0));
+      REQUIRE(batch.has_value());
+      REQUIRE_FALSE(batch->empty());  // a later party's events are somewhere
+      ++batches;
+      for (const eventlog::StoredRecord& record : *batch) {
+        auto event = domain::DecodeEvent(record.value);
+        REQUIRE(event.has_value());
+        read[static_cast<size_t>(record.partition)] = record.offset + 1;
+        missing = missing || (event->has_personal_data() && !early_key_ids.contains(event->personal_data().key_id()));
+      }
+      if (!missing) expected = read;
+    }
+    REQUIRE(batches >= 2);  // so that a batch is in flight when it fails
+  }
+
+  std::vector<int64_t> committed;
+  {
+    auto old_vault = privacy::KeyVault::Open(dir.Sub("old-vault"), /*create=*/false);
+    REQUIRE(old_vault.has_value());
+    auto store = readmodel::ReadModelStore::OpenPrimary(dir.Sub("live"));
+    REQUIRE(store.has_value());
+    auto projector = projector::Projector::Open(*log, **store, **old_vault, {.max_batch_events = 40});
+    REQUIRE(projector.has_value());
+    const Status failed = (*projector)->CatchUpTo(*ends);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.code() == StatusCode::kFailedPrecondition);
+    CHECK_THAT(failed.message(), Catch::Contains("not in the key vault"));
+    committed = (*projector)->next_offsets();
+    CHECK(committed == expected);
+  }
+  ExpectResumesToCleanRebuild(dir, rocksdb::FileSystem::Default(), *log, *ends, committed, **vault);
 }
