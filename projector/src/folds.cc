@@ -367,6 +367,11 @@ pb::NotificationRecord FoldNotification(pb::NotificationRecord record,
   return record;
 }
 
+std::string PartyMeldingEntry(const pb::MeldingRecord& record) {
+  return keys::PartyMelding(record.tenant(), record.reporter_party_id(), domain::MeldingIsOpen(record.status()),
+                            TimeUtil::TimestampToMilliseconds(record.registered_at()), record.melding_id());
+}
+
 std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
   std::vector<std::string> out;
   if (record.melding_id().empty()) return out;
@@ -377,7 +382,7 @@ std::vector<std::string> IndexKeys(const pb::MeldingRecord& record) {
   out.push_back(
       keys::Started(t, "M", TimeUtil::TimestampToMilliseconds(record.registered_at()), id));
   if (!record.reporter_party_id().empty())
-    out.push_back(keys::PartyMelding(t, record.reporter_party_id(), id));
+    out.push_back(PartyMeldingEntry(record));
   out.push_back(keys::MeldingIndex(t, "status", std::to_string(record.status()), due, id));
   if (!domain::MeldingIsOpen(record.status())) return out;
   out.push_back(keys::MeldingIndex(t, "open", "", due, id));
@@ -609,6 +614,17 @@ std::vector<std::string> IndexKeys(const pb::InteractionRecord& record) {
   return out;
 }
 
+namespace {
+// When a callback request is due; INT64_MAX (ranked last) when it has no due time.
+int64_t DueMs(const pb::CallbackRecord& record) {
+  return record.has_due_at() ? TimeUtil::TimestampToMilliseconds(record.due_at()) : INT64_MAX;
+}
+}  // namespace
+
+std::string OpenCallbackEntry(const pb::CallbackRecord& record) {
+  return keys::OpenCallback(record.tenant(), record.party_id(), DueMs(record), record.callback_id());
+}
+
 std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
   std::vector<std::string> out;
   if (record.callback_id().empty()) return out;
@@ -616,11 +632,11 @@ std::vector<std::string> IndexKeys(const pb::CallbackRecord& record) {
                               TimeUtil::TimestampToMilliseconds(record.requested_at()),
                               record.callback_id()));
   if (record.status() != pb::CALLBACK_STATUS_OPEN) return out;
-  out.push_back(keys::OpenCallback(record.tenant(), record.party_id(), record.callback_id()));
   const keys::QueueRank rank{
       .urgency = record.urgency(),
-      .due_ms = record.has_due_at() ? TimeUtil::TimestampToMilliseconds(record.due_at()) : INT64_MAX,
+      .due_ms = DueMs(record),
       .requested_ms = TimeUtil::TimestampToMilliseconds(record.requested_at())};
+  out.push_back(OpenCallbackEntry(record));
   if (!record.target().department().empty())
     out.push_back(keys::DepartmentQueue(record.tenant(), record.target().department(), rank,
                                         record.callback_id()));

@@ -16,6 +16,7 @@
 #include "ks/privacy/sealing.h"
 #include "ks/projector/folds.h"
 #include "ks/readmodel/keys.h"
+#include "list_order_upgrade.h"
 
 namespace ks::projector {
 namespace {
@@ -281,6 +282,8 @@ std::string DeadLetterKey(int32_t partition, int64_t offset) {
 Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, ReadModelStore& store,
                                                    privacy::KeyVault& vault,
                                                    ProjectorOptions options) {
+  if (store.layout() == kListOrderMissingLayout)  // before anything is folded into it
+    if (Status s = UpgradeListOrder(store); !s.ok()) return std::unexpected(s);
   auto progress = store.View().ReadProgress();
   if (!progress) return std::unexpected(progress.error());
   std::vector<int64_t> next(static_cast<size_t>(log.partition_count()), 0);

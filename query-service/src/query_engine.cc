@@ -32,15 +32,13 @@ constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxMerged = 64;
 constexpr int kDefaultQueueLimit = 100;
 constexpr int kMaxQueueLimit = 1000;
-// A customer view lists at most kMaxPartyMeldingen of the meldingen a party reported, chosen from
-// at most kMaxPartyMeldingenRead of them (a frequent reporter files hundreds a year).
+// A customer view lists at most kMaxPartyMeldingen of the meldingen a party reported (a frequent
+// reporter files hundreds a year), the first in its index's order.
 constexpr size_t kMaxPartyMeldingen = 200;
-constexpr size_t kMaxPartyMeldingenRead = 10'000;
-// And at most kMaxOpenCallbacks of its open callback requests, from at most kMaxOpenCallbacksRead:
-// a party seldom has more than a few, but an adapter gone wrong can file thousands, and an answer
-// listing them all would outgrow gRPC's 4 MB message limit and fail the whole view.
+// And at most kMaxOpenCallbacks of its open callback requests: a party seldom has more than a few,
+// but an adapter gone wrong can file thousands, and an answer listing them all would outgrow
+// gRPC's 4 MB message limit and fail the whole view.
 constexpr size_t kMaxOpenCallbacks = 100;
-constexpr size_t kMaxOpenCallbacksRead = 10'000;
 
 
 std::string ToHex(std::string_view bytes) {
@@ -321,43 +319,33 @@ bool QueryEngine::Reflects(const readmodel::Progress& progress, const pb::Consis
 
 namespace {
 
-// Where a party's melding is listed: open ones first, then the newest (by registration), then by id.
-struct MeldingPlace {
-  bool open = false;
-  int64_t registered_ms = 0;
-  std::string_view id;
-  static MeldingPlace Of(const pb::MeldingRecord& m, std::string_view id) {
-    return {domain::MeldingIsOpen(m.status()), TimeUtil::TimestampToMilliseconds(m.registered_at()), id};
+// A list of a party's records whose index keeps them in the order they are listed (each entry's
+// place, then its id, after the member's prefix): the first `listed` entries of each of `members`
+// (a party and its merged duplicates), merged by place, at most `listed` in all. Only those are
+// read and opened. `annotate` adds what the query service fills in (absent employees).
+template <typename Record, typename PrefixOf, typename KeyOf, typename Annotate>
+Result<google::protobuf::RepeatedPtrField<Record>> ListInIndexOrder(const ReadView& view,
+                                                                    const std::vector<std::string>& members,
+                                                                    PrefixOf&& prefix_of, KeyOf&& key_of_id,
+                                                                    size_t listed, Annotate&& annotate,
+                                                                    privacy::KeyRing& key_ring) {
+  std::vector<std::pair<std::string, std::string>> entries;  // place and id, id
+  for (const std::string& member : members) {
+    const std::string prefix = prefix_of(member);
+    size_t taken = 0;
+    Status s = view.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+      entries.emplace_back(std::string(key.substr(prefix.size())), std::string(readmodel::keys::LastPart(key)));
+      return ++taken < listed;
+    });
+    if (!s.ok()) return std::unexpected(s);
   }
-  bool operator<(const MeldingPlace& other) const {  // listed before `other`
-    return std::tie(other.open, other.registered_ms, id) < std::tie(open, registered_ms, other.id);
-  }
-};
-
-// A list of a party's records whose index is by id (the keys under `prefix_of(member)` for each
-// of `members`, a party and its merged duplicates): in the order of `place_of(record, id)`, at most
-// `listed`. The index says nothing of that order, so when there are more, those listed are chosen
-// from up to `read_at_most` of them (internal::FirstPlaced); only those listed are opened.
-// `annotate` adds what the query service fills in (absent employees).
-template <typename Record, typename PrefixOf, typename KeyOf, typename IdOf, typename PlaceOf, typename Annotate>
-Result<google::protobuf::RepeatedPtrField<Record>> PlacedList(const ReadView& view,
-                                                               const std::vector<std::string>& members,
-                                                               PrefixOf&& prefix_of, KeyOf&& key_of_id, IdOf&& id_of,
-                                                               PlaceOf&& place_of, size_t listed, size_t read_at_most,
-                                                               Annotate&& annotate, privacy::KeyRing& key_ring) {
-  Status scanned;
-  std::vector<std::string> ids = internal::IdsOfMembers(view, members, prefix_of, read_at_most, &scanned);
-  if (!scanned.ok()) return std::unexpected(scanned);
-  auto key_of = [&](size_t i) { return key_of_id(ids[i]); };
-  if (ids.size() > listed) {
-    auto first = internal::FirstPlaced<Record>(view, ids, key_of, listed,
-                                               [&](const Record& record, size_t i) { return place_of(record, ids[i]); });
-    if (!first) return std::unexpected(first.error());
-    ids = std::move(*first);
+  if (members.size() > 1) {  // each member's entries are in order already
+    std::sort(entries.begin(), entries.end());
+    if (entries.size() > listed) entries.resize(listed);
   }
   google::protobuf::RepeatedPtrField<Record> out;
   auto read = ReadPage<Record>(
-      view, ids.size(), ids.size(), key_of,
+      view, entries.size(), entries.size(), [&](size_t i) { return key_of_id(entries[i].second); },
       [&](size_t, Record&& record) {
         if (Status a = annotate(record); !a.ok()) return a;
         *out.Add() = std::move(record);
@@ -365,39 +353,29 @@ Result<google::protobuf::RepeatedPtrField<Record>> PlacedList(const ReadView& vi
       },
       &key_ring);
   if (!read) return std::unexpected(read.error());
-  std::sort(out.begin(), out.end(),
-            [&](const Record& a, const Record& b) { return place_of(a, id_of(a)) < place_of(b, id_of(b)); });
   return out;
 }
 
-// The meldingen that `members` reported, as a customer view lists them (MeldingPlace).
+// The meldingen that `members` reported as a customer view lists them: the open ones first, then
+// the newest registered.
 Result<google::protobuf::RepeatedPtrField<pb::MeldingRecord>> PartyMeldingen(
     const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
     int64_t now_ms, privacy::KeyRing& key_ring) {
-  return PlacedList<pb::MeldingRecord>(
+  return ListInIndexOrder<pb::MeldingRecord>(
       view, members, [&](const std::string& member) { return keys::PartyMeldingenPrefix(tenant, member); },
-      [&](const std::string& id) { return keys::Melding(tenant, id); },
-      [](const pb::MeldingRecord& m) -> const std::string& { return m.melding_id(); }, &MeldingPlace::Of,
-      kMaxPartyMeldingen, kMaxPartyMeldingenRead,
+      [&](const std::string& id) { return keys::Melding(tenant, id); }, kMaxPartyMeldingen,
       [&](pb::MeldingRecord& record) { return Annotate(absences, record, now_ms); }, key_ring);
 }
 
-// Where a party's open callback request is listed: the soonest due first, then by id; those
-// without a due date last (as the callback queue ranks them).
-std::pair<int64_t, std::string_view> CallbackPlace(const pb::CallbackRecord& c, std::string_view id) {
-  return {c.has_due_at() ? TimeUtil::TimestampToMilliseconds(c.due_at()) : INT64_MAX, id};
-}
-
-// The open callback requests of `members`, soonest due first.
+// The open callback requests of `members`, soonest due first (those without a due time last, as
+// the callback queue ranks them).
 Result<google::protobuf::RepeatedPtrField<pb::CallbackRecord>> PartyOpenCallbacks(
     const ReadView& view, const std::string& tenant, const std::vector<std::string>& members, Absences& absences,
     privacy::KeyRing& key_ring) {
-  return PlacedList<pb::CallbackRecord>(
+  return ListInIndexOrder<pb::CallbackRecord>(
       view, members, [&](const std::string& member) { return keys::OpenCallbacksPrefix(tenant, member); },
-      [&](const std::string& id) { return keys::Callback(tenant, id); },
-      [](const pb::CallbackRecord& c) -> const std::string& { return c.callback_id(); }, &CallbackPlace,
-      kMaxOpenCallbacks, kMaxOpenCallbacksRead, [&](pb::CallbackRecord& record) { return Annotate(absences, record); },
-      key_ring);
+      [&](const std::string& id) { return keys::Callback(tenant, id); }, kMaxOpenCallbacks,
+      [&](pb::CallbackRecord& record) { return Annotate(absences, record); }, key_ring);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // lookup and callback queues, read-your-writes with min_positions, health and reflection.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -53,6 +55,23 @@ pb::CallbackQueue Queue(Stack& stack, const std::string& department, const std::
   INFO(status.error_message());
   REQUIRE(status.ok());
   return queue;
+}
+
+// A query service's reader (a RocksDB secondary) on the store at `path` is refused: FAILED_PRECONDITION,
+// naming `what` (the store's layout version) and the projector, which upgrades it.
+void ExpectReaderRefuses(const std::string& path, const std::string& what) {
+  TempDir secondary;
+  auto reader = ks::readmodel::ReadModelStore::OpenSecondary(path, secondary.Sub("reader"));
+  REQUIRE_FALSE(reader.has_value());
+  CHECK(reader.error().code() == ks::StatusCode::kFailedPrecondition);
+  CHECK_THAT(reader.error().message(), Catch::Contains(what) && Catch::Contains("start the projector"));
+}
+
+// The layout version the stack's store records.
+std::string StoredLayout(Stack& stack) {
+  std::string layout;
+  REQUIRE(stack.app().store().db()->Get(rocksdb::ReadOptions(), std::string(ks::readmodel::keys::kLayoutKey), &layout).ok());
+  return layout;
 }
 
 constexpr int64_t kMonday = 1'794'815'220;  // 2026-11-16 07:47 UTC
@@ -258,17 +277,11 @@ TEST_CASE("read models of layout version 2 get their queue counters when the pro
     REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), std::string(ks::readmodel::keys::kLayoutKey), "2").ok());
   }
   // A reader cannot upgrade it and says who can.
-  TempDir secondary;
-  auto reader = ks::readmodel::ReadModelStore::OpenSecondary(path, secondary.Sub("reader"));
-  REQUIRE_FALSE(reader.has_value());
-  CHECK(reader.error().code() == ks::StatusCode::kFailedPrecondition);
-  CHECK_THAT(reader.error().message(), Catch::Contains("layout version 2") && Catch::Contains("start the projector"));
+  ExpectReaderRefuses(path, "layout version 2");
 
   // The projector's store opens it, counts the entries and moves it to the current layout.
   stack.Restart();
-  std::string layout;
-  REQUIRE(stack.app().store().db()->Get(rocksdb::ReadOptions(), std::string(ks::readmodel::keys::kLayoutKey), &layout).ok());
-  CHECK(layout == std::to_string(ks::readmodel::keys::kLayoutVersion));
+  CHECK(StoredLayout(stack) == std::to_string(ks::readmodel::keys::kLayoutVersion));
   const auto mismatches = IndexCounterMismatches(stack.app().store().View());
   for (const auto& m : mismatches) UNSCOPED_INFO(m);
   CHECK(mismatches.empty());
@@ -278,6 +291,114 @@ TEST_CASE("read models of layout version 2 get their queue counters when the pro
   // And counts on from there.
   const auto more = stack.MustExecute(RequestCallback(john.aggregate_id(), "vergunningen", "windy", pb::URGENCY_HIGH, now + 60));
   CHECK(Queue(stack, "vergunningen", "", more).total_open() == 3);
+}
+
+namespace {
+
+// A melding of `reporter` registered at `seconds`, in a category due in 3 days.
+pb::ExecuteRequest ReportMelding(const std::string& reporter, int64_t seconds, const std::string& description) {
+  auto melding = NewRequest();
+  *melding.mutable_meta()->mutable_occurred_at() = TimeUtil::SecondsToTimestamp(seconds);
+  auto* m = melding.mutable_register_melding();
+  m->set_category("AFVAL");
+  m->set_description(description);
+  m->mutable_location()->set_street("Dorpsstraat");
+  m->set_channel(pb::CHANNEL_APP);
+  m->set_reporter_party_id(reporter);
+  return melding;
+}
+
+// The key layout 3 gave an entry of a party's list (PM, OC): family, tenant, party and id.
+std::string LayoutThreeEntry(std::string_view key) {
+  size_t third = 0;
+  for (int i = 0; i < 3; ++i) third = key.find('\0', third) + 1;
+  return std::string(key.substr(0, third)) + std::string(ks::readmodel::keys::LastPart(key));
+}
+
+}  // namespace
+
+TEST_CASE("read models of layout version 3 have a party's lists put in view order when the projector starts on them",
+          "[query][integration]") {
+  // Layout 3 kept a party's meldingen and open callbacks by id; a customer view read them all to
+  // choose what it lists. Layout 4 keys them in the view's order. The projector re-keys an older
+  // store in place; the result is the store a clean build makes.
+  Stack stack;
+  const std::string anna = stack.MustExecute(RegisterPerson("Anna Veelmelder")).aggregate_id();
+  const std::string twin = stack.MustExecute(RegisterPerson("Anna V.")).aggregate_id();
+  auto category = NewRequest();
+  category.mutable_define_melding_category()->set_code("AFVAL");
+  category.mutable_define_melding_category()->set_name("Afval");
+  category.mutable_define_melding_category()->set_due_days(3);
+  stack.MustExecute(category);
+  std::vector<std::string> meldingen;  // registered an hour apart, alternately by Anna and her twin
+  for (int i = 0; i < 6; ++i)
+    meldingen.push_back(stack.MustExecute(ReportMelding(i % 2 ? twin : anna, kMonday + i * 3600, fmt::format("melding {}", i)))
+                            .aggregate_id());
+  for (int i : {1, 4}) {  // resolved
+    auto resolve = NewRequest();
+    resolve.set_aggregate_id(meldingen[static_cast<size_t>(i)]);
+    resolve.mutable_change_melding_status()->set_to(pb::MELDING_STATUS_RESOLVED);
+    stack.MustExecute(resolve);
+  }
+  std::vector<std::string> callbacks;  // each due earlier than the one before
+  for (int i = 0; i < 3; ++i)
+    callbacks.push_back(stack.MustExecute(RequestCallback(i == 1 ? twin : anna, "belastingen", "", pb::URGENCY_NORMAL,
+                                                          kMonday + (10 - i) * 600))
+                            .aggregate_id());
+  auto merge = NewRequest();
+  merge.set_aggregate_id(twin);
+  merge.mutable_merge_party()->set_into_party_id(anna);
+  const pb::ExecuteReply last = stack.MustExecute(merge);
+  stack.WaitForReadModels();
+
+  // Open ones first, the newest first, across Anna and the twin merged into her; callbacks soonest due first.
+  auto expect_view_order = [&](const pb::CustomerView& view) {
+    std::vector<std::string> listed;
+    for (const auto& m : view.meldingen()) listed.push_back(m.melding_id());
+    CHECK(listed == std::vector<std::string>{meldingen[5], meldingen[3], meldingen[2], meldingen[0], meldingen[4],
+                                             meldingen[1]});
+    listed.clear();
+    for (const auto& c : view.open_callbacks()) listed.push_back(c.callback_id());
+    CHECK(listed == std::vector<std::string>{callbacks[2], callbacks[1], callbacks[0]});
+  };
+  expect_view_order(View(stack, anna, last));
+  stack.Stop();
+
+  // The store as version 3 wrote it, beside a copy of it as built.
+  const std::string path = stack.data_dir() + "/read-models";
+  TempDir copies;
+  std::filesystem::copy(path, copies.Sub("built"), std::filesystem::copy_options::recursive);
+  {
+    auto store = ks::readmodel::ReadModelStore::OpenPrimary(path);
+    REQUIRE(store.has_value());
+    int rekeyed = 0;
+    for (const std::string family : {"PM", "OC"}) {
+      std::vector<std::string> entries;
+      REQUIRE((*store)->View().Scan(family + '\0', "", [&](std::string_view key, std::string_view) {
+        entries.emplace_back(key);
+        return true;
+      }).ok());
+      for (const std::string& key : entries) {
+        REQUIRE((*store)->db()->Delete(rocksdb::WriteOptions(), key).ok());
+        REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), LayoutThreeEntry(key), "").ok());
+        ++rekeyed;
+      }
+    }
+    CHECK(rekeyed == 6 + 3);
+    REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), std::string(ks::readmodel::keys::kLayoutKey), "3").ok());
+  }
+  // A reader cannot upgrade it and says who can.
+  ExpectReaderRefuses(path, "layout version 3");
+
+  // The projector re-keys the lists and moves the store to the current layout: the view's order
+  // holds, and the store is the one built.
+  stack.Restart();
+  CHECK(StoredLayout(stack) == std::to_string(ks::readmodel::keys::kLayoutVersion));
+  expect_view_order(View(stack, anna, last));
+  stack.Stop();
+  const auto differences = ks::testing::StoreDifferences(path, copies.Sub("built"));
+  for (const auto& d : differences) UNSCOPED_INFO(d);
+  CHECK(differences.empty());
 }
 
 TEST_CASE("read your writes: a query waits for the positions a command returned, and says so when it cannot",
@@ -386,8 +507,8 @@ TEST_CASE("every server answers the standard health check and server reflection"
 TEST_CASE("a frequent reporter's customer view lists her open meldingen first and then the newest of the rest",
           "[query][integration]") {
   // Hundreds of meldingen a year from one citizen are no exception (a "veelmelder"). The view
-  // lists 200 of them: her open ones however old, then the newest. (Their index is by id: the
-  // view showed the first 200 by id, here the oldest, hiding the newest.)
+  // lists 200 of them: her open ones however old, then the newest. (When their index was by id
+  // alone, the view showed the first 200 by id, here the oldest, hiding the newest.)
   Stack stack;
   const std::string anna = stack.MustExecute(RegisterPerson("Anna Veelmelder", "anna@example.nl")).aggregate_id();
   auto category = NewRequest();
@@ -442,8 +563,8 @@ TEST_CASE("a customer view lists a party's open callbacks soonest due first and 
           "[query][integration]") {
   // An adapter gone wrong can file thousands of callback requests for one citizen; listing them
   // all would outgrow gRPC's message limit and fail the whole view. The view lists the 100 due
-  // soonest. Each request here is due earlier than the one filed before it, so the index's order
-  // (by id, which follows filing) is the reverse of the view's, and its first 100 are the wrong ones.
+  // soonest. Each request here is due earlier than the one filed before it, so an order by id
+  // (which follows filing) is the reverse of the view's, and its first 100 the wrong ones.
   Stack stack;
   const std::string kees = stack.MustExecute(RegisterPerson("Kees Terugbel", "kees@example.nl")).aggregate_id();
   // One without a due date, filed first (the smallest id): it comes after every dated one, as in

@@ -127,8 +127,9 @@ std::string AddressTag(int address_kind) { return "addr" + std::to_string(addres
 std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id) {
   return Join({"OC", tenant, party_id, ""});
 }
-std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id) {
-  return OpenCallbacksPrefix(tenant, party_id) + std::string(callback_id);
+std::string OpenCallback(std::string_view tenant, std::string_view party_id, int64_t due_ms,
+                         std::string_view callback_id) {
+  return OpenCallbacksPrefix(tenant, party_id) + Time(due_ms) + kSep + std::string(callback_id);
 }
 namespace {
 // Urgency inverted (most urgent first), then due time, then request time, then the id.
@@ -188,8 +189,14 @@ std::string MeldingIndex(std::string_view tenant, std::string_view dimension, st
 std::string PartyMeldingenPrefix(std::string_view tenant, std::string_view party_id) {
   return Join({"PM", tenant, party_id, ""});
 }
-std::string PartyMelding(std::string_view tenant, std::string_view party_id, std::string_view melding_id) {
-  return PartyMeldingenPrefix(tenant, party_id) + std::string(melding_id);
+std::string PartyMelding(std::string_view tenant, std::string_view party_id, bool open, int64_t registered_ms,
+                         std::string_view melding_id) {
+  std::string key = PartyMeldingenPrefix(tenant, party_id);
+  key.push_back(open ? '\0' : '\1');
+  key += InvertedTime(registered_ms);
+  key.push_back(kSep);
+  key.append(melding_id);
+  return key;
 }
 std::string IndexCounter(std::string_view index_prefix) {
   std::string key = "#";

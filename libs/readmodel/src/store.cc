@@ -73,16 +73,21 @@ Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
   return applied ? std::optional<int>(1) : std::optional<int>();
 }
 
-// The one older layout that is upgraded in place: version 2 lacks only the index counters.
-constexpr int kUpgradableLayout = 2;
+// Older layouts upgraded in place: version 2 lacks only the index counters (ReadModelStore counts
+// them, making it version 3); version 3 keys a party's meldingen and open callbacks by id alone
+// (the projector re-keys them: it knows their records).
+constexpr int kCountersMissing = 2;
+constexpr int kListOrderMissing = 3;
 
-Status CheckLayout(std::optional<int> stored, const std::string& path) {
+Status CheckLayout(std::optional<int> stored, const std::string& path, bool primary) {
   if (!stored || *stored == keys::kLayoutVersion) return Status::Ok();
-  if (*stored == kUpgradableLayout)
+  if (*stored == kCountersMissing || *stored == kListOrderMissing) {
+    if (primary) return Status::Ok();
     return FailedPrecondition(
         "read models at {} are in layout version {}, this program reads version {}: start the projector "
         "on them first (it upgrades version {} in place)",
-        path, *stored, keys::kLayoutVersion, kUpgradableLayout);
+        path, *stored, keys::kLayoutVersion, *stored);
+  }
   return FailedPrecondition(
       "read models at {} are in layout version {}, this program reads and writes version {}: rebuild them "
       "from the log (projector --rebuild-into=NEW_DIR) and use NEW_DIR",
@@ -108,12 +113,12 @@ Status AddIndexCounters(rocksdb::DB& db, const std::string& path) {
   if (!it->status().ok()) return ReadModelStore::FromRocks(it->status(), "count the index entries");
   rocksdb::WriteBatch batch;
   for (const auto& [counter, n] : counts) KS_CHECK(batch.Put(counter, keys::EncodeInt64(n)).ok());
-  KS_CHECK(batch.Put(std::string(keys::kLayoutKey), std::to_string(keys::kLayoutVersion)).ok());
+  KS_CHECK(batch.Put(std::string(keys::kLayoutKey), std::to_string(kListOrderMissing)).ok());
   rocksdb::WriteOptions options;
   options.sync = true;
   if (Status s = ReadModelStore::FromRocks(db.Write(options, &batch), "upgrade the layout"); !s.ok()) return s;
   log::Info("readmodel", "upgraded {} from layout version {} to {}: {} index entries counted under {} prefixes",
-            path, kUpgradableLayout, keys::kLayoutVersion, entries, counts.size());
+            path, kCountersMissing, kListOrderMissing, entries, counts.size());
   return Status::Ok();
 }
 
@@ -139,16 +144,17 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), true, path, std::move(env)));
   auto layout = StoredLayout(*store->db_);
   if (!layout) return std::unexpected(layout.error());
-  if (*layout == kUpgradableLayout) {
+  if (Status c = CheckLayout(*layout, path, /*primary=*/true); !c.ok()) return std::unexpected(c);
+  if (*layout == kCountersMissing) {
     if (Status u = AddIndexCounters(*store->db_, path); !u.ok()) return std::unexpected(u);
-    *layout = keys::kLayoutVersion;
+    *layout = kListOrderMissing;
   }
-  if (Status c = CheckLayout(*layout, path); !c.ok()) return std::unexpected(c);
   if (!*layout) {  // a new store: say which layout it is written in
     s = store->db_->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey),
                         std::to_string(keys::kLayoutVersion));
     if (!s.ok()) return std::unexpected(FromRocks(s, "write the layout version"));
   }
+  store->layout_ = layout->value_or(keys::kLayoutVersion);
   return store;
 }
 
@@ -164,8 +170,21 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(
       new ReadModelStore(std::unique_ptr<rocksdb::DB>(raw), false, path, nullptr));
   auto layout = StoredLayout(*store->db_);
   if (!layout) return std::unexpected(layout.error());
-  if (Status c = CheckLayout(*layout, path); !c.ok()) return std::unexpected(c);
+  if (Status c = CheckLayout(*layout, path, /*primary=*/false); !c.ok()) return std::unexpected(c);
+  store->layout_ = layout->value_or(keys::kLayoutVersion);
   return store;
+}
+
+Status ReadModelStore::CommitUpgrade(rocksdb::WriteBatch& batch, int layout) {
+  KS_CHECK(primary_);
+  if (Status s = FromRocks(batch.Put(std::string(keys::kLayoutKey), std::to_string(layout)), "upgrade the layout");
+      !s.ok())
+    return s;
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  if (Status s = FromRocks(db_->Write(options, &batch), "upgrade the layout"); !s.ok()) return s;
+  layout_ = layout;
+  return Status::Ok();
 }
 
 ReadModelStore::~ReadModelStore() {

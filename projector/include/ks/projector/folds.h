@@ -49,6 +49,10 @@ std::vector<std::string> IndexKeys(const pb::CallbackRecord& record);
 // Number, when registered, reporter, status; while open also category, neighbourhood, address,
 // department, employee.
 std::vector<std::string> IndexKeys(const pb::MeldingRecord& record);
+// The entries of a melding in its reporter's list and of an open callback request in its
+// party's (of those IndexKeys gives; for the in-place upgrade of layout 3 too).
+std::string PartyMeldingEntry(const pb::MeldingRecord& record);
+std::string OpenCallbackEntry(const pb::CallbackRecord& record);
 std::vector<std::string> IndexKeys(const pb::MeldingCategoryRecord& record);
 // While absent with a replacement: the replacement's "replaces" entry.
 std::vector<std::string> IndexKeys(const pb::EmployeeRecord& record);

@@ -11,14 +11,15 @@
 //   MI tenant target duplicate               -> ""   the duplicates merged into a party
 //   AU tenant party ~time event              -> AuditEntry  a change concerning the party
 //   (digests: keyed hashes of the values, so the indexes hold no BSN, phone number or e-mail)
-//   OC tenant party callback                 -> ""   open callbacks of a party
+//   OC tenant party due callback             -> ""   open callbacks of a party, soonest due first
 //   QD tenant department rank callback       -> ""   open callbacks per department (rank: see
 //   QE tenant employee rank callback         -> ""   QueueRank) and per employee
 //   M  tenant melding                        -> MeldingRecord
 //   MN tenant number melding                 -> ""   melding by its number
 //   MX tenant dimension value due melding    -> ""   meldingen by status, category, wijk, address,
 //                                                    department, employee (and all open ones)
-//   PM tenant party melding                  -> ""   meldingen a party reported
+//   PM tenant party open ~time melding       -> ""   meldingen a party reported, open ones first,
+//                                                    then the newest registered
 //   K  tenant category-code                  -> MeldingCategoryRecord
 //   E  tenant employee                       -> EmployeeRecord
 //   ER tenant replacement employee           -> ""   who an absent employee's work goes to
@@ -82,8 +83,11 @@ std::string MergedInto(std::string_view tenant, std::string_view target_party_id
 inline constexpr std::string_view kRecognitionTag = "pcbd";
 std::string AddressTag(int address_kind);
 
+// A party's open callback requests in the order its customer view lists them: the soonest due
+// first (due_ms INT64_MAX: none, last), then by id. The id is the key's LastPart.
 std::string OpenCallbacksPrefix(std::string_view tenant, std::string_view party_id);
-std::string OpenCallback(std::string_view tenant, std::string_view party_id, std::string_view callback_id);
+std::string OpenCallback(std::string_view tenant, std::string_view party_id, int64_t due_ms,
+                         std::string_view callback_id);
 // What a callback queue's handling order needs, kept in its index key so that a queue is ordered
 // and counted from its keys alone: urgency, due time (INT64_MAX: none) and request time.
 struct QueueRank {
@@ -110,8 +114,11 @@ std::string MeldingNumber(std::string_view tenant, std::string_view number, std:
 std::string MeldingIndexPrefix(std::string_view tenant, std::string_view dimension, std::string_view value);
 std::string MeldingIndex(std::string_view tenant, std::string_view dimension, std::string_view value, int64_t due_ms,
                          std::string_view melding_id);
+// The meldingen a party reported in the order its customer view lists them: the open ones first,
+// then the newest registered, then by id. The id is the key's LastPart.
 std::string PartyMeldingenPrefix(std::string_view tenant, std::string_view party_id);
-std::string PartyMelding(std::string_view tenant, std::string_view party_id, std::string_view melding_id);
+std::string PartyMelding(std::string_view tenant, std::string_view party_id, bool open, int64_t registered_ms,
+                         std::string_view melding_id);
 std::string Category(std::string_view tenant, std::string_view code);
 std::string Employee(std::string_view tenant, std::string_view employee_id);
 std::string ReplacedByPrefix(std::string_view tenant, std::string_view replacement_id);
@@ -175,7 +182,10 @@ inline constexpr std::string_view kPartitionProgressPrefix = "~p";
 // --rebuild-into); ReadModelStore refuses to open it. Version 1 (stores without the key): queue
 // keys without their rank. Version 2: melding indexes and callback queues without counters (the
 // projector's store upgrades it in place: ReadModelStore::OpenPrimary counts the entries once).
-inline constexpr int kLayoutVersion = 3;
+// Version 3: a party's meldingen (PM) and open callbacks (OC) keyed by id alone, so that a customer
+// view read every one of them to choose those it lists (the projector upgrades it in place:
+// projector::UpgradeListOrder).
+inline constexpr int kLayoutVersion = 4;
 inline constexpr std::string_view kLayoutKey = "~layout";
 
 std::string EncodeInt64(int64_t v);

@@ -20,8 +20,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <rocksdb/write_batch.h>
 
 #include "ks/core/status.h"
+#include "ks/readmodel/keys.h"
 
 namespace ks::readmodel {
 
@@ -61,6 +63,13 @@ class ReadModelStore {
   // a memtable, and each lookup checks one file instead of every overlapping level-0 file.
   Status Settle();
 
+  // The key layout (keys::kLayoutVersion) the store is in. A primary may be in an older one that
+  // is upgraded in place (3: the projector re-keys a party's lists before it writes anything);
+  // a secondary is always in the current one (an older one is refused).
+  int layout() const { return layout_; }
+  // Primary: writes `batch` (the upgrade's changes) with the new layout version, synced.
+  Status CommitUpgrade(rocksdb::WriteBatch& batch, int layout);
+
   // For the writer. REQUIRES: a primary store.
   rocksdb::DB* db() const { return db_.get(); }
   bool is_primary() const { return primary_; }
@@ -76,6 +85,7 @@ class ReadModelStore {
   std::unique_ptr<rocksdb::DB> db_;
   const bool primary_;
   const std::string path_;
+  int layout_ = keys::kLayoutVersion;
   // A secondary's catch-up changes what reads see: it waits for open views to finish.
   mutable std::shared_mutex catch_up_mutex_;
   uint64_t catch_ups_ = 0;  // a secondary's state: written under catch_up_mutex_ held uniquely
