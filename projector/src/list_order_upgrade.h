@@ -8,11 +8,14 @@
 
 namespace ks::projector {
 
-inline constexpr int kListOrderMissingLayout = 3;
+// Whether `store` (a primary) needs UpgradeListOrder before anything is folded into it.
+bool NeedsListOrderUpgrade(const readmodel::ReadModelStore& store);
 
-// Re-keys every PM and OC entry of `store` (a primary in layout 3) from its record, in batches,
-// and then writes layout 4, synced. Entries already re-keyed are left as they are, so an upgrade
-// cut short by a crash goes on where it stopped at the next start.
+// Records that the upgrade is under way (keys::kLayoutListOrderUpgrading: programs of layout 3
+// refuse the store from then on), re-keys every PM and OC entry from its record in batches, then
+// writes layout 4, synced, and compacts the two ranges (the old entries' deletions would slow the
+// first views). Entries already re-keyed are left as they are, so an upgrade cut short by a crash
+// goes on where it stopped at the next start. DATA_LOSS when a record does not parse.
 Status UpgradeListOrder(readmodel::ReadModelStore& store);
 
 }  // namespace ks::projector

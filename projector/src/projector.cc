@@ -282,7 +282,7 @@ std::string DeadLetterKey(int32_t partition, int64_t offset) {
 Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, ReadModelStore& store,
                                                    privacy::KeyVault& vault,
                                                    ProjectorOptions options) {
-  if (store.layout() == kListOrderMissingLayout)  // before anything is folded into it
+  if (NeedsListOrderUpgrade(store))  // before anything is folded into it
     if (Status s = UpgradeListOrder(store); !s.ok()) return std::unexpected(s);
   auto progress = store.View().ReadProgress();
   if (!progress) return std::unexpected(progress.error());

@@ -25,7 +25,7 @@ std::string Join(std::initializer_list<std::string_view> parts) {
 // Newest first: larger times give smaller keys.
 std::string InvertedTime(int64_t ms) {
   std::string out;
-  codec::PutBigEndian64(out, static_cast<uint64_t>(INT64_MAX - ms));
+  codec::PutBigEndian64(out, static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(ms));  // no overflow below 0
   return out;
 }
 

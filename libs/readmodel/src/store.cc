@@ -75,14 +75,22 @@ Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
 
 // Older layouts upgraded in place: version 2 lacks only the index counters (ReadModelStore counts
 // them, making it version 3); version 3 keys a party's meldingen and open callbacks by id alone
-// (the projector re-keys them: it knows their records).
-constexpr int kCountersMissing = 2;
-constexpr int kListOrderMissing = 3;
+// (the projector re-keys them, recording kLayoutListOrderUpgrading meanwhile: it knows their
+// records).
+bool UpgradedInPlace(int layout) {
+  return layout == keys::kLayoutCountersMissing || layout == keys::kLayoutListOrderMissing ||
+         layout == keys::kLayoutListOrderUpgrading;
+}
 
 Status CheckLayout(std::optional<int> stored, const std::string& path, bool primary) {
   if (!stored || *stored == keys::kLayoutVersion) return Status::Ok();
-  if (*stored == kCountersMissing || *stored == kListOrderMissing) {
+  if (UpgradedInPlace(*stored)) {
     if (primary) return Status::Ok();
+    if (*stored == keys::kLayoutListOrderUpgrading)
+      return FailedPrecondition(
+          "read models at {} are being upgraded to layout version {} (or an upgrade was cut short): start "
+          "the projector on them (it finishes the upgrade)",
+          path, keys::kLayoutVersion);
     return FailedPrecondition(
         "read models at {} are in layout version {}, this program reads version {}: start the projector "
         "on them first (it upgrades version {} in place)",
@@ -113,12 +121,12 @@ Status AddIndexCounters(rocksdb::DB& db, const std::string& path) {
   if (!it->status().ok()) return ReadModelStore::FromRocks(it->status(), "count the index entries");
   rocksdb::WriteBatch batch;
   for (const auto& [counter, n] : counts) KS_CHECK(batch.Put(counter, keys::EncodeInt64(n)).ok());
-  KS_CHECK(batch.Put(std::string(keys::kLayoutKey), std::to_string(kListOrderMissing)).ok());
+  KS_CHECK(batch.Put(std::string(keys::kLayoutKey), std::to_string(keys::kLayoutListOrderMissing)).ok());
   rocksdb::WriteOptions options;
   options.sync = true;
   if (Status s = ReadModelStore::FromRocks(db.Write(options, &batch), "upgrade the layout"); !s.ok()) return s;
   log::Info("readmodel", "upgraded {} from layout version {} to {}: {} index entries counted under {} prefixes",
-            path, kCountersMissing, kListOrderMissing, entries, counts.size());
+            path, keys::kLayoutCountersMissing, keys::kLayoutListOrderMissing, entries, counts.size());
   return Status::Ok();
 }
 
@@ -145,9 +153,9 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
   auto layout = StoredLayout(*store->db_);
   if (!layout) return std::unexpected(layout.error());
   if (Status c = CheckLayout(*layout, path, /*primary=*/true); !c.ok()) return std::unexpected(c);
-  if (*layout == kCountersMissing) {
+  if (*layout == keys::kLayoutCountersMissing) {
     if (Status u = AddIndexCounters(*store->db_, path); !u.ok()) return std::unexpected(u);
-    *layout = kListOrderMissing;
+    *layout = keys::kLayoutListOrderMissing;
   }
   if (!*layout) {  // a new store: say which layout it is written in
     s = store->db_->Put(rocksdb::WriteOptions(), std::string(keys::kLayoutKey),

@@ -186,6 +186,12 @@ inline constexpr std::string_view kPartitionProgressPrefix = "~p";
 // view read every one of them to choose those it lists (the projector upgrades it in place:
 // projector::UpgradeListOrder).
 inline constexpr int kLayoutVersion = 4;
+inline constexpr int kLayoutCountersMissing = 2;
+inline constexpr int kLayoutListOrderMissing = 3;
+// Recorded while the projector re-keys a layout-3 store: a number that the programs of layout 3
+// refuse, so that they never write into a store half re-keyed (their folds would leave the
+// re-keyed entries stale); the projector of layout 4 finishes the upgrade.
+inline constexpr int kLayoutListOrderUpgrading = 34;
 inline constexpr std::string_view kLayoutKey = "~layout";
 
 std::string EncodeInt64(int64_t v);
