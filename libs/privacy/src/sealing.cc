@@ -96,33 +96,14 @@ bool HasOpenPersonalFields(const Message& message) {
   return false;
 }
 
-// The plain bytes of `sealed`, sealed as a message of `message`'s type. DATA_LOSS when they do not
-// authenticate. The caller wipes them (sodium_memzero) once done.
-Result<std::string> Decrypt(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
-  const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
-  if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
-      sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
-    return std::unexpected(
-        Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} is malformed", message.GetTypeName())));
-  std::string plain(sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
-  unsigned long long plain_size = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain.data()), &plain_size, nullptr,
-          reinterpret_cast<const unsigned char*>(sealed.ciphertext().data()), sealed.ciphertext().size(),
-          reinterpret_cast<const unsigned char*>(ad.data()), ad.size(),
-          reinterpret_cast<const unsigned char*>(sealed.nonce().data()), key.data()) != 0)
-    return std::unexpected(Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
-                                                                     message.GetTypeName(), sealed.key_id())));
-  plain.resize(plain_size);
-  return plain;
-}
-
-// Whether `sealed` authenticates, as Decrypt would find, without decrypting it: the tag is checked
-// over the ciphertext and the associated data alone. libsodium's detached decryption returns
-// right after its tag check when given no plaintext buffer (its code does so for every AEAD it
-// has); a contact's registration is checked this way by the projector, which keeps it sealed
-// (about half of the cost of a decryption that was thrown away).
-Status Authenticate(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+// Checks that `sealed` (as a message of `message`'s type) authenticates and, given `plain` (room
+// for the ciphertext's size less the tag), decrypts it there. Given none, only the tag is checked
+// over the ciphertext and the associated data: libsodium's detached decryption returns right
+// after its tag check when given no plaintext buffer (its code does so for every AEAD it has); a
+// contact's registration is checked this way by the projector, which keeps it sealed (about half
+// of the cost of a decryption that was thrown away). DATA_LOSS when malformed or not authentic.
+Status OpenSealed(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed,
+                  unsigned char* plain) {
   const std::string ad = AssociatedData(tenant, sealed.key_id(), message);
   if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
       sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES)
@@ -130,11 +111,27 @@ Status Authenticate(const Message& message, std::string_view tenant, const Key& 
   const auto* cipher = reinterpret_cast<const unsigned char*>(sealed.ciphertext().data());
   const size_t cipher_size = sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-          nullptr, nullptr, cipher, cipher_size, cipher + cipher_size, reinterpret_cast<const unsigned char*>(ad.data()),
+          plain, nullptr, cipher, cipher_size, cipher + cipher_size, reinterpret_cast<const unsigned char*>(ad.data()),
           ad.size(), reinterpret_cast<const unsigned char*>(sealed.nonce().data()), key.data()) != 0)
     return Status(StatusCode::kDataLoss, fmt::format("sealed data of a {} under key {} does not authenticate",
                                                      message.GetTypeName(), sealed.key_id()));
   return Status::Ok();
+}
+
+// The plain bytes of `sealed`, sealed as a message of `message`'s type. DATA_LOSS when they do not
+// authenticate. The caller wipes them (sodium_memzero) once done.
+Result<std::string> Decrypt(const Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
+  std::string plain(sealed.ciphertext().size() >= crypto_aead_xchacha20poly1305_ietf_ABYTES
+                        ? sealed.ciphertext().size() - crypto_aead_xchacha20poly1305_ietf_ABYTES
+                        : 0,
+                    '\0');
+  // A buffer even for an empty plaintext: without one only the tag would be checked.
+  unsigned char none = 0;
+  if (Status s = OpenSealed(message, tenant, key, sealed,
+                            plain.empty() ? &none : reinterpret_cast<unsigned char*>(plain.data()));
+      !s.ok())
+    return std::unexpected(s);
+  return plain;
 }
 
 Status Unseal(Message& message, std::string_view tenant, const Key& key, const pb::Sealed& sealed) {
@@ -198,7 +195,7 @@ Result<Opened> CheckEvent(const pb::EventEnvelope& event, KeyRing& ring) {
   auto key = ring.Get(event.tenant(), event.personal_data().key_id());
   if (!key) return std::unexpected(key.error());
   if (!key->has_value() || payload == nullptr) return Opened::kErased;
-  if (Status s = Authenticate(*payload, event.tenant(), **key, event.personal_data()); !s.ok())
+  if (Status s = OpenSealed(*payload, event.tenant(), **key, event.personal_data(), /*plain=*/nullptr); !s.ok())
     return std::unexpected(s);
   return Opened::kOpened;
 }

@@ -72,8 +72,9 @@ class Projector {
   Result<size_t> Step();
 
   // Steps until stop() is called or an error occurs; when it returns, no batch is being written
-  // any more (all committed, unless one failed). Run and CatchUpTo fold each batch while the one before it is being written (on a
-  // thread of their own), still committing batches in log order, one at a time.
+  // any more (all committed, unless one failed). Run and CatchUpTo fold each batch while the one
+  // before it is being written (on a thread of their own), still committing batches in log
+  // order, one at a time.
   Status Run();
   // Steps until every partition's next offset reaches `end_offsets` (or stop()).
   Status CatchUpTo(const std::vector<int64_t>& end_offsets);
