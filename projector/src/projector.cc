@@ -1,13 +1,13 @@
 #include "ks/projector/projector.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <absl/container/flat_hash_map.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "klantstroom/v1/events.pb.h"
 #include "ks/core/log.h"
@@ -55,6 +55,8 @@ class BatchTxn {
     return std::optional<std::string>(std::move(value));
   }
   void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
+  // Room for the records of `events` events, so that the map is not rehashed while it fills.
+  void Reserve(size_t events) { records_.reserve(events); }
   void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), Op::kPut}); }
   void Delete(std::string key) { writes_.push_back({std::move(key), {}, Op::kDelete}); }
   // Adds `delta` to an index counter; a batch merges one sum per counter.
@@ -130,8 +132,10 @@ class BatchTxn {
   bool write_ahead_log_;
   const std::vector<std::unique_ptr<BatchTxn>>* earlier_;
   std::vector<PendingWrite> writes_;
-  std::unordered_map<std::string, std::string> records_;
-  std::unordered_map<std::string, int64_t> counts_;
+  // Open addressing: a lookup (three per event read: this batch's, then the two of the batch being
+  // written) probes a group of control bytes instead of walking a bucket's chain of nodes.
+  absl::flat_hash_map<std::string, std::string> records_;
+  absl::flat_hash_map<std::string, int64_t> counts_;
   rocksdb::WriteBatch batch_;
 };
 
@@ -330,6 +334,7 @@ struct ShareResult {
 ShareResult FoldShare(BatchTxn& txn, Keys keys, const std::vector<const eventlog::StoredRecord*>& share,
                       std::vector<int64_t>& next, const std::vector<int64_t>& before) {
   ShareResult out;
+  txn.Reserve(share.size());
   for (const eventlog::StoredRecord* record : share) {
     const auto p = static_cast<size_t>(record->partition);
     if (record->offset < next[p]) continue;  // re-delivered below our position
