@@ -17,6 +17,7 @@
 #include "ks/projector/folds.h"
 #include "ks/readmodel/keys.h"
 #include "list_order_upgrade.h"
+#include "ks/projector/written_records.h"
 
 namespace ks::projector {
 namespace {
@@ -37,9 +38,11 @@ using readmodel::ReadModelStore;
 // a record goes through its batch's record map, so what RocksDB does not hold yet is found there.
 class BatchTxn {
  public:
-  // `earlier`: the batch being committed meanwhile (its transactions), or none.
-  BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier)
-      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier) {}
+  // `earlier`: the batch being committed meanwhile (its transactions), or none. `written`: the
+  // records written into a store that started empty, or none (see WrittenRecords).
+  BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier,
+           WrittenRecords* written)
+      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
     if (auto it = records_.find(key); it != records_.end())
@@ -48,13 +51,17 @@ class BatchTxn {
       for (const auto& txn : *earlier_)
         if (auto it = txn->records_.find(key); it != txn->records_.end())
           return std::optional<std::string>(it->second);
+    if (written_ != nullptr && !written_->MayContain(key)) return std::optional<std::string>();
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return std::unexpected(ReadModelStore::FromRocks(s, "read"));
     return std::optional<std::string>(std::move(value));
   }
-  void PutRecord(const std::string& key, std::string value) { records_[key] = std::move(value); }
+  void PutRecord(const std::string& key, std::string value) {
+    if (written_ != nullptr) written_->Add(key);
+    records_[key] = std::move(value);
+  }
   // Room for the records of `events` events, so that the map is not rehashed while it fills.
   void Reserve(size_t events) { records_.reserve(events); }
   void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), Op::kPut}); }
@@ -131,6 +138,7 @@ class BatchTxn {
   rocksdb::DB* db_;
   bool write_ahead_log_;
   const std::vector<std::unique_ptr<BatchTxn>>* earlier_;
+  WrittenRecords* written_;
   std::vector<PendingWrite> writes_;
   // Open addressing: a lookup (three per event read: this batch's, then the two of the batch being
   // written) probes a group of control bytes instead of walking a bucket's chain of nodes.
@@ -308,10 +316,15 @@ Result<std::unique_ptr<Projector>> Projector::Open(eventlog::EventLog& log, Read
                              "ends at {}: they were built from "
                              "another log (a reset broker?); rebuild them",
                              store.path(), p, next[p], log.description(), (*ends)[p]));
-  auto reader = log.OpenReader(next);
-  if (!reader) return std::unexpected(reader.error());
   int64_t total = 0;
   for (int64_t n : next) total += n;
+  if (options.written_records_filter_bytes > 0 && !progress->empty())
+    return std::unexpected(FailedPrecondition(
+        "read models at {} already hold {} events: a filter of the records written (for a rebuild) "
+        "needs a store that starts empty",
+        store.path(), total));
+  auto reader = log.OpenReader(next);
+  if (!reader) return std::unexpected(reader.error());
   log::Info("projector", "resuming {} from {} events already applied ({} partitions)", store.path(),
             total, next.size());
   return std::unique_ptr<Projector>(
@@ -456,6 +469,8 @@ Projector::Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, 
       reader_(std::move(reader)),
       committer_(std::make_unique<Committer>()) {
   for (size_t w = 0; w < std::max<size_t>(1, options_.workers); ++w) key_rings_.emplace_back(&vault_);
+  if (options_.written_records_filter_bytes > 0)
+    written_records_ = std::make_unique<WrittenRecords>(options_.written_records_filter_bytes);
 }
 
 Projector::~Projector() { (void)FinishCommit(); }
@@ -482,7 +497,8 @@ Result<size_t> Projector::FoldNext() {
   auto batch = std::make_unique<InFlight>();
   const auto* earlier = in_flight_ ? &in_flight_->txns : nullptr;
   for (size_t w = 0; w < workers; ++w)
-    batch->txns.push_back(std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier));
+    batch->txns.push_back(
+        std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier, written_records_.get()));
   auto run = [&](size_t w) {
     results[w] = FoldShare(*batch->txns[w], Keys{vault_, key_rings_[w]}, shares[w], next, folded_next_);
     if (results[w].status.ok()) batch->txns[w]->Prepare(options_.before_commit);
