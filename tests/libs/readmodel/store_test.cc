@@ -1,7 +1,11 @@
 // The read-model store's views: what they report they reflect.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
 #include <rocksdb/write_batch.h>
+
+#include <map>
+#include <string>
 
 #include "ks/readmodel/keys.h"
 #include "ks/readmodel/store.h"
@@ -76,4 +80,88 @@ TEST_CASE("a scan visits every key with its prefix and no other, whatever the pr
   CHECK(scan("a") == std::vector<std::string>{stored[3], stored[0], stored[1], stored[2]});
   CHECK(scan("b") == std::vector<std::string>{"b", "b0"});
   CHECK(scan("c").empty());
+}
+
+TEST_CASE("settling a store built in many flushes keeps every key as it was and leaves no level-0 file",
+          "[readmodel]") {
+  // A rebuild's end: the store settled into one level, its halves compacted side by side. Three
+  // families lie in files below level 0 (so the key space is cut in two), then more flushes over
+  // all of them, with overwrites, deletions and counter merges that the settling must resolve
+  // across the cut as a read does.
+  TempDir dir;
+  std::map<std::string, std::string> expected;
+  {
+    auto store = ReadModelStore::OpenPrimary(dir.Sub("read-models"));
+    REQUIRE(store.has_value());
+    rocksdb::DB& db = *(*store)->db();
+    auto key = [](char family, int i) {
+      std::string k(1, family);
+      k.push_back('\0');
+      k += "gemeente-ede";
+      k.push_back('\0');
+      return k + fmt::format("{:06}", i);
+    };
+    const std::string value(200, 'v');
+    // Each family's table file moved to a level of its own (3, 2, 1): files below level 0 that
+    // do not overlap, whatever RocksDB's file size.
+    int level = 3;
+    for (const char family : {'A', 'I', 'T'}) {
+      rocksdb::WriteBatch batch;
+      for (int i = 0; i < 20'000; ++i) {
+        REQUIRE(batch.Put(key(family, i), value).ok());
+        expected[key(family, i)] = value;
+      }
+      REQUIRE(db.Write(rocksdb::WriteOptions(), &batch).ok());
+      REQUIRE(db.Flush(rocksdb::FlushOptions()).ok());
+      const std::string begin = key(family, 0), end = key(family, 19'999);
+      const rocksdb::Slice b(begin), e(end);
+      rocksdb::CompactRangeOptions to_its_level;
+      to_its_level.change_level = true;
+      to_its_level.target_level = level--;
+      REQUIRE(db.CompactRange(to_its_level, &b, &e).ok());
+    }
+    for (int round = 0; round < 3; ++round) {
+      rocksdb::WriteBatch batch;
+      for (int i = round; i < 20'000; i += 7) {
+        for (const char family : {'A', 'I', 'T'}) {
+          if (i % 2 == 0) {
+            const std::string changed = fmt::format("round {}", round);
+            REQUIRE(batch.Put(key(family, i), changed).ok());
+            expected[key(family, i)] = changed;
+          } else {
+            REQUIRE(batch.Delete(key(family, i)).ok());
+            expected.erase(key(family, i));
+          }
+        }
+      }
+      const std::string counter =
+          keys::IndexCounter(keys::MeldingIndexPrefix("gemeente-ede", "open", std::to_string(round % 2)));
+      REQUIRE(batch.Merge(counter, keys::EncodeInt64(round + 1)).ok());
+      REQUIRE(db.Write(rocksdb::WriteOptions(), &batch).ok());
+      REQUIRE(db.Flush(rocksdb::FlushOptions()).ok());
+    }
+    expected[keys::IndexCounter(keys::MeldingIndexPrefix("gemeente-ede", "open", "0"))] = keys::EncodeInt64(1 + 3);
+    expected[keys::IndexCounter(keys::MeldingIndexPrefix("gemeente-ede", "open", "1"))] = keys::EncodeInt64(2);
+    std::string before_files;
+    REQUIRE(db.GetProperty("rocksdb.num-files-at-level0", &before_files));
+    CHECK(before_files != "0");
+    std::string levels;
+    REQUIRE(db.GetProperty("rocksdb.levelstats", &levels));
+    UNSCOPED_INFO(levels);
+
+    REQUIRE((*store)->Settle().ok());
+    std::string level0;
+    REQUIRE(db.GetProperty("rocksdb.num-files-at-level0", &level0));
+    CHECK(level0 == "0");
+  }
+  // As a reader sees it, reopened: every key with its last value, and nothing else.
+  auto store = ReadModelStore::OpenPrimary(dir.Sub("read-models"));
+  REQUIRE(store.has_value());
+  std::map<std::string, std::string> seen;
+  REQUIRE((*store)->View().Scan("", "", [&](std::string_view key, std::string_view value) {
+    if (key != keys::kLayoutKey) seen.emplace(key, value);
+    return true;
+  }).ok());
+  CHECK(seen.size() == expected.size());
+  CHECK(seen == expected);
 }

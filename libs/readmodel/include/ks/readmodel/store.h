@@ -58,9 +58,10 @@ class ReadModelStore {
 
   ReadView View() const;
 
-  // Primary: writes the memtable out and compacts every file into the bottom level, for a store
-  // that has just been built in one go (a rebuild): its readers then open no write-ahead log into
-  // a memtable, and each lookup checks one file instead of every overlapping level-0 file.
+  // Primary: writes the memtable out and compacts every file into the bottom level (two halves of
+  // the key space side by side), for a store that has just been built in one go (a rebuild): its
+  // readers then open no write-ahead log into a memtable, and each lookup checks one file instead
+  // of every overlapping level-0 file.
   Status Settle();
 
   // The key layout (keys::kLayoutVersion) the store is in. A primary may be in an older one that
