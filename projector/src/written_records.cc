@@ -14,11 +14,15 @@ WrittenRecords::WrittenRecords(size_t bytes)
 
 WrittenRecords::Probe WrittenRecords::ProbeOf(std::string_view key) const {
   const uint64_t hash = absl::HashOf(key);
-  // A second, independent-enough hash for the bits within the block: the first one's bits mixed
-  // again (a multiplication by an odd constant and a rotation), so that the block number and the
-  // bit positions do not come from the same bits.
-  uint64_t second = hash * 0x9e3779b97f4a7c15ULL;
-  second = (second << 29) | (second >> 35);
+  // The bit positions within the block from the hash mixed again (MurmurHash3's 64-bit
+  // finalizer: every output bit depends on every input bit), so that keys of one block, which
+  // share the hash's low bits, do not share their bit positions too.
+  uint64_t second = hash;
+  second ^= second >> 33;
+  second *= 0xff51afd7ed558ccdULL;
+  second ^= second >> 33;
+  second *= 0xc4ceb9fe1a85ec53ULL;
+  second ^= second >> 33;
   return {static_cast<size_t>(hash % blocks_), second};
 }
 
