@@ -86,8 +86,9 @@ int ProjectorMain(int argc, char** argv) {
       {.max_batch_events = static_cast<size_t>(*batch),
        .workers = static_cast<size_t>(*workers),
        .write_ahead_log = rebuild_into.empty(),
-       // 32 MB: about 27 bits per record at 10M events (9.5M records), a "maybe" for about one
-       // absent record in a hundred; at 100M events still one in three skipped.
+       // 32 MB: about 28 bits per record at 10M events (9.5M records), where a "maybe" for an
+       // absent record is rare (one in a hundred at 10 bits: written_records_test); at 100M events
+       // (under 3 bits a record) still about a third of those reads skipped.
        .written_records_filter_bytes = rebuild_into.empty() ? size_t{0} : size_t{32} << 20});
   if (!projector) {
     log::Error("projector", "{}", projector.error().ToString());
