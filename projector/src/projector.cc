@@ -40,9 +40,11 @@ class BatchTxn {
  public:
   // `earlier`: the batch being committed meanwhile (its transactions), or none. `written`: the
   // records written into a store that started empty, or none (see WrittenRecords).
+  // `write_once`: a store being rebuilt, which takes the write-once entries apart
+  // (ReadModelStore::WriteOnce), or none.
   BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier,
-           WrittenRecords* written)
-      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written) {}
+           WrittenRecords* written, ReadModelStore* write_once)
+      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written), write_once_store_(write_once) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
     if (auto it = records_.find(key); it != records_.end())
@@ -66,6 +68,13 @@ class BatchTxn {
   void Reserve(size_t events) { records_.reserve(events); }
   void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), Op::kPut}); }
   void Delete(std::string key) { writes_.push_back({std::move(key), {}, Op::kDelete}); }
+  // An entry never read back nor deleted (the audit trail): in a rebuild kept out of the batch.
+  void PutWriteOnce(std::string key, std::string value) {
+    if (write_once_store_ == nullptr)
+      Put(std::move(key), std::move(value));
+    else
+      write_once_.emplace_back(std::move(key), std::move(value));
+  }
   // Adds `delta` to an index counter; a batch merges one sum per counter.
   void Count(std::string counter_key, int64_t delta) { counts_[std::move(counter_key)] += delta; }
 
@@ -111,7 +120,7 @@ class BatchTxn {
     counts_.clear();
     if (before_commit) before_commit(batch_);
   }
-  bool empty() const { return batch_.Count() == 0; }
+  bool empty() const { return batch_.Count() == 0 && write_once_.empty(); }
   // Writes the prepared batch (from the committer's thread).
   Status Write() {
     rocksdb::WriteOptions options;
@@ -119,7 +128,11 @@ class BatchTxn {
     // the log, so the projector does not pay for an fsync per batch.
     options.sync = false;
     options.disableWAL = !write_ahead_log_;
-    return ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch");
+    if (Status s = ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch"); !s.ok()) return s;
+    for (auto& [key, value] : write_once_)
+      if (Status s = write_once_store_->WriteOnce(std::move(key), std::move(value)); !s.ok()) return s;
+    write_once_.clear();
+    return Status::Ok();
   }
 
  private:
@@ -139,6 +152,8 @@ class BatchTxn {
   bool write_ahead_log_;
   const std::vector<std::unique_ptr<BatchTxn>>* earlier_;
   WrittenRecords* written_;
+  ReadModelStore* write_once_store_;
+  std::vector<std::pair<std::string, std::string>> write_once_;
   std::vector<PendingWrite> writes_;
   // Open addressing: a lookup (three per event read: this batch's, then the two of the batch being
   // written) probes a group of control bytes instead of walking a bucket's chain of nodes.
@@ -256,7 +271,7 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
     entry.set_action(event.event_type());
     entry.set_subject_id(event.aggregate_id());
     entry.set_channel(event.channel());
-    txn.Put(
+    txn.PutWriteOnce(
         keys::Audit(event.tenant(), party,
                     google::protobuf::util::TimeUtil::TimestampToMilliseconds(event.recorded_at()),
                     event.event_id()),
@@ -498,7 +513,8 @@ Result<size_t> Projector::FoldNext() {
   const auto* earlier = in_flight_ ? &in_flight_->txns : nullptr;
   for (size_t w = 0; w < workers; ++w)
     batch->txns.push_back(
-        std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier, written_records_.get()));
+        std::make_unique<BatchTxn>(store_.db(), options_.write_ahead_log, earlier, written_records_.get(),
+                                   store_.rebuilding() ? &store_ : nullptr));
   auto run = [&](size_t w) {
     results[w] = FoldShare(*batch->txns[w], Keys{vault_, key_rings_[w]}, shares[w], next, folded_next_);
     if (results[w].status.ok()) batch->txns[w]->Prepare(options_.before_commit);

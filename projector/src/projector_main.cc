@@ -76,6 +76,11 @@ int ProjectorMain(int argc, char** argv) {
     log::Error("projector", "cannot open the read models: {}", store.error().ToString());
     return 1;
   }
+  if (!rebuild_into.empty())
+    if (Status s = (*store)->BeginRebuild(); !s.ok()) {
+      log::Error("projector", "{}", s.ToString());
+      return 1;
+    }
   auto vault = privacy::KeyVault::OpenWhenMade(flags.Get("vault"), std::chrono::seconds(60));
   if (!vault) {
     log::Error("projector", "{}", vault.error().ToString());

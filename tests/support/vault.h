@@ -14,9 +14,12 @@
 namespace ks::testing {
 
 inline privacy::KeyVault& TestVault() {
-  static TempDir* dir = new TempDir();  // lives as long as the process
+  // A static object, so that its destructor removes the directory at exit (a leaked one left a
+  // directory under /tmp for every test process). The vault itself is never destroyed: it holds
+  // no open files, and a test's threads may still be using it while statics are torn down.
+  static TempDir dir;
   static privacy::KeyVault* vault = [] {
-    auto opened = privacy::KeyVault::Open(dir->Sub("vault"), /*create=*/true);
+    auto opened = privacy::KeyVault::Open(dir.Sub("vault"), /*create=*/true);
     KS_CHECK(opened.has_value());
     return opened->release();
   }();

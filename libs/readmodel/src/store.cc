@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <thread>
@@ -63,6 +64,15 @@ rocksdb::Options StoreOptions(const StoreTuning& tuning) {
   return options;
 }
 
+// Whether any event was applied to the store (a partition's progress is recorded).
+Result<bool> AnythingApplied(rocksdb::DB& db) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  it->Seek(std::string(keys::kPartitionProgressPrefix));
+  const bool applied = it->Valid() && it->key().starts_with(std::string(keys::kPartitionProgressPrefix));
+  if (!it->status().ok()) return std::unexpected(ReadModelStore::FromRocks(it->status(), "read the progress"));
+  return applied;
+}
+
 // The layout version `db` was written in: the stored one, 1 for a store written before versions
 // were kept, or none for a store nothing was applied to yet.
 Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
@@ -70,11 +80,9 @@ Result<std::optional<int>> StoredLayout(rocksdb::DB& db) {
   rocksdb::Status s = db.Get(rocksdb::ReadOptions(), std::string(keys::kLayoutKey), &value);
   if (s.ok()) return std::optional<int>(std::atoi(value.c_str()));
   if (!s.IsNotFound()) return std::unexpected(ReadModelStore::FromRocks(s, "read the layout version"));
-  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
-  it->Seek(std::string(keys::kPartitionProgressPrefix));
-  const bool applied = it->Valid() && it->key().starts_with(std::string(keys::kPartitionProgressPrefix));
-  if (!it->status().ok()) return std::unexpected(ReadModelStore::FromRocks(it->status(), "read the progress"));
-  return applied ? std::optional<int>(1) : std::optional<int>();
+  auto applied = AnythingApplied(db);
+  if (!applied) return std::unexpected(applied.error());
+  return *applied ? std::optional<int>(1) : std::optional<int>();
 }
 
 // Older layouts upgraded in place: version 2 lacks only the index counters (ReadModelStore counts
@@ -134,6 +142,15 @@ Status AddIndexCounters(rocksdb::DB& db, const std::string& path) {
   return Status::Ok();
 }
 
+// FAILED_PRECONDITION when `path` holds a rebuild that never completed (BeginRebuild).
+Status RefuseUnfinishedRebuild(const std::string& path) {
+  if (!std::filesystem::exists(std::filesystem::path(path) / ReadModelStore::kUnfinishedRebuild)) return Status::Ok();
+  return FailedPrecondition(
+      "read models at {} are a rebuild that did not complete ({} is there: it was cut short before its "
+      "audit trail was written): delete the directory and run projector --rebuild-into again",
+      path, ReadModelStore::kUnfinishedRebuild);
+}
+
 }  // namespace
 
 Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -143,6 +160,7 @@ Status ReadModelStore::FromRocks(const rocksdb::Status& s, std::string_view what
 
 Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
     const std::string& path, std::shared_ptr<rocksdb::FileSystem> file_system, StoreTuning tuning) {
+  if (Status s = RefuseUnfinishedRebuild(path); !s.ok()) return std::unexpected(s);
   rocksdb::Options options = StoreOptions(tuning);
   std::unique_ptr<rocksdb::Env> env;
   if (file_system) {
@@ -172,6 +190,7 @@ Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenPrimary(
 
 Result<std::unique_ptr<ReadModelStore>> ReadModelStore::OpenSecondary(
     const std::string& path, const std::string& secondary_path, StoreTuning tuning) {
+  if (Status s = RefuseUnfinishedRebuild(path); !s.ok()) return std::unexpected(s);
   rocksdb::Options options = StoreOptions(tuning);
   options.create_if_missing = false;
   options.max_open_files = -1;  // required by secondary instances
@@ -258,8 +277,78 @@ std::optional<std::pair<std::string, std::string>> HalvesOf(rocksdb::DB& db) {
 
 }  // namespace
 
+namespace {
+
+// Writes (`contents` given) or deletes the file `name` in `dir`, then syncs the directory: the
+// unfinished-rebuild marker must be on disk before anything it guards is, and its removal after.
+Status DurablyWrite(rocksdb::Env& env, const std::string& dir, std::string_view name,
+                    std::optional<std::string_view> contents) {
+  const std::string path = dir + "/" + std::string(name);
+  rocksdb::Status s = contents ? rocksdb::WriteStringToFile(&env, *contents, path, /*should_sync=*/true)
+                               : env.DeleteFile(path);
+  if (!s.ok()) return ReadModelStore::FromRocks(s, (contents ? "write " : "delete ") + path);
+  std::unique_ptr<rocksdb::Directory> directory;
+  s = env.NewDirectory(dir, &directory);
+  if (s.ok()) s = directory->Fsync();
+  return ReadModelStore::FromRocks(s, "sync the directory " + dir);
+}
+
+std::string WriteOnceRunsDir(const std::string& store_path) { return store_path + "/rebuild-runs"; }
+
+}  // namespace
+
+Status ReadModelStore::BeginRebuild(size_t run_bytes) {
+  KS_CHECK(primary_ && !write_once_);
+  auto applied = AnythingApplied(*db_);
+  if (!applied) return applied.error();
+  if (*applied)
+    return FailedPrecondition("read models at {}: a rebuild needs a store that starts empty, and events were applied here",
+                              path_);
+  if (Status s = DurablyWrite(*db_->GetEnv(), path_, kUnfinishedRebuild,
+                              "a rebuild is writing this store; it is complete once this file is gone\n");
+      !s.ok())
+    return s;
+  write_once_ = std::make_unique<SortedRuns>(WriteOnceRunsDir(path_), db_->GetOptions(), run_bytes);
+  return Status::Ok();
+}
+
+Status ReadModelStore::WriteOnce(std::string key, std::string value) {
+  KS_CHECK(write_once_);
+  return write_once_->Add(std::move(key), std::move(value));
+}
+
 Status ReadModelStore::Settle() {
   KS_CHECK(primary_);
+  if (!write_once_) return CompactAll();
+  // The write-once entries are merged into files of non-overlapping ranges beside the compaction
+  // (their runs are not in the store), and ingested after it, so that it does not rewrite them:
+  // each at the lowest level it fits. They are keyed apart from everything else (the audit
+  // family), so most go to the bottom.
+  const rocksdb::Options options = db_->GetOptions();
+  Result<std::vector<std::string>> files;
+  std::thread merging([&] { files = write_once_->Merge(options.target_file_size_base); });
+  const Status compacted = CompactAll();
+  merging.join();
+  if (!compacted.ok()) return compacted;
+  if (!files) return files.error();
+  if (!files->empty()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    if (Status s = FromRocks(db_->IngestExternalFile(*files, ingest), "ingest the rebuild's audit trail"); !s.ok())
+      return s;
+  }
+  log::Info("readmodel",
+            "{}: {} write-once entries from {} sorted runs ({:.1f} s to write) merged into {} table files ({:.1f} s) "
+            "and ingested",
+            path_, write_once_->entries(), write_once_->runs_written(), write_once_->spill_seconds(), files->size(),
+            write_once_->merge_seconds());
+  write_once_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(WriteOnceRunsDir(path_), ec);
+  return DurablyWrite(*db_->GetEnv(), path_, kUnfinishedRebuild, std::nullopt);
+}
+
+Status ReadModelStore::CompactAll() {
   if (Status s = FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush"); !s.ok()) return s;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -164,4 +165,74 @@ TEST_CASE("settling a store built in many flushes keeps every key as it was and 
   }).ok());
   CHECK(seen.size() == expected.size());
   CHECK(seen == expected);
+}
+
+TEST_CASE("a rebuild's write-once entries are in the store once it settles, and a rebuild cut short is refused",
+          "[readmodel]") {
+  TempDir dir;
+  const std::string unfinished(ReadModelStore::kUnfinishedRebuild);
+  auto audit_key = [](int i) {
+    std::string key = keys::AuditPrefix("gemeente-ede", fmt::format("p{:03}", i % 40));
+    return key + fmt::format("{:06}", i);
+  };
+  {
+    // Records through the memtable, the audit trail through runs of 4 KB: both there once settled,
+    // the runs gone and the store no longer marked.
+    auto store = ReadModelStore::OpenPrimary(dir.Sub("rebuilt"));
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->BeginRebuild(4 << 10).ok());
+    CHECK(std::filesystem::exists(dir.Sub("rebuilt") + "/" + unfinished));
+    for (int i = 999; i >= 0; --i) {
+      Apply(**store, 0, 1000 - i);
+      REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), fmt::format("I record {:04}", i), "record").ok());
+      REQUIRE((*store)->WriteOnce(audit_key(i), fmt::format("audit {}", i)).ok());
+    }
+    REQUIRE((*store)->Settle().ok());
+    CHECK_FALSE((*store)->rebuilding());
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("rebuilt") + "/" + unfinished));
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("rebuilt") + "/rebuild-runs"));
+  {
+    auto reader = ReadModelStore::OpenSecondary(dir.Sub("rebuilt"), dir.Sub("secondary"));
+    REQUIRE(reader.has_value());
+    const auto view = (*reader)->View();
+    int audited = 0;
+    REQUIRE(view.Scan("AU", "", [&](std::string_view key, std::string_view value) {
+                  CHECK(value.starts_with("audit "));
+                  CHECK(key.find("gemeente-ede") != std::string_view::npos);
+                  ++audited;
+                  return true;
+                }).ok());
+    CHECK(audited == 1000);
+    auto record = view.Get("I record 0500");
+    REQUIRE(record.has_value());
+    CHECK(record->value_or("") == "record");
+    CHECK(Read(view) == Progress{{0, 1000}});
+  }
+
+  {
+    // Cut short: the process ends before Settle.
+    auto store = ReadModelStore::OpenPrimary(dir.Sub("cut-short"));
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->BeginRebuild(4 << 10).ok());
+    Apply(**store, 0, 1);
+    REQUIRE((*store)->WriteOnce(audit_key(1), "audit 1").ok());
+  }
+  for (const bool primary : {true, false}) {
+    auto reopened = primary ? ReadModelStore::OpenPrimary(dir.Sub("cut-short"))
+                            : ReadModelStore::OpenSecondary(dir.Sub("cut-short"), dir.Sub("secondary-2"));
+    REQUIRE_FALSE(reopened.has_value());
+    CHECK(reopened.error().code() == ks::StatusCode::kFailedPrecondition);
+    CHECK_THAT(reopened.error().message(), Catch::Contains("did not complete") &&
+                                               Catch::Contains("delete the directory and run projector --rebuild-into again"));
+  }
+
+  // Only on a store that starts empty: refused on one that holds events, which stays as it was.
+  auto store = ReadModelStore::OpenPrimary(dir.Sub("rebuilt"));
+  REQUIRE(store.has_value());
+  const ks::Status refused = (*store)->BeginRebuild();
+  CHECK(refused.code() == ks::StatusCode::kFailedPrecondition);
+  CHECK_THAT(refused.message(), Catch::Contains("starts empty"));
+  CHECK_FALSE((*store)->rebuilding());
+  CHECK_FALSE(std::filesystem::exists(dir.Sub("rebuilt") + "/" + unfinished));
 }
