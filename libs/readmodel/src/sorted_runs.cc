@@ -10,8 +10,6 @@
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 
-#include "ks/readmodel/store.h"
-
 namespace ks::readmodel {
 namespace {
 
@@ -19,10 +17,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what, const std::str
   if (s.ok()) return Status::Ok();
   return IoError("{} {}: {}", what, path, s.ToString());
 }
-
-}  // namespace
-
-namespace {
 
 // `options` writing table files without bloom filters: the entries are only ever scanned (the
 // audit trail is read by prefix), never looked up by key, and a run is read once, in order.

@@ -275,9 +275,6 @@ std::optional<std::pair<std::string, std::string>> HalvesOf(rocksdb::DB& db) {
   return std::nullopt;
 }
 
-}  // namespace
-
-namespace {
 
 // Writes (`contents` given) or deletes the file `name` in `dir`, then syncs the directory: the
 // unfinished-rebuild marker must be on disk before anything it guards is, and its removal after.

@@ -24,9 +24,11 @@ namespace ks::readmodel {
 class SortedRuns {
  public:
   // Run files go into `dir` (created when missing; on the store's file system, so that ingestion
-  // moves the merged files rather than copying them). `table_options`: the store's options, for
-  // the merged files (their format, compression and filters are the store's own). A run is
-  // written once the buffered entries reach `buffer_bytes`.
+  // moves the merged files rather than copying them). `table_options`: the store's options; the
+  // merged files take its table format and compression, without bloom filters (the entries are
+  // only ever scanned by prefix); the runs are neither compressed nor checksummed (each is read
+  // once, by the rebuild that wrote it). A run is written once the buffered entries reach
+  // `buffer_bytes`.
   SortedRuns(std::string dir, const rocksdb::Options& table_options, size_t buffer_bytes);
 
   // Adds an entry. A key added twice keeps one value (write-once entries repeat only as the same
@@ -49,8 +51,8 @@ class SortedRuns {
   Status Spill();
 
   const std::string dir_;
-  rocksdb::Options run_options_;    // for the runs: read once, so not compressed
-  rocksdb::Options table_options_;  // for the merged files: as the store's own
+  rocksdb::Options run_options_;    // for the runs
+  rocksdb::Options table_options_;  // for the merged files
   const size_t buffer_bytes_;
   std::vector<std::pair<std::string, std::string>> buffer_;
   size_t buffered_bytes_ = 0;
