@@ -40,11 +40,11 @@ class BatchTxn {
  public:
   // `earlier`: the batch being committed meanwhile (its transactions), or none. `written`: the
   // records written into a store that started empty, or none (see WrittenRecords).
-  // `write_once`: a store being rebuilt, which takes the write-once entries apart
-  // (ReadModelStore::WriteOnce), or none.
+  // `rebuilt`: a store being rebuilt, which takes the entries never read back aside
+  // (ReadModelStore::PutAside), or none.
   BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier,
-           WrittenRecords* written, ReadModelStore* write_once)
-      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written), write_once_store_(write_once) {}
+           WrittenRecords* written, ReadModelStore* rebuilt)
+      : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written), rebuilt_(rebuilt) {}
 
   Result<std::optional<std::string>> GetRecord(const std::string& key) {
     if (auto it = records_.find(key); it != records_.end())
@@ -68,12 +68,19 @@ class BatchTxn {
   void Reserve(size_t events) { records_.reserve(events); }
   void Put(std::string key, std::string value) { writes_.push_back({std::move(key), std::move(value), Op::kPut}); }
   void Delete(std::string key) { writes_.push_back({std::move(key), {}, Op::kDelete}); }
-  // An entry never read back nor deleted (the audit trail): in a rebuild kept out of the batch.
-  void PutWriteOnce(std::string key, std::string value) {
-    if (write_once_store_ == nullptr)
+  // An entry the folding never reads back (an index entry, the audit trail): in a rebuild kept out
+  // of the batch, and written aside.
+  void PutAside(std::string key, std::string value) {
+    if (rebuilt_ == nullptr)
       Put(std::move(key), std::move(value));
     else
-      write_once_.emplace_back(std::move(key), std::move(value));
+      aside_.push_back({std::move(key), std::move(value), Op::kPut});
+  }
+  void DeleteAside(std::string key) {
+    if (rebuilt_ == nullptr)
+      Delete(std::move(key));
+    else
+      aside_.push_back({std::move(key), {}, Op::kDelete});
   }
   // Adds `delta` to an index counter; a batch merges one sum per counter.
   void Count(std::string counter_key, int64_t delta) { counts_[std::move(counter_key)] += delta; }
@@ -120,7 +127,7 @@ class BatchTxn {
     counts_.clear();
     if (before_commit) before_commit(batch_);
   }
-  bool empty() const { return batch_.Count() == 0 && write_once_.empty(); }
+  bool empty() const { return batch_.Count() == 0 && aside_.empty(); }
   // Writes the prepared batch (from the committer's thread).
   Status Write() {
     rocksdb::WriteOptions options;
@@ -129,9 +136,12 @@ class BatchTxn {
     options.sync = false;
     options.disableWAL = !write_ahead_log_;
     if (Status s = ReadModelStore::FromRocks(db_->Write(options, &batch_), "commit batch"); !s.ok()) return s;
-    for (auto& [key, value] : write_once_)
-      if (Status s = write_once_store_->WriteOnce(std::move(key), std::move(value)); !s.ok()) return s;
-    write_once_.clear();
+    for (PendingWrite& w : aside_)
+      if (Status s = w.op == Op::kPut ? rebuilt_->PutAside(std::move(w.key), std::move(w.value))
+                                      : rebuilt_->DeleteAside(std::move(w.key));
+          !s.ok())
+        return s;
+    aside_.clear();
     return Status::Ok();
   }
 
@@ -152,8 +162,8 @@ class BatchTxn {
   bool write_ahead_log_;
   const std::vector<std::unique_ptr<BatchTxn>>* earlier_;
   WrittenRecords* written_;
-  ReadModelStore* write_once_store_;
-  std::vector<std::pair<std::string, std::string>> write_once_;
+  ReadModelStore* rebuilt_;
+  std::vector<PendingWrite> aside_;
   std::vector<PendingWrite> writes_;
   // Open addressing: a lookup (three per event read: this batch's, then the two of the batch being
   // written) probes a group of control bytes instead of walking a bucket's chain of nodes.
@@ -252,12 +262,12 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
   for (const std::string& k : old_keys)
     if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) {
       if (auto counter = keys::IndexCounterOf(k)) txn.Count(std::move(*counter), -1);
-      txn.Delete(k);
+      txn.DeleteAside(k);
     }
   for (const std::string& k : new_keys)
     if (std::find(old_keys.begin(), old_keys.end(), k) == old_keys.end()) {
       if (auto counter = keys::IndexCounterOf(k)) txn.Count(std::move(*counter), +1);
-      txn.Put(k, "");
+      txn.PutAside(k, "");
     }
   txn.PutRecord(key, after.SerializeAsString());
   // Who changed whose data, when: kept under the party, for the privacy officer's audit trail.
@@ -271,7 +281,7 @@ Result<bool> ApplyToRecord(BatchTxn& txn, Keys& sealing, const std::string& key,
     entry.set_action(event.event_type());
     entry.set_subject_id(event.aggregate_id());
     entry.set_channel(event.channel());
-    txn.PutWriteOnce(
+    txn.PutAside(
         keys::Audit(event.tenant(), party,
                     google::protobuf::util::TimeUtil::TimestampToMilliseconds(event.recorded_at()),
                     event.event_id()),

@@ -243,6 +243,8 @@ std::string SubjectNotification(std::string_view tenant, std::string_view subjec
   return SubjectNotificationsPrefix(tenant, subject_id) + std::string(notification_id);
 }
 
+std::string_view Family(std::string_view key) { return key.substr(0, key.find(kSep)); }
+
 std::string_view LastPart(std::string_view key) {
   const size_t last = key.rfind(kSep);
   return last == std::string_view::npos ? key : key.substr(last + 1);

@@ -147,7 +147,7 @@ Status RefuseUnfinishedRebuild(const std::string& path) {
   if (!std::filesystem::exists(std::filesystem::path(path) / ReadModelStore::kUnfinishedRebuild)) return Status::Ok();
   return FailedPrecondition(
       "read models at {} are a rebuild that did not complete ({} is there: it was cut short before its "
-      "audit trail was written): delete the directory and run projector --rebuild-into again",
+      "indexes and audit trail were written): delete the directory and run projector --rebuild-into again",
       path, ReadModelStore::kUnfinishedRebuild);
 }
 
@@ -290,12 +290,12 @@ Status DurablyWrite(rocksdb::Env& env, const std::string& dir, std::string_view 
   return ReadModelStore::FromRocks(s, "sync the directory " + dir);
 }
 
-std::string WriteOnceRunsDir(const std::string& store_path) { return store_path + "/rebuild-runs"; }
+std::string AsideRunsDir(const std::string& store_path) { return store_path + "/rebuild-runs"; }
 
 }  // namespace
 
 Status ReadModelStore::BeginRebuild(size_t run_bytes) {
-  KS_CHECK(primary_ && !write_once_);
+  KS_CHECK(primary_ && !aside_);
   auto applied = AnythingApplied(*db_);
   if (!applied) return applied.error();
   if (*applied)
@@ -305,25 +305,35 @@ Status ReadModelStore::BeginRebuild(size_t run_bytes) {
                               "a rebuild is writing this store; it is complete once this file is gone\n");
       !s.ok())
     return s;
-  write_once_ = std::make_unique<SortedRuns>(WriteOnceRunsDir(path_), db_->GetOptions(), run_bytes);
+  aside_ = std::make_unique<SortedRuns>(AsideRunsDir(path_), db_->GetOptions(), run_bytes);
   return Status::Ok();
 }
 
-Status ReadModelStore::WriteOnce(std::string key, std::string value) {
-  KS_CHECK(write_once_);
-  return write_once_->Add(std::move(key), std::move(value));
+Status ReadModelStore::PutAside(std::string key, std::string value) {
+  KS_CHECK(aside_);
+  return aside_->Add(std::move(key), std::move(value));
+}
+
+Status ReadModelStore::DeleteAside(std::string key) {
+  KS_CHECK(aside_);
+  return aside_->Erase(std::move(key));
 }
 
 Status ReadModelStore::Settle() {
   KS_CHECK(primary_);
-  if (!write_once_) return CompactAll();
-  // The write-once entries are merged into files of non-overlapping ranges beside the compaction
-  // (their runs are not in the store), and ingested after it, so that it does not rewrite them:
-  // each at the lowest level it fits. They are keyed apart from everything else (the audit
-  // family), so most go to the bottom.
+  if (!aside_) return CompactAll();
+  // The entries written aside are merged into files of non-overlapping ranges beside the
+  // compaction (their runs are not in the store), and ingested after it, so that it does not
+  // rewrite them: each at the lowest level it fits. Their files are cut between key families,
+  // and no family is written both aside and through the memtable, so most go to the bottom.
   const rocksdb::Options options = db_->GetOptions();
   Result<std::vector<std::string>> files;
-  std::thread merging([&] { files = write_once_->Merge(options.target_file_size_base); });
+  std::thread merging([&] {
+    files = aside_->Merge(options.target_file_size_base,
+                          [](std::string_view before, std::string_view after) {
+                            return keys::Family(before) != keys::Family(after);
+                          });
+  });
   const Status compacted = CompactAll();
   merging.join();
   if (!compacted.ok()) return compacted;
@@ -331,17 +341,18 @@ Status ReadModelStore::Settle() {
   if (!files->empty()) {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    if (Status s = FromRocks(db_->IngestExternalFile(*files, ingest), "ingest the rebuild's audit trail"); !s.ok())
+    if (Status s = FromRocks(db_->IngestExternalFile(*files, ingest), "ingest the rebuild's entries written aside");
+        !s.ok())
       return s;
   }
   log::Info("readmodel",
-            "{}: {} write-once entries from {} sorted runs ({:.1f} s to write) merged into {} table files ({:.1f} s) "
-            "and ingested",
-            path_, write_once_->entries(), write_once_->runs_written(), write_once_->spill_seconds(), files->size(),
-            write_once_->merge_seconds());
-  write_once_.reset();
+            "{}: {} entries written aside in {} sorted runs ({:.1f} s to sort and write) merged into {} table files "
+            "({:.1f} s) and ingested",
+            path_, aside_->entries(), aside_->runs_written(), aside_->spill_seconds(), files->size(),
+            aside_->merge_seconds());
+  aside_.reset();
   std::error_code ec;
-  std::filesystem::remove_all(WriteOnceRunsDir(path_), ec);
+  std::filesystem::remove_all(AsideRunsDir(path_), ec);
   return DurablyWrite(*db_->GetEnv(), path_, kUnfinishedRebuild, std::nullopt);
 }
 

@@ -69,6 +69,70 @@ TEST_CASE("sorted runs merge into files in key order that hold every entry once 
   CHECK(left == files->size());
 }
 
+namespace {
+// Every entry of `files`, in their order.
+std::vector<std::pair<std::string, std::string>> ReadAll(const std::vector<std::string>& files) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& file : files) {
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    REQUIRE(reader.Open(file).ok());
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().ToString(), it->value().ToString());
+    REQUIRE(it->status().ok());
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("of a key's adds and erasures in sorted runs the last counts, and an erased key reaches no file",
+          "[readmodel]") {
+  TempDir dir;
+  // Index-like entries that move as their records change, in runs of about 2 KB: each key's adds
+  // and erasures spread over many runs, several in one run too. A map tells what must be left.
+  SortedRuns runs(dir.Sub("runs"), rocksdb::Options(), 2 << 10);
+  std::map<std::string, std::string> expected;
+  std::mt19937 random(11);
+  for (int step = 0; step < 3000; ++step) {
+    const std::string key = fmt::format("QD gemeente-ede team-{} callback-{:03}", step % 3, random() % 120);
+    if (random() % 3 == 0) {
+      REQUIRE(runs.Erase(key).ok());
+      expected.erase(key);
+    } else {
+      const std::string value = fmt::format("step {}", step);
+      REQUIRE(runs.Add(key, value).ok());
+      expected[key] = value;
+    }
+  }
+  // One key erased without ever being added, one added and erased in the same run.
+  REQUIRE(runs.Erase("QD gemeente-ede never-added").ok());
+  REQUIRE(runs.Add("QD gemeente-ede short-lived", "x").ok());
+  REQUIRE(runs.Erase("QD gemeente-ede short-lived").ok());
+  CHECK(runs.runs_written() > 20);
+
+  auto files = runs.Merge(4 << 10);
+  REQUIRE(files.has_value());
+  CHECK(ReadAll(*files) == std::vector<std::pair<std::string, std::string>>(expected.begin(), expected.end()));
+}
+
+TEST_CASE("sorted runs cut their merged files wherever the boundary says, as well as by size", "[readmodel]") {
+  TempDir dir;
+  SortedRuns runs(dir.Sub("runs"), rocksdb::Options(), 1 << 20);
+  // Three families of small entries: by size alone they would share one file.
+  for (const std::string family : {"AU", "S", "TP"})
+    for (int i = 0; i < 50; ++i) REQUIRE(runs.Add(fmt::format("{}/entry-{:02}", family, i), "").ok());
+  auto family = [](std::string_view key) { return key.substr(0, key.find('/')); };
+  auto files = runs.Merge(1 << 20, [&](std::string_view before, std::string_view after) {
+    return family(before) != family(after);
+  });
+  REQUIRE(files.has_value());
+  REQUIRE(files->size() == 3);
+  for (size_t f = 0; f < files->size(); ++f) {
+    const auto entries = ReadAll({(*files)[f]});
+    REQUIRE(entries.size() == 50);
+    CHECK(family(entries.front().first) == family(entries.back().first));
+  }
+}
+
 TEST_CASE("sorted runs with nothing added merge into no files", "[readmodel]") {
   TempDir dir;
   SortedRuns runs(dir.Sub("runs"), rocksdb::Options(), 1 << 10);
@@ -83,8 +147,17 @@ TEST_CASE("a run that cannot be written is UNAVAILABLE, naming the directory", "
     std::ofstream(dir.Sub("not-a-directory")) << "a file where the runs' directory should be";
   }
   SortedRuns runs(dir.Sub("not-a-directory") + "/runs", rocksdb::Options(), 64);
-  const ks::Status added = runs.Add(std::string(100, 'k'), "value");
+  // The first run is written beside the adding; its failure is told by the next run's start.
+  REQUIRE(runs.Add(std::string(100, 'k'), "value").ok());
+  const ks::Status added = runs.Add(std::string(100, 'l'), "value");
   REQUIRE_FALSE(added.ok());
   CHECK(added.code() == StatusCode::kUnavailable);
   CHECK_THAT(added.message(), Catch::Contains("not-a-directory"));
+  // And by the merge, when no run starts after it.
+  SortedRuns once(dir.Sub("not-a-directory") + "/once", rocksdb::Options(), 1 << 20);
+  REQUIRE(once.Add("key", "value").ok());
+  auto merged = once.Merge(1 << 20);
+  REQUIRE_FALSE(merged.has_value());
+  CHECK(merged.error().code() == StatusCode::kUnavailable);
+  CHECK_THAT(merged.error().message(), Catch::Contains("not-a-directory"));
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -167,7 +168,7 @@ TEST_CASE("settling a store built in many flushes keeps every key as it was and 
   CHECK(seen == expected);
 }
 
-TEST_CASE("a rebuild's write-once entries are in the store once it settles, and a rebuild cut short is refused",
+TEST_CASE("a rebuild's entries written aside are in the store once it settles, and a rebuild cut short is refused",
           "[readmodel]") {
   TempDir dir;
   const std::string unfinished(ReadModelStore::kUnfinishedRebuild);
@@ -176,8 +177,9 @@ TEST_CASE("a rebuild's write-once entries are in the store once it settles, and 
     return key + fmt::format("{:06}", i);
   };
   {
-    // Records through the memtable, the audit trail through runs of 4 KB: both there once settled,
-    // the runs gone and the store no longer marked.
+    // Records through the memtable, the audit trail and an index through runs of 4 KB: all there
+    // once settled, except the index entries deleted after they were put; the runs gone and the
+    // store no longer marked.
     auto store = ReadModelStore::OpenPrimary(dir.Sub("rebuilt"));
     REQUIRE(store.has_value());
     REQUIRE((*store)->BeginRebuild(4 << 10).ok());
@@ -185,7 +187,10 @@ TEST_CASE("a rebuild's write-once entries are in the store once it settles, and 
     for (int i = 999; i >= 0; --i) {
       Apply(**store, 0, 1000 - i);
       REQUIRE((*store)->db()->Put(rocksdb::WriteOptions(), fmt::format("I record {:04}", i), "record").ok());
-      REQUIRE((*store)->WriteOnce(audit_key(i), fmt::format("audit {}", i)).ok());
+      REQUIRE((*store)->PutAside(audit_key(i), fmt::format("audit {}", i)).ok());
+      REQUIRE((*store)->PutAside(keys::Started("gemeente-ede", "I", i, fmt::format("i{:04}", i)), "").ok());
+      if (i % 10 == 0 && i < 990)  // moved on: put in an earlier run, deleted in this one
+        REQUIRE((*store)->DeleteAside(keys::Started("gemeente-ede", "I", i + 10, fmt::format("i{:04}", i + 10))).ok());
     }
     REQUIRE((*store)->Settle().ok());
     CHECK_FALSE((*store)->rebuilding());
@@ -204,6 +209,15 @@ TEST_CASE("a rebuild's write-once entries are in the store once it settles, and 
                   return true;
                 }).ok());
     CHECK(audited == 1000);
+    std::vector<std::string> started;
+    REQUIRE(view.Scan(keys::StartedPrefix("gemeente-ede", "I"), "", [&](std::string_view key, std::string_view) {
+                  started.push_back(std::string(keys::LastPart(key)));
+                  return true;
+                }).ok());
+    CHECK(started.size() == 1000 - 99);
+    CHECK(std::find(started.begin(), started.end(), "i0010") == started.end());
+    CHECK(std::find(started.begin(), started.end(), "i0000") != started.end());
+    CHECK(std::find(started.begin(), started.end(), "i0011") != started.end());
     auto record = view.Get("I record 0500");
     REQUIRE(record.has_value());
     CHECK(record->value_or("") == "record");
@@ -216,7 +230,7 @@ TEST_CASE("a rebuild's write-once entries are in the store once it settles, and 
     REQUIRE(store.has_value());
     REQUIRE((*store)->BeginRebuild(4 << 10).ok());
     Apply(**store, 0, 1);
-    REQUIRE((*store)->WriteOnce(audit_key(1), "audit 1").ok());
+    REQUIRE((*store)->PutAside(audit_key(1), "audit 1").ok());
   }
   for (const bool primary : {true, false}) {
     auto reopened = primary ? ReadModelStore::OpenPrimary(dir.Sub("cut-short"))

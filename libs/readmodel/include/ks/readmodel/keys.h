@@ -160,6 +160,9 @@ std::string PartyAppointmentsFrom(std::string_view tenant, std::string_view part
 
 // The last '\0'-separated part of an index key (the id it points to).
 std::string_view LastPart(std::string_view key);
+// The family of a key: its first part ("P" a party's record, "TP" a party's timeline entry...).
+// Every family's keys form one range, apart from every other family's.
+std::string_view Family(std::string_view key);
 
 // The counted indexes: each key family, and how many '\0'-ended parts make its counted prefix
 // (MX tenant dimension value; QD/QE tenant owner).

@@ -60,24 +60,27 @@ class ReadModelStore {
   ReadView View() const;
 
   // Primary, on a store nothing was applied to yet (FAILED_PRECONDITION otherwise): starts a
-  // rebuild, whose write-once entries (WriteOnce) bypass the memtable. Until Settle completes it
-  // the store is marked unfinished (kUnfinishedRebuild, a file in its directory): those entries
-  // are not in it yet, so a rebuild cut short is refused by every later OpenPrimary and
-  // OpenSecondary (delete the directory and rebuild again). `run_bytes`: the write-once entries
-  // held in memory before they are sorted into a run file.
+  // rebuild, whose entries written aside (PutAside, DeleteAside) bypass the memtable. Until
+  // Settle completes it the store is marked unfinished (kUnfinishedRebuild, a file in its
+  // directory): those entries are not in it yet, so a rebuild cut short is refused by every later
+  // OpenPrimary and OpenSecondary (delete the directory and rebuild again). `run_bytes`: the
+  // entries held in memory before they are sorted into a run file.
   Status BeginRebuild(size_t run_bytes = kRebuildRunBytes);
-  // 64 MB runs: about 250,000 audit entries each, 40 runs for 10M events.
+  // 64 MB runs: about 450,000 entries each, 80-90 runs for 10M events.
   static constexpr size_t kRebuildRunBytes = size_t{64} << 20;
-  bool rebuilding() const { return write_once_ != nullptr; }
-  // During a rebuild: an entry that is written once and never read back nor deleted before
-  // Settle (the audit trail). Collected in sorted runs (SortedRuns) and ingested by Settle. From
-  // one thread at a time. UNAVAILABLE when a run cannot be written.
-  Status WriteOnce(std::string key, std::string value);
+  bool rebuilding() const { return aside_ != nullptr; }
+  // During a rebuild: an entry that nothing reads before Settle (the audit trail, the index
+  // entries; the folding reads only records), put or deleted. Collected in sorted runs
+  // (SortedRuns), where the last put or delete of a key counts, and ingested by Settle. A key
+  // written aside is only ever written aside until then. From one thread at a time. UNAVAILABLE
+  // when a run cannot be written.
+  Status PutAside(std::string key, std::string value);
+  Status DeleteAside(std::string key);
 
   // Primary: writes the memtable out and compacts every file into the bottom level (two halves of
   // the key space side by side), for a store that has just been built in one go (a rebuild): its
   // readers then open no write-ahead log into a memtable, and each lookup checks one file instead
-  // of every overlapping level-0 file. A rebuild's write-once entries are then merged and
+  // of every overlapping level-0 file. A rebuild's entries written aside are then merged and
   // ingested, and the store is marked finished.
   Status Settle();
 
@@ -109,7 +112,7 @@ class ReadModelStore {
   const bool primary_;
   const std::string path_;
   int layout_ = keys::kLayoutVersion;
-  std::unique_ptr<SortedRuns> write_once_;  // during a rebuild
+  std::unique_ptr<SortedRuns> aside_;  // during a rebuild
   // A secondary's catch-up changes what reads see: it waits for open views to finish.
   mutable std::shared_mutex catch_up_mutex_;
   uint64_t catch_ups_ = 0;  // a secondary's state: written under catch_up_mutex_ held uniquely
