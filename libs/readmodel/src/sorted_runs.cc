@@ -171,17 +171,31 @@ SortedRuns::SortedRuns(std::string dir, const rocksdb::Options& table_options, s
       buffer_bytes_(buffer_bytes) {}
 
 Status SortedRuns::Add(std::string key, std::string value) {
-  return Append({std::move(key), std::move(value), false});
+  buffer_.push_back({std::move(key), std::move(value), false});
+  return Appended(1, buffer_.back().key.size() + buffer_.back().value.size());
 }
 
-Status SortedRuns::Erase(std::string key) { return Append({std::move(key), {}, true}); }
+Status SortedRuns::Erase(std::string key) {
+  buffer_.push_back({std::move(key), {}, true});
+  return Appended(1, buffer_.back().key.size());
+}
+
+Status SortedRuns::AddSorted(std::vector<Entry> entries) {
+  size_t bytes = 0;
+  for (Entry& entry : entries) {
+    bytes += entry.key.size() + entry.value.size();
+    buffer_.push_back(std::move(entry));
+  }
+  return Appended(entries.size(), bytes);
+}
 
 SortedRuns::~SortedRuns() { (void)FinishSpill(); }
 
-Status SortedRuns::Append(Entry entry) {
-  buffered_bytes_ += entry.key.size() + entry.value.size() + sizeof(Entry);
-  buffer_.push_back(std::move(entry));
-  ++entries_;
+Status SortedRuns::Appended(size_t count, size_t bytes) {
+  if (count == 0) return Status::Ok();
+  buffer_starts_.push_back(buffer_.size() - count);
+  buffered_bytes_ += bytes + count * sizeof(Entry);
+  entries_ += count;
   return buffered_bytes_ >= buffer_bytes_ ? StartSpill() : Status::Ok();
 }
 
@@ -190,7 +204,9 @@ Status SortedRuns::StartSpill() {
   if (buffer_.empty()) return Status::Ok();
   const size_t entries = buffer_.size();
   spilling_ = std::move(buffer_);
+  spilling_starts_ = std::move(buffer_starts_);
   buffer_ = {};
+  buffer_starts_ = {};
   buffer_.reserve(entries);  // the next run is about as long: no regrowing and copying as it fills
   buffered_bytes_ = 0;
   std::string path = fmt::format("{}/run-{:06}", dir_, runs_.size());
@@ -198,8 +214,9 @@ Status SortedRuns::StartSpill() {
   ++runs_written_;
   spiller_ = std::thread([this, path = std::move(path)] {
     const auto started = std::chrono::steady_clock::now();
-    spilled_ = WriteRun(spilling_, dir_, path);
+    spilled_ = WriteRun(spilling_, spilling_starts_, dir_, path);
     spilling_ = {};  // its memory given back while the next run fills
+    spilling_starts_ = {};
     spill_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   });
   return Status::Ok();
@@ -210,10 +227,26 @@ Status SortedRuns::FinishSpill() {
   return std::exchange(spilled_, Status::Ok());
 }
 
-Status SortedRuns::WriteRun(std::vector<Entry>& entries, const std::string& dir, const std::string& path) {
-  // Equal keys keep their order, and the last added or erased is written (a table file takes each
-  // key once). An erasure is written too: it cancels the key's entries in earlier runs.
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
+Status SortedRuns::WriteRun(std::vector<Entry>& entries, std::vector<size_t>& starts, const std::string& dir,
+                            const std::string& path) {
+  // Neighbouring sequences merged pairwise, round after round, until one is left. Equal keys keep
+  // their order (a merge takes the earlier sequence's first), and the last added or erased is
+  // written (a table file takes each key once). An erasure is written too: it cancels the key's
+  // entries in earlier runs.
+  const auto by_key = [](const Entry& a, const Entry& b) { return a.key < b.key; };
+  starts.push_back(entries.size());
+  while (starts.size() > 2) {
+    size_t kept = 0;
+    for (size_t i = 0; i + 1 < starts.size(); i += 2) {
+      if (i + 2 < starts.size())
+        std::inplace_merge(entries.begin() + static_cast<std::ptrdiff_t>(starts[i]),
+                           entries.begin() + static_cast<std::ptrdiff_t>(starts[i + 1]),
+                           entries.begin() + static_cast<std::ptrdiff_t>(starts[i + 2]), by_key);
+      starts[kept++] = starts[i];
+    }
+    starts[kept++] = entries.size();
+    starts.resize(kept);
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return IoError("create {}: {}", dir, ec.message());

@@ -319,6 +319,11 @@ Status ReadModelStore::DeleteAside(std::string key) {
   return aside_->Erase(std::move(key));
 }
 
+Status ReadModelStore::WriteAside(std::vector<SortedRuns::Entry> sorted) {
+  KS_CHECK(aside_);
+  return aside_->AddSorted(std::move(sorted));
+}
+
 Status ReadModelStore::Settle() {
   KS_CHECK(primary_);
   if (!aside_) return CompactAll();

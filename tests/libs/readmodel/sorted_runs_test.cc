@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ks/readmodel/sorted_runs.h"
@@ -89,18 +90,28 @@ TEST_CASE("of a key's adds and erasures in sorted runs the last counts, and an e
   TempDir dir;
   // Index-like entries that move as their records change, in runs of about 2 KB: each key's adds
   // and erasures spread over many runs, several in one run too. A map tells what must be left.
+  // Half of them come one by one, half in sorted batches of 37 (as a projector worker hands them
+  // over).
   SortedRuns runs(dir.Sub("runs"), rocksdb::Options(), 2 << 10);
   std::map<std::string, std::string> expected;
   std::mt19937 random(11);
+  std::vector<SortedRuns::Entry> batch;
   for (int step = 0; step < 3000; ++step) {
     const std::string key = fmt::format("QD gemeente-ede team-{} callback-{:03}", step % 3, random() % 120);
-    if (random() % 3 == 0) {
-      REQUIRE(runs.Erase(key).ok());
+    const bool erased = random() % 3 == 0;
+    const std::string value = erased ? "" : fmt::format("step {}", step);
+    if (erased)
       expected.erase(key);
-    } else {
-      const std::string value = fmt::format("step {}", step);
-      REQUIRE(runs.Add(key, value).ok());
+    else
       expected[key] = value;
+    if (step < 1500) {
+      REQUIRE((erased ? runs.Erase(key) : runs.Add(key, value)).ok());
+      continue;
+    }
+    batch.push_back({key, value, erased});
+    if (batch.size() == 37 || step == 2999) {
+      std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+      REQUIRE(runs.AddSorted(std::exchange(batch, {})).ok());
     }
   }
   // One key erased without ever being added, one added and erased in the same run.

@@ -40,11 +40,23 @@ class SortedRuns {
   SortedRuns(const SortedRuns&) = delete;
   SortedRuns& operator=(const SortedRuns&) = delete;
 
-  // Adds an entry, replacing one added or erased before under the same key. UNAVAILABLE when a
-  // run could not be written (found when the next run starts, or by Merge).
+  // An entry added (with its value), or erased: it replaces what was added or erased before under
+  // the same key.
+  struct Entry {
+    std::string key;
+    std::string value;
+    bool erased = false;
+  };
+  // Adds an entry. UNAVAILABLE when a run could not be written (found when the next run starts,
+  // or by Merge).
   Status Add(std::string key, std::string value);
   // Erases the entry under `key`, if one was added before (until it is added again).
   Status Erase(std::string key);
+  // Adds entries already in key order (equal keys in the order they were made), as
+  // std::stable_sort leaves them. Sorted where they were made (a projector worker's batch, a few
+  // thousand entries still in its cache), a run only merges them: sorting whole runs of about
+  // 450,000 entries here took about a seventh of a rebuild's CPU.
+  Status AddSorted(std::vector<Entry> entries);
 
   // Keys that must not share a merged file (`before` < `after`, next to each other): the store
   // keeps each file within one key family, so that ingestion places none of them above another
@@ -64,27 +76,27 @@ class SortedRuns {
   double merge_seconds() const { return merge_seconds_; }
 
  private:
-  struct Entry {
-    std::string key;
-    std::string value;
-    bool erased;
-  };
-  Status Append(Entry entry);
+  // Appends `count` entries, already in key order, at the end of the buffer.
+  Status Appended(size_t count, size_t bytes);
   // Hands the buffer to a thread of its own, which sorts it and writes it as the next run, and
   // starts an empty one: the adding thread (the projector's committer, which the folding waits
   // for) goes on meanwhile. Waits first for the run before it.
   Status StartSpill();
   // Waits for the run being written, if any, and returns how its writing went.
   Status FinishSpill();
-  // Sorts `entries` and writes them to `path` (the last of equal keys counts).
-  static Status WriteRun(std::vector<Entry>& entries, const std::string& dir, const std::string& path);
+  // Merges `entries`, sorted between each of `starts` (and the end), and writes them to `path`
+  // (the last of equal keys counts).
+  static Status WriteRun(std::vector<Entry>& entries, std::vector<size_t>& starts, const std::string& dir,
+                         const std::string& path);
 
   const std::string dir_;
   rocksdb::Options table_options_;  // for the merged files
   const size_t buffer_bytes_;
   std::vector<Entry> buffer_;
+  std::vector<size_t> buffer_starts_;  // where each sorted sequence in buffer_ starts
   size_t buffered_bytes_ = 0;
   std::vector<Entry> spilling_;  // the run being written by spiller_
+  std::vector<size_t> spilling_starts_;
   std::thread spiller_;
   Status spilled_ = Status::Ok();  // how spiller_'s run went
   double spill_seconds_ = 0;       // written by spiller_

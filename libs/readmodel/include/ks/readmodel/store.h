@@ -76,6 +76,9 @@ class ReadModelStore {
   // when a run cannot be written.
   Status PutAside(std::string key, std::string value);
   Status DeleteAside(std::string key);
+  // Puts and deletes already in key order, equal keys in the order made (see
+  // SortedRuns::AddSorted).
+  Status WriteAside(std::vector<SortedRuns::Entry> sorted);
 
   // Primary: writes the memtable out and compacts every file into the bottom level (two halves of
   // the key space side by side), for a store that has just been built in one go (a rebuild): its
