@@ -496,7 +496,7 @@ Projector::Projector(eventlog::EventLog& log, readmodel::ReadModelStore& store, 
       folded_next_(std::move(next_offsets)),
       reader_(std::move(reader)),
       committer_(std::make_unique<Committer>()) {
-  for (size_t w = 0; w < std::max<size_t>(1, options_.workers); ++w) key_rings_.emplace_back(&vault_);
+  for (size_t w = 0; w < std::max<size_t>(1, options_.workers); ++w) key_rings_.emplace_back(&vault_, &shared_keys_);
   if (options_.written_records_filter_bytes > 0)
     written_records_ = std::make_unique<WrittenRecords>(options_.written_records_filter_bytes);
 }

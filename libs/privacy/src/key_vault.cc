@@ -317,7 +317,9 @@ Result<std::optional<Key>> KeyRing::GetOrCreate(std::string_view tenant, std::st
   if (key || key.error().code() != StatusCode::kFailedPrecondition) return key;
   auto made = vault_->GetOrCreate(tenant, key_id);
   if (!made) return std::unexpected(made.error());
-  keys_[CacheKey(tenant, key_id)] = *made;
+  std::string cache_key = CacheKey(tenant, key_id);
+  if (shared_ != nullptr) shared_->Put(cache_key, *made);
+  keys_[std::move(cache_key)] = *made;
   return std::optional<Key>(*made);
 }
 
@@ -325,9 +327,29 @@ Result<std::optional<Key>> KeyRing::Get(std::string_view tenant, std::string_vie
   if (keys_.size() > 10000) keys_.clear();
   std::string cache_key = CacheKey(tenant, key_id);
   if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
+  if (shared_ != nullptr)
+    if (auto held = shared_->Find(cache_key)) {
+      keys_.emplace(std::move(cache_key), *held);
+      return *held;
+    }
   auto key = vault_->Get(tenant, key_id);
-  if (key) keys_.emplace(std::move(cache_key), *key);
+  if (key) {
+    if (shared_ != nullptr) shared_->Put(cache_key, *key);
+    keys_.emplace(std::move(cache_key), *key);
+  }
   return key;
+}
+
+std::optional<std::optional<Key>> SharedKeys::Find(const std::string& cache_key) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
+  return std::nullopt;
+}
+
+void SharedKeys::Put(const std::string& cache_key, const std::optional<Key>& key) {
+  std::lock_guard lock(mutex_);
+  if (keys_.size() >= capacity_) keys_.clear();
+  keys_.insert_or_assign(cache_key, key);
 }
 
 std::string LookupDigest(const Key& index_key, std::string_view tag, std::string_view value) {

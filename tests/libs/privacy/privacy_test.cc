@@ -67,6 +67,45 @@ TEST_CASE("key vault: destroyed keys stay destroyed, adopted keys go with their 
   CHECK_FALSE(midway->has_value());
 }
 
+TEST_CASE("key rings that share their keys read each key file once between them", "[privacy][integration]") {
+  TempDir dir;
+  auto maker = privacy::KeyVault::Open(dir.Sub("vault"), /*create=*/true);
+  REQUIRE(maker.has_value());
+  auto made = (*maker)->GetOrCreate("gemeente-ede", "party/p1");
+  REQUIRE(made.has_value());
+  // A reader (another process: the projector) with two workers' rings over one SharedKeys.
+  auto reader = privacy::KeyVault::Open(dir.Sub("vault"), /*create=*/false);
+  REQUIRE(reader.has_value());
+  privacy::SharedKeys shared(/*capacity=*/100);
+  privacy::KeyRing first(reader->get(), &shared);
+  auto read = first.Get("gemeente-ede", "party/p1");
+  REQUIRE(read.has_value());
+  CHECK(*read == std::optional<privacy::Key>(*made));
+  // The key file is gone now (destroyed by its maker): a ring on its own reads that, and the
+  // ring that shares with the first finds the key the first read, without a file.
+  REQUIRE((*maker)->Destroy("gemeente-ede", "party/p1").ok());
+  privacy::KeyRing alone(reader->get());
+  auto unshared = alone.Get("gemeente-ede", "party/p1");
+  REQUIRE(unshared.has_value());
+  CHECK_FALSE(unshared->has_value());
+  privacy::KeyRing second(reader->get(), &shared);
+  auto found = second.Get("gemeente-ede", "party/p1");
+  REQUIRE(found.has_value());
+  CHECK(*found == std::optional<privacy::Key>(*made));
+  // Bounded: once it holds its capacity it starts empty, and reads the file again.
+  privacy::SharedKeys small(/*capacity=*/1);
+  privacy::KeyRing third(reader->get(), &small);
+  privacy::KeyRing fourth(reader->get(), &small);
+  REQUIRE((*maker)->GetOrCreate("gemeente-ede", "party/p2").has_value());
+  REQUIRE((*maker)->GetOrCreate("gemeente-ede", "party/p3").has_value());
+  REQUIRE(third.Get("gemeente-ede", "party/p2")->has_value());
+  REQUIRE(third.Get("gemeente-ede", "party/p3")->has_value());  // p2 let go
+  REQUIRE((*maker)->Destroy("gemeente-ede", "party/p2").ok());
+  REQUIRE((*maker)->Destroy("gemeente-ede", "party/p3").ok());
+  CHECK(fourth.Get("gemeente-ede", "party/p3")->has_value());
+  CHECK_FALSE(fourth.Get("gemeente-ede", "party/p2")->has_value());
+}
+
 TEST_CASE("key vault: threads making keys at once agree on each key, and a destroyed key is not made again",
           "[privacy][integration]") {
   TempDir dir;

@@ -110,7 +110,10 @@ class Projector {
   eventlog::EventLog& log_;
   readmodel::ReadModelStore& store_;
   privacy::KeyVault& vault_;
-  std::vector<privacy::KeyRing> key_rings_;  // one per worker
+  // One key ring per worker, with the keys they read shared (a party's events reach both workers).
+  static constexpr size_t kSharedKeys = 100'000;  // about 12 MB
+  privacy::SharedKeys shared_keys_{kSharedKeys};
+  std::vector<privacy::KeyRing> key_rings_;
   std::unique_ptr<WrittenRecords> written_records_;  // none unless options_ ask for it
   const ProjectorOptions options_;
   std::vector<int64_t> next_offsets_;  // committed
