@@ -73,7 +73,7 @@ void PolicyRunner::Loop() {
         for (int i = 0; i < 200 && handler_.VersionOf(event.aggregate_id()) < event.aggregate_version(); ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
       std::vector<pb::ExecuteRequest> reactions = domain::ReactTo(event, *this);
-      if (auto label = frequent_contacts_.Observe(event)) reactions.push_back(std::move(*label));
+      if (auto label = frequent_contacts_.Observe(event, *this)) reactions.push_back(std::move(*label));
       for (pb::ExecuteRequest& erase : merged_erasures_.Observe(event)) reactions.push_back(std::move(erase));
       for (pb::ExecuteRequest& link : conversation_turns_.Observe(event)) reactions.push_back(std::move(link));
       for (const pb::ExecuteRequest& command : reactions) {

@@ -1,5 +1,6 @@
 #include "ks/domain/policy.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -292,7 +293,8 @@ std::vector<pb::ExecuteRequest> MergedErasureRule::Observe(const pb::EventEnvelo
   return out;
 }
 
-std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEnvelope& event) {
+std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEnvelope& event,
+                                                               const StateLookup& lookup) {
   if (!event.has_interaction_registered()) return std::nullopt;
   const auto& contact = event.interaction_registered();
   if (contact.party_id().empty() || contact.direction() != pb::DIRECTION_INBOUND ||
@@ -324,6 +326,11 @@ std::optional<pb::ExecuteRequest> FrequentContactRule::Observe(const pb::EventEn
   if (!since_ms) return std::nullopt;
   labelled_.insert(party);
   recent_.erase(party);
+  const AggregateState state = lookup.StateOf(contact.party_id());
+  if (state.exists() && state.tenant == event.tenant() && state.type == pb::AGGREGATE_TYPE_PARTY) {
+    const std::vector<std::string>& labels = state.as<PartyState>().labels;
+    if (std::find(labels.begin(), labels.end(), kFrequentContactLabel) != labels.end()) return std::nullopt;
+  }
   pb::ExecuteRequest r = SystemCommand(event, "policy/frequent-contact/" + contact.party_id());
   *r.mutable_meta()->mutable_occurred_at() = google::protobuf::util::TimeUtil::MillisecondsToTimestamp(*since_ms);
   r.set_aggregate_id(contact.party_id());

@@ -3,8 +3,10 @@
 
 #include <map>
 #include <set>
+#include <vector>
 
 #include "ks/domain/aggregate.h"
+#include "ks/domain/policy.h"
 #include "ks/domain/validation.h"
 
 using namespace ks::domain;
@@ -280,4 +282,65 @@ TEST_CASE("references and tenants are checked", "[domain][unit]") {
   auto hidden = Decide(theirs, cancel, "cb1", refs);
   REQUIRE_FALSE(hidden.has_value());
   CHECK(hidden.error().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("the frequent-contact label is asked for once a party's fifth contact within 30 days is read, not when it carries the label",
+          "[domain][unit]") {
+  // A party's six inbound phone contacts, four days apart.
+  constexpr int64_t kDay = 86'400;
+  const int64_t start = 1'794'815'220;  // Monday 16 Nov 2026
+  std::vector<pb::EventEnvelope> contacts;
+  for (int i = 0; i < 6; ++i) {
+    pb::EventEnvelope e;
+    e.set_tenant("gemeente-ede");
+    e.set_aggregate_id("i" + std::to_string(i));
+    e.set_event_id("e" + std::to_string(i));
+    e.mutable_occurred_at()->set_seconds(start + i * 4 * kDay);
+    auto* contact = e.mutable_interaction_registered();
+    contact->set_party_id("p1");
+    contact->set_channel(pb::CHANNEL_PHONE);
+    contact->set_direction(pb::DIRECTION_INBOUND);
+    contacts.push_back(e);
+  }
+  struct Parties : StateLookup {
+    std::map<std::string, AggregateState> states;
+    AggregateState StateOf(const std::string& id) const override {
+      auto it = states.find(id);
+      return it == states.end() ? AggregateState{} : it->second;
+    }
+  } parties;
+  pb::EventEnvelope registered;
+  registered.set_tenant("gemeente-ede");
+  registered.set_aggregate_id("p1");
+  registered.set_aggregate_version(1);
+  registered.mutable_party_registered()->set_kind(pb::PARTY_KIND_PERSON);
+  parties.states["p1"] = Evolve(AggregateState{}, registered);
+
+  // Read in the log's order: asked for at the fifth contact's time, once.
+  auto issued = [&](const std::vector<int>& order) {
+    FrequentContactRule rule;
+    std::vector<pb::ExecuteRequest> out;
+    for (int i : order)
+      if (auto command = rule.Observe(contacts[static_cast<size_t>(i)], parties)) out.push_back(*command);
+    return out;
+  };
+  const auto first = issued({0, 1, 2, 3, 4, 5});
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].aggregate_id() == "p1");
+  CHECK(first[0].add_party_label().label() == kFrequentContactLabel);
+  CHECK(first[0].meta().occurred_at().seconds() == start + 4 * 4 * kDay);
+  // Read again after a restart, the partitions interleaved otherwise (the first contact last): the
+  // window found first ends at the sixth contact, a different command under the same idempotency key.
+  const auto again = issued({1, 2, 3, 4, 5, 0});
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].meta().idempotency_key() == first[0].meta().idempotency_key());
+  CHECK(again[0].meta().occurred_at().seconds() == start + 5 * 4 * kDay);
+  // So a party that carries the label already is left alone, in either order.
+  pb::EventEnvelope labelled = registered;
+  labelled.set_aggregate_version(2);
+  labelled.mutable_party_label_added()->set_label(kFrequentContactLabel);
+  labelled.mutable_party_label_added()->set_automatic(true);
+  parties.states["p1"] = Evolve(parties.states["p1"], labelled);
+  CHECK(issued({1, 2, 3, 4, 5, 0}).empty());
+  CHECK(issued({0, 1, 2, 3, 4, 5}).empty());
 }

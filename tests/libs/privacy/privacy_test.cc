@@ -288,20 +288,21 @@ TEST_CASE("policies: the rules react to sealed events as to open ones, and React
   }
   REQUIRE(sealed_count == 9);  // the texts, numbers and the subject really were taken out
 
+  struct NoState : ks::domain::StateLookup {
+    ks::domain::AggregateState StateOf(const std::string&) const override { return {}; }
+  } no_state;
   struct Rules {
+    const ks::domain::StateLookup& lookup;
     ks::domain::FrequentContactRule frequent;
     ks::domain::ConversationTurnsRule turns;
     ks::domain::MergedErasureRule erasures;
     std::vector<std::string> issued;  // the commands, serialized
     void Feed(const pb::EventEnvelope& e) {
-      if (auto label = frequent.Observe(e)) issued.push_back(label->SerializeAsString());
+      if (auto label = frequent.Observe(e, lookup)) issued.push_back(label->SerializeAsString());
       for (const auto& c : turns.Observe(e)) issued.push_back(c.SerializeAsString());
       for (const auto& c : erasures.Observe(e)) issued.push_back(c.SerializeAsString());
     }
-  } open_rules, sealed_rules;
-  struct NoState : ks::domain::StateLookup {
-    ks::domain::AggregateState StateOf(const std::string&) const override { return {}; }
-  } no_state;
+  } open_rules{no_state}, sealed_rules{no_state};
   for (size_t i = 0; i < events.size(); ++i) {
     CHECK_FALSE(ks::domain::ReactsTo(events[i]));
     CHECK(ks::domain::ReactTo(sealed[i], no_state).empty());

@@ -47,7 +47,9 @@ bool ReactsTo(const pb::EventEnvelope& event);
 // PolicyRunner feeds it every event from the start of the log, so after a restart it knows what
 // it knew. The label is added once per party (its command's idempotency key is the party), at the
 // time of the contact that completed the count (of the first such window that the log, read in
-// its order, completed).
+// its order, completed). A party that carries the label already is left alone: the pass after a
+// restart reads the partitions interleaved otherwise and may find another window first, and its
+// command, at another time under the same idempotency key, would be refused as a different one.
 inline constexpr int kFrequentContacts = 5;
 inline constexpr int kFrequentContactDays = 30;
 inline constexpr const char* kFrequentContactLabel = "frequent-contact";
@@ -92,8 +94,9 @@ class ConversationTurnsRule {
 class FrequentContactRule {
  public:
   // The AddPartyLabel command to issue when `event` (an inbound contact of a known party) makes
-  // its party frequent; std::nullopt otherwise.
-  std::optional<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event);
+  // its party frequent and `lookup` says the party does not carry the label yet; std::nullopt
+  // otherwise.
+  std::optional<pb::ExecuteRequest> Observe(const pb::EventEnvelope& event, const StateLookup& lookup);
 
  private:
   // Per tenant/party not labelled yet: the times (ms) of its latest contacts (at most
