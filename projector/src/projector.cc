@@ -42,7 +42,7 @@ class BatchTxn {
   // `earlier`: the batch being committed meanwhile (its transactions), or none. `written`: the
   // records written into a store that started empty, or none (see WrittenRecords).
   // `rebuilt`: a store being rebuilt, which takes the entries never read back aside
-  // (ReadModelStore::PutAside), or none.
+  // (ReadModelStore::WriteAside), or none.
   BatchTxn(rocksdb::DB* db, bool write_ahead_log, const std::vector<std::unique_ptr<BatchTxn>>* earlier,
            WrittenRecords* written, ReadModelStore* rebuilt)
       : db_(db), write_ahead_log_(write_ahead_log), earlier_(earlier), written_(written), rebuilt_(rebuilt) {}
